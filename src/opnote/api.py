@@ -1,0 +1,120 @@
+"""The Python API: ``Checker().check(text)`` returns a :class:`~opnote.schema.Report`."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from spacy.language import Language
+from spacy.tokens import Doc
+
+from . import rules as rule_files
+from .coding import validate_claim_codes
+from .errors import CodeError, InputError
+from .io import DEFAULT_MAX_BYTES, Note, check_text, decode, read_note
+from .pipeline import load_nlp
+from .schema import Report
+from .scoring import evaluate
+
+__all__ = ["Checker", "report_from_doc"]
+
+
+def report_from_doc(
+    doc: Doc,
+    *,
+    code: str = "27365",
+    icd10: list[str] | None = None,
+    source: str | None = None,
+    encoding: str | None = None,
+) -> Report:
+    """Turn a Doc processed by the opnote components into a :class:`Report`."""
+    findings = doc._.opnote_findings if Doc.has_extension("opnote_findings") else None
+    if findings is None:
+        raise ValueError("this Doc was not processed by the opnote_findings component")
+    claim = validate_claim_codes(icd10) if icd10 else []
+    return evaluate(doc.text, findings, doc._.opnote_cues or [], code=code, icd10=claim, source=source, encoding=encoding)
+
+
+class Checker:
+    """Checks operative notes against a CPT documentation checklist.
+
+    The pipeline is built (or loaded from ``model``) once, when the Checker is made; a Checker
+    can be shared by threads. ``code`` picks the checklist (``27365`` by default; ``27645``).
+    """
+
+    def __init__(self, model: str | Path | None = None, *, code: str = "27365", max_bytes: int = DEFAULT_MAX_BYTES) -> None:
+        rule_files.checklist(code)  # fail early on an unknown code
+        self.code = code
+        self.max_bytes = max_bytes
+        self.nlp: Language = load_nlp(model)
+        self._lock = threading.Lock()
+
+    # -- single notes ---------------------------------------------------------------
+    def check(self, text: str, icd10: list[str] | None = None, *, source: str | None = None, code: str | None = None) -> Report:
+        """Check one note's text. Raises :class:`InputError` for an empty note, :class:`CodeError` for a bad code."""
+        note = check_text(text, source or "<text>")
+        return self._check_note(note, icd10, code, source)
+
+    def check_bytes(self, data: bytes, icd10: list[str] | None = None, *, source: str | None = None, code: str | None = None) -> Report:
+        """Check a note given as bytes (UTF-8, UTF-16 with BOM, or Windows-1252)."""
+        note = decode(data, source or "<bytes>", self.max_bytes)
+        return self._check_note(note, icd10, code, source)
+
+    def check_file(self, path: str | Path, icd10: list[str] | None = None, *, code: str | None = None) -> Report:
+        """Read, decode and check one note file."""
+        note = read_note(path, self.max_bytes)
+        return self._check_note(note, icd10, code, str(path))
+
+    def _check_note(self, note: Note, icd10: list[str] | None, code: str | None, source: str | None) -> Report:
+        return self._check_note_text(note.text, icd10, source, note.encoding if note.encoding != "str" else None, code)
+
+    def _check_note_text(self, text: str, icd10: list[str] | None, source: str | None, encoding: str | None, code: str | None = None) -> Report:
+        claim = validate_claim_codes(icd10) if icd10 else []
+        if len(text) > self.max_bytes:
+            from .errors import NoteTooLargeError
+
+            raise NoteTooLargeError(f"{source or '<text>'}: {len(text)} characters is over the limit of {self.max_bytes} (max_bytes)")
+        doc = self._run(text)
+        return evaluate(doc.text, doc._.opnote_findings, doc._.opnote_cues or [], code=code or self.code, icd10=claim, source=source, encoding=encoding)
+
+    def _run(self, text: str) -> Doc:
+        # spaCy pipelines are not documented as thread-safe; one lock keeps shared use correct.
+        with self._lock:
+            return self.nlp(text)
+
+    # -- many notes -------------------------------------------------------------------
+    def check_many(
+        self,
+        texts: Iterable[str],
+        icd10: list[str] | None = None,
+        *,
+        batch_size: int = 32,
+        code: str | None = None,
+    ) -> Iterator[Report]:
+        """Check many note texts through ``nlp.pipe``, yielding reports in input order.
+
+        Every text must be a valid note; use :meth:`check_records` to get errors per note instead.
+        """
+        claim = validate_claim_codes(icd10) if icd10 else []
+        checked = (check_text(t).text for t in texts)
+        with self._lock:
+            docs = list(self.nlp.pipe(checked, batch_size=batch_size))
+        for doc in docs:
+            yield evaluate(doc.text, doc._.opnote_findings, doc._.opnote_cues or [], code=code or self.code, icd10=claim)
+
+    def explain(self, text: str) -> Doc:
+        """The processed Doc for a note (findings in ``doc.spans["opnote_findings"]``)."""
+        return self._run(check_text(text).text)
+
+
+def check(text: str, icd10: list[str] | None = None, *, code: str = "27365") -> Report:
+    """One-off check with a module-level Checker (built on first use)."""
+    global _DEFAULT
+    if _DEFAULT is None or _DEFAULT.code != code:
+        _DEFAULT = Checker(code=code)
+    return _DEFAULT.check(text, icd10)
+
+
+_DEFAULT: Checker | None = None
+_ = (CodeError, InputError)

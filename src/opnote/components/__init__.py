@@ -1,0 +1,1 @@
+"""opnote's spaCy components. Factories are registered in :mod:`opnote.factories`."""

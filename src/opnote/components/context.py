@@ -1,0 +1,123 @@
+"""Assertion (negated / possible / hypothetical / historical) with medspaCy's ConText.
+
+medspaCy's default English rules are kept, with two corrections measured on operative notes:
+
+* a result is not a negation: "frozen section ... negative for tumor" is a frozen section that
+  was done. Default negation rules do not modify result-bearing findings (frozen sections,
+  margin statements, imaging, pathology); opnote's own rules ("was not sent", "not performed",
+  "no frozen") negate them instead;
+* post-negations the default rules miss: "the proximal tibia and patella were not involved",
+  "a gastrocnemius flap was not required".
+
+The combined rules are written by ``to_disk``, so a saved pipeline keeps them.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+from typing import Any
+
+from spacy.language import Language
+from spacy.tokens import Doc
+
+from .._compat import import_medspacy
+from .. import rules as rule_files
+from .targets import CANDIDATES_KEY
+
+
+# medspaCy's matcher runs a spaCy Matcher that may hold no token patterns; spaCy then warns
+# (W036) on every note. The warning says nothing about the note, so it is filtered narrowly.
+warnings.filterwarnings("ignore", message=r"\[W036\] The component 'matcher' does not have any patterns defined")
+
+
+def _default_rule_dicts() -> list[dict[str, Any]]:
+    import_medspacy()
+    import medspacy.context as mc
+
+    # medspaCy installs its resources beside the package (site-packages/resources/en).
+    base = Path(mc.__file__).resolve()
+    candidates = [p / "resources" / "en" / "context_rules.json" for p in base.parents[:4]]
+    path = next((p for p in candidates if p.is_file()), None)
+    if path is None:
+        from ..errors import RuleFileError
+
+        raise RuleFileError("medspaCy's default ConText rules (resources/en/context_rules.json) were not found")
+    return json.loads(path.read_text(encoding="utf-8"))["context_rules"]
+
+
+def build_context_rules() -> list[dict[str, Any]]:
+    """medspaCy's default rules, corrected for operative notes, plus opnote's own rules."""
+    cfg = rule_files.context()
+    from .. import rules as r
+
+    all_labels = set(r.LABELS) | {"DIMENSION"}
+    result_bearing = set(cfg.result_bearing_labels)
+    out: list[dict[str, Any]] = []
+    for rule in _default_rule_dicts():
+        rule = dict(rule)
+        cat = rule["category"]
+        excluded = set(cfg.default_excluded.get(cat, []))
+        if cat == "NEGATED_EXISTENCE":
+            excluded |= result_bearing
+        excluded |= {"SIDE", "DIMENSION"}
+        allowed = rule.get("allowed_types")
+        if allowed:
+            rule["allowed_types"] = sorted(set(allowed) - excluded)
+            rule.pop("excluded_types", None)
+            if not rule["allowed_types"]:
+                continue
+        else:
+            rule["allowed_types"] = sorted(all_labels - excluded - set(rule.get("excluded_types") or []))
+            rule.pop("excluded_types", None)
+        out.append(rule)
+    for row in cfg.context_rules:
+        out.append(row.model_dump(exclude_none=True))
+    return out
+
+
+class OpnoteContext:
+    """Wraps ``medspacy_context`` over the candidate span group."""
+
+    def __init__(self, nlp: Language, name: str = "opnote_context", *, spans_key: str = CANDIDATES_KEY) -> None:
+        import_medspacy()
+        self.nlp = nlp
+        self.name = name
+        self.spans_key = spans_key
+        self.rules = build_context_rules()
+        self._build()
+
+    def _build(self) -> None:
+        from medspacy.context import ConText, ConTextRule
+
+        self.context = ConText(
+            self.nlp,
+            name=self.name,
+            rules=None,
+            input_span_type="group",
+            span_group_name=self.spans_key,
+        )
+        rules = []
+        for r in self.rules:
+            kw = {k: v for k, v in r.items() if k in {"literal", "category", "pattern", "direction", "allowed_types", "excluded_types", "max_scope", "max_targets"}}
+            for k in ("allowed_types", "excluded_types"):
+                if kw.get(k) is not None:
+                    kw[k] = set(kw[k])
+            rules.append(ConTextRule(**kw))
+        self.context.add(rules)
+
+    def __call__(self, doc: Doc) -> Doc:
+        if self.spans_key not in doc.spans or not len(doc.spans[self.spans_key]):
+            return doc
+        return self.context(doc)
+
+    def to_disk(self, path: str | Path, *, exclude: Any = ()) -> None:
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        (path / "context_rules.json").write_text(json.dumps({"context_rules": self.rules}, indent=1, sort_keys=True), encoding="utf-8")
+
+    def from_disk(self, path: str | Path, *, exclude: Any = ()) -> "OpnoteContext":
+        self.rules = json.loads((Path(path) / "context_rules.json").read_text(encoding="utf-8"))["context_rules"]
+        self._build()
+        return self

@@ -1,0 +1,284 @@
+"""Turn matched candidates into findings with assertions and normalized attributes.
+
+Reads the candidate span group (targets, measurements, abbreviations) after ConText has run and
+writes:
+
+* ``doc.spans["opnote_findings"]``: one span per finding, labelled with its kind;
+* ``doc._.opnote_findings``: the findings as plain dicts (kind, start, end, text, section,
+  assertion, attributes), which pickle and serialize;
+* ``doc._.opnote_cues``: the other matches scoring needs (sides, consent content, modifier cues),
+  also as plain dicts.
+
+Operative-note traps handled here: a frozen section "negative for tumor" keeps its result as an
+attribute; a template field left blank ("FROZEN SECTION: ___", "N/A") documents nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from spacy.language import Language
+from spacy.tokens import Doc, Span
+from spacy.util import filter_spans
+
+from .. import rules as rule_files
+from .targets import CANDIDATES_KEY
+
+FINDINGS_KEY = "opnote_findings"
+
+KIND_BY_LABEL = {
+    "SITE": "tumor_location",
+    "MARGIN": "margin",
+    "DIMENSION": "dimension",
+    "FROZEN": "frozen_section",
+    "IMAGING": "imaging",
+    "RECON": "reconstruction",
+    "TUMOR": "pathology",
+    "MARGIN_STATUS": "pathology",
+    "PATH_PENDING": "pathology",
+    "CONSENT": "consent",
+    "PROCEDURE": "procedure",
+}
+
+CONTRACT_SITES = {"distal_femur", "femoral_shaft", "proximal_femur", "femur", "proximal_tibia", "patella", "knee"}
+
+BLANK_RE = re.compile(r"^[\s_\-.:*#\[\]]*(?:(?:n/?a|not applicable|not recorded|blank|tbd|\?+)[\s_\-.:*]*)?$", re.I)
+NONE_RE = re.compile(r"^[\s:\-]*(?:none|no|nil|not sent|not performed|not obtained|not done)\b", re.I)
+
+_FS_RESULTS = [
+    ("pending", r"pending|awaiting|await|to follow|deferred|defer(?:red)? to permanents?|not yet (?:available|back)"),
+    ("atypical", r"atypi(?:a|cal)|indeterminate|equivocal|non-?diagnostic|inconclusive|suspicious"),
+    ("close", r"\bclose\b"),
+    ("negative", r"negative|\bno (?:evidence of |residual |viable |definite |gross )?(?:tumou?r|malignan\w*|neoplas\w*|sarcoma|carcinoma|cancer|disease|osteosarcoma|chondrosarcoma|lesional tissue|atypia)"
+                 r"|\bnot involved|uninvolved|free of (?:tumou?r|disease|malignan\w*|neoplasm|sarcoma)|\bfree\b|tumou?r[- ]free|\bclear\b|without (?:evidence of )?(?:tumou?r|malignan\w*)|benign|normal (?:marrow|bone|tissue|fat|hematopoietic)|no tumor seen|reactive"),
+    ("positive", r"positive|consistent with|compatible with|confirm(?:ed|s|ing)?|diagnostic of|demonstrat(?:ed|es|ing) (?:\w+ ){0,3}(?:sarcoma|carcinoma|tumou?r|malignan\w*|osteosarcoma|chondrosarcoma)|showed (?:\w+ ){0,3}(?:sarcoma|carcinoma|tumou?r|malignan\w*|osteosarcoma|chondrosarcoma)|(?:viable |residual )?tumou?r (?:was |is )?(?:present|seen|identified)|involved|malignant cells|high[- ]grade|sarcoma|carcinoma|osteosarcoma|chondrosarcoma|giant cell tumou?r|lesional"),
+]
+FS_RESULT_RE = re.compile("|".join(f"(?P<{name}>{rx})" for name, rx in _FS_RESULTS), re.I)
+FS_SITE_RE = re.compile(
+    r"\b(?:of|from|on|at)\s+(?:the\s+)?((?:[a-z/\-]+\s+){0,5}?(?:margins?|canal|marrow|tissues?|specimen|lesion|tumou?r|bone|cuff|stump|nerve|vessels?|cortex|surface|curettings?|intramedullary contents))\b",
+    re.I,
+)
+FS_REASON_RE = re.compile(
+    r"\b(?:because|as the|since|given|due to|secondary to|in view of|established|known|already|previous(?:ly)?|prior|biopsy[- ]proven|was not indicated|not indicated|not felt|not needed|not necessary|unnecessary|diagnosis (?:was|had been)|per surgeon|surgeon'?s? (?:discretion|preference))",
+    re.I,
+)
+CONTRAST_RE = re.compile(r"\b(?:with(?:out)?(?: and without)? (?:iv |intravenous )?(?:contrast|gadolinium)|contrast[- ]enhanced|gadolinium[- ]enhanced|non-?contrast|post-?contrast)\b", re.I)
+PREOP_RE = re.compile(r"preoperative|pre-operative|preop|prior|previous|obtained|reviewed|demonstrat|show|reveal|confirm|staging|planning|template|templat|measured on|based on|per the|outside|available|was done|was performed|were obtained|had|underwent|noted", re.I)
+
+
+def _assertion(span: Span) -> str:
+    x = span._
+    if getattr(x, "is_negated", False):
+        return "negated"
+    if getattr(x, "is_hypothetical", False):
+        return "hypothetical"
+    if getattr(x, "is_uncertain", False):
+        return "possible"
+    if getattr(x, "is_historical", False) or getattr(x, "is_family", False):
+        return "historical"
+    return "present"
+
+
+def _section(doc: Doc, span: Span) -> str | None:
+    tok = doc[span.start]
+    if tok.has_extension("section_category"):
+        return tok._.section_category
+    return None
+
+
+def _section_info(doc: Doc) -> list[tuple[int, int, int, str | None]]:
+    """(title_start_char, title_end_char, body_end_char, category) per section."""
+    out = []
+    if not Doc.has_extension("sections"):
+        return out
+    n = len(doc)
+    for sec in doc._.sections or []:
+        if sec.category is None or sec.title_start is None or sec.title_end is None or sec.title_end <= sec.title_start:
+            continue
+        ts = doc[sec.title_start].idx
+        te = doc[sec.title_end - 1].idx + len(doc[sec.title_end - 1].text)
+        be = len(doc.text) if sec.body_end >= n else doc[sec.body_end].idx
+        out.append((ts, te, be, sec.category))
+    return out
+
+
+class OpnoteFindings:
+    """Builds opnote findings and cues from the candidate span group."""
+
+    def __init__(self, nlp: Language, name: str = "opnote_findings", *, spans_key: str = CANDIDATES_KEY) -> None:
+        self.name = name
+        self.spans_key = spans_key
+        self.attrs = rule_files.target_attrs()
+        for ext in ("opnote_findings", "opnote_cues", "opnote_sections"):
+            if not Doc.has_extension(ext):
+                Doc.set_extension(ext, default=None)
+
+    # ---------------------------------------------------------------- helpers
+    @staticmethod
+    def _sentence_bounds(doc: Doc) -> list[tuple[int, int]]:
+        return [(s.start_char, s.end_char) for s in doc.sents]
+
+    def __call__(self, doc: Doc) -> Doc:
+        text = doc.text
+        cands = list(doc.spans[self.spans_key]) if self.spans_key in doc.spans else []
+        sents = self._sentence_bounds(doc) if len(doc) else []
+        sent_starts = [s for s, _ in sents]
+        sections = _section_info(doc)
+        doc._.opnote_sections = [
+            {"category": c, "title_start": ts, "title_end": te, "end": be} for ts, te, be, c in sections
+        ]
+
+        import bisect
+
+        def sent_index(char: int) -> int:
+            return max(0, bisect.bisect_right(sent_starts, char) - 1)
+
+        def header_of(span: Span) -> tuple[int, int, int, str | None] | None:
+            for ts, te, be, cat in sections:
+                if span.start_char >= ts and span.end_char <= te:
+                    return ts, te, be, cat
+            return None
+
+        # Longest match wins within one label (keeps "distal femur" over "femur").
+        by_label: dict[str, list[Span]] = {}
+        for s in cands:
+            by_label.setdefault(s.label_, []).append(s)
+        kept: list[Span] = []
+        for label, spans in by_label.items():
+            kept.extend(filter_spans(spans))
+        kept.sort(key=lambda s: (s.start_char, -s.end_char))
+
+        findings: list[dict[str, Any]] = []
+        cues: list[dict[str, Any]] = []
+        group: list[Span] = []
+        for span in kept:
+            label = span.label_
+            gid = span.id_ or label.lower()
+            base_attrs = dict(self.attrs.get(gid, (label, {}))[1])
+            rec: dict[str, Any] = {
+                "label": label,
+                "id": gid,
+                "start": span.start_char,
+                "end": span.end_char,
+                "text": span.text,
+                "section": _section(doc, span),
+                "assertion": _assertion(span),
+                "sent": sent_index(span.start_char),
+                "attributes": base_attrs,
+            }
+            hdr = header_of(span)
+            if hdr is not None:
+                body = text[hdr[1]:hdr[2]]
+                first_line = body.split("\n", 1)[0] if body.strip("\n ") else ""
+                if not body.strip() or BLANK_RE.match(first_line if first_line.strip() else body):
+                    rec["blank_template"] = True
+                elif NONE_RE.match(body):
+                    rec["assertion"] = "negated"
+                rec["header"] = True
+            if label == "DIMENSION":
+                d = doc.user_data.get(("opnote_dim", span.start_char, span.end_char))
+                if d is None:
+                    continue
+                rec["attributes"] = {"values_mm": d["values_mm"], "measures": d["measures"]}
+            elif label == "FROZEN":
+                self._frozen(rec, text, sents, hdr)
+            elif label == "IMAGING":
+                s_start, s_end = sents[rec["sent"]] if sents else (0, len(text))
+                m = CONTRAST_RE.search(text, s_start, s_end)
+                if m:
+                    rec["attributes"]["contrast"] = "without" if re.match(r"(?i)without contrast|non-?contrast", m.group(0)) else "with"
+            elif label == "TUMOR":
+                h = rec["attributes"].get("histology")
+                if h is None:
+                    rec["label"] = "TUMOR_GENERIC"
+                else:
+                    low = span.text.lower()
+                    if rec["attributes"].get("category") == "metastatic_bone" and low not in {"metastatic", "metastasis", "metastases"}:
+                        rec["attributes"]["histology"] = low if low.startswith("metasta") else "metastatic " + low
+            if rec.get("blank_template"):
+                cues.append({**rec, "label": "BLANK_" + label})
+                continue
+            kind = KIND_BY_LABEL.get(rec["label"])
+            if label == "SITE" and rec["attributes"].get("site") not in CONTRACT_SITES:
+                kind = None  # tibia, fibula, pelvis, thigh, limb: scoring cues, not 27365 sites
+            if kind is None:
+                cues.append(rec)
+                continue
+            rec["kind"] = kind
+            findings.append(rec)
+            fs = doc.char_span(rec["start"], rec["end"], label=kind, alignment_mode="expand")
+            if fs is not None:
+                group.append(fs)
+        self._laterality(findings + [c for c in cues if c["label"] == "SITE"], cues, text)
+        doc._.opnote_findings = findings
+        doc._.opnote_cues = cues
+        doc.spans[FINDINGS_KEY] = group
+        return doc
+
+    # ------------------------------------------------------------ attributes
+    @staticmethod
+    def _frozen(rec: dict[str, Any], text: str, sents: list[tuple[int, int]], hdr: Any) -> None:
+        if rec["assertion"] == "negated":
+            s_start, s_end = sents[rec["sent"]] if sents else (0, len(text))
+            sentence = text[s_start:s_end]
+            rec["attributes"]["result"] = "not_performed"
+            rec["attributes"]["reason"] = bool(FS_REASON_RE.search(sentence))
+            if not rec["attributes"]["reason"] and rec["sent"] + 1 < len(sents):
+                nxt = text[sents[rec["sent"] + 1][0]:sents[rec["sent"] + 1][1]]
+                rec["attributes"]["reason"] = bool(re.match(r"\s*(?:the |this )?(?:diagnosis|biopsy|it|this)\b", nxt, re.I) and FS_REASON_RE.search(nxt))
+            rec["assertion"] = "present"
+            rec["attributes"]["site"] = None
+            return
+        if hdr is not None:
+            window_start, window_end = rec["end"], min(hdr[2], rec["end"] + 400)
+        else:
+            s_start, s_end = sents[rec["sent"]] if sents else (0, len(text))
+            window_start, window_end = rec["end"], min(s_end, rec["end"] + 300)
+            # A following sentence that carries the result ("Frozen sections were sent. Both were negative.")
+            nxt = rec["sent"] + 1
+            if nxt < len(sents) and not FS_RESULT_RE.search(text, window_start, window_end):
+                ns, ne = sents[nxt]
+                if re.match(r"\s*(?:\w+\s+){0,4}?(?:these|this|they|both|all|it|which|the (?:result|frozen|margin|margins))\b", text[ns:ne], re.I) or re.match(r"\s*(?:result|results|read|reading)\b", text[ns:ne], re.I):
+                    window_end = min(ne, ns + 300)
+        m = FS_RESULT_RE.search(text, window_start, window_end)
+        result = m.lastgroup if m else None
+        if result is None and hdr is None:
+            s_start, _ = sents[rec["sent"]] if sents else (0, 0)
+            before = text[s_start:rec["start"]]
+            mb = None
+            for mb in FS_RESULT_RE.finditer(before):
+                pass
+            result = mb.lastgroup if mb else None
+        rec["attributes"]["result"] = result or "unknown"
+        ms = FS_SITE_RE.search(text, rec["end"], window_end)
+        rec["attributes"]["site"] = ms.group(1).strip().lower() if ms else None
+
+    @staticmethod
+    def _laterality(findings: list[dict[str, Any]], cues: list[dict[str, Any]], text: str) -> None:
+        sides = [c for c in cues if c["label"] == "SIDE" and c["assertion"] != "negated"]
+        for f in findings:
+            if f["label"] != "SITE":
+                continue
+            best = None
+            best_dist = 10**9
+            for s in sides:
+                if s["sent"] != f["sent"]:
+                    continue
+                if s["end"] <= f["start"]:
+                    gap = text[s["end"]:f["start"]]
+                    dist = len(gap)
+                    if dist > 40 or re.search(r"[.;]|\band\b|\bwith\b", gap):
+                        continue
+                elif s["start"] >= f["end"]:
+                    gap = text[f["end"]:s["start"]]
+                    dist = len(gap) + 5
+                    if not re.fullmatch(r"[\s,(:\-]*(?:side|sided)?[\s,(:\-]*", gap):
+                        continue
+                else:
+                    continue
+                if dist < best_dist:
+                    best, best_dist = s, dist
+            f["attributes"]["laterality"] = best["attributes"]["laterality"] if best else None
+            if best:
+                f["side_start"], f["side_end"] = best["start"], best["end"]

@@ -1,0 +1,165 @@
+"""Dimensions in operative notes, normalized to millimetres.
+
+Handles "12 x 6.5 x 5 cm" -> [120, 65, 50], "150 mm", "a 14-cm resection", "12 cm by 6 cm",
+dictated "fourteen centimeters" and "one point five cm". Each dimension also gets what it
+measures (resection length, specimen, tumor, margin distance, other) from the words around it.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from spacy.language import Language
+from spacy.tokens import Doc, Span
+
+from .targets import CANDIDATES_KEY
+
+_ONES = {
+    "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
+    "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14,
+    "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19,
+}
+_TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90}
+_WORD = "|".join(sorted(list(_ONES) + list(_TENS) + ["hundred", "point", "and", "a", "half"], key=len, reverse=True))
+_SPELLED = rf"(?:(?:{'|'.join(sorted(list(_ONES) + list(_TENS), key=len, reverse=True))})(?:[\s-]+(?:{_WORD}))*)"
+_DIGITS = r"(?:\d+(?:[.,]\d+)?|\.\d+)"
+NUM = rf"(?:{_DIGITS}|{_SPELLED})"
+UNIT = r"(?:centimet(?:er|re)s?|millimet(?:er|re)s?|cm|mm|inch(?:es)?|in\b)"
+SEP = r"\s*(?:x|×|\*|by)\s*"
+_UNIT_OPT = rf"(?:\s*-?\s*{UNIT})?"
+DIM_RE = re.compile(
+    rf"(?<![\w.])({NUM}){_UNIT_OPT}(?:{SEP}({NUM}){_UNIT_OPT})?(?:{SEP}({NUM}))?\s*-?\s*({UNIT})(?![a-z])",
+    re.IGNORECASE,
+)
+
+_CUES = [
+    ("other", re.compile(r"incision|skin|drain|blood loss|\bebl\b|tourniquet|suture|wound|scar|stem|\bbody\b|segment length|component|prosthe|implant|trial|cement|reamer|reamed|nail|plate|screw|hole|needle|trocar|patient is|years? old|weight|\bkg\b|catheter|tube", re.I)),
+    ("margin_distance", re.compile(r"margin|beyond|cuff|proximal to the (?:tumor|lesion|mass)|distal to the (?:tumor|lesion|mass)|from the (?:tumor|lesion|mass)|of normal|of uninvolved|clearance|free of tumor by", re.I)),
+    ("specimen", re.compile(r"specimen", re.I)),
+    ("resection_length", re.compile(r"resect|osteotom|resection length|length of (?:the )?(?:resection|bone|femur|segment)|bone (?:was )?(?:cut|removed)|from the joint line|joint line|segment|intercalary defect|defect measur|bone loss|femoral length|femur (?:was )?(?:removed|excised)|en bloc", re.I)),
+    ("tumor", re.compile(r"tumou?r|mass|lesion|sarcoma|osteosarcoma|chondrosarcoma|measuring|extent|intramedullary|marrow", re.I)),
+]
+
+
+def parse_number(text: str) -> float | None:
+    """Parse "14", "6.5", "6,5", "fourteen", "one point five", "twenty two", "two and a half"."""
+    t = text.strip().lower()
+    if re.fullmatch(_DIGITS, t):
+        return float(t.replace(",", "."))
+    words = [w for w in re.split(r"[\s-]+", t) if w]
+    if not words:
+        return None
+    total = 0.0
+    current = 0.0
+    decimal: list[int] | None = None
+    half = False
+    for w in words:
+        if decimal is not None:
+            if w in _ONES and _ONES[w] < 10:
+                decimal.append(_ONES[w])
+                continue
+            return None
+        if w in _ONES:
+            current += _ONES[w]
+        elif w in _TENS:
+            current += _TENS[w]
+        elif w == "hundred":
+            current = (current or 1) * 100
+        elif w == "point":
+            decimal = []
+        elif w == "half":
+            half = True
+        elif w in {"and", "a"}:
+            continue
+        else:
+            return None
+    total += current
+    if decimal:
+        total += float("0." + "".join(str(d) for d in decimal))
+    if half:
+        total += 0.5
+    return total
+
+
+def to_mm(value: float, unit: str) -> float:
+    u = unit.lower()
+    if u.startswith("mm") or u.startswith("milli"):
+        f = 1.0
+    elif u.startswith("in"):
+        f = 25.4
+    else:
+        f = 10.0
+    mm = value * f
+    return float(round(mm, 1)) if mm != int(mm) else float(int(mm))
+
+
+def classify(text: str, start: int, end: int) -> str:
+    """What a dimension at text[start:end] measures, from the words of its clause."""
+    left = text[max(0, start - 80):start]
+    right = text[end:end + 60]
+    # Stay inside the sentence: cut at the last full stop / line break before, first after.
+    for sep in (". ", "\n", "; "):
+        k = left.rfind(sep)
+        if k != -1:
+            left = left[k + len(sep):]
+        k = right.find(sep)
+        if k != -1:
+            right = right[:k]
+    near_left = left[-45:]
+    window = near_left + " " + right[:40]
+    for kind, rx in _CUES:
+        if rx.search(window):
+            return kind
+    for kind, rx in _CUES:
+        if rx.search(left + " " + right):
+            return kind
+    return "other"
+
+
+def find_dimensions(text: str) -> list[dict[str, Any]]:
+    """Every dimension in ``text`` as {start, end, values_mm, measures}."""
+    out = []
+    for m in DIM_RE.finditer(text):
+        unit = m.group(4)
+        nums = [g for g in (m.group(1), m.group(2), m.group(3)) if g]
+        values = [parse_number(g) for g in nums]
+        if any(v is None for v in values):
+            continue
+        if unit.lower() == "in" and not re.search(r"\d", m.group(0)):
+            continue
+        if unit.lower() == "in" and len(nums) == 1:
+            # "5 in" is too often prose ("placed 5 in the canal"): want inches spelled out or an "x".
+            continue
+        mm = [to_mm(v, unit) for v in values if v is not None]
+        if not mm or max(mm) <= 0 or max(mm) > 2000:
+            continue
+        out.append({
+            "start": m.start(),
+            "end": m.end(),
+            "values_mm": mm,
+            "measures": classify(text, m.start(), m.end()),
+        })
+    return out
+
+
+class OpnoteMeasurements:
+    """Adds a DIMENSION span per measurement to the candidate span group."""
+
+    def __init__(self, nlp: Language, name: str = "opnote_measurements", *, spans_key: str = CANDIDATES_KEY) -> None:
+        self.name = name
+        self.spans_key = spans_key
+        if not Span.has_extension("opnote_attrs"):
+            Span.set_extension("opnote_attrs", default=None)
+
+    def __call__(self, doc: Doc) -> Doc:
+        spans = list(doc.spans[self.spans_key]) if self.spans_key in doc.spans else []
+        for d in find_dimensions(doc.text):
+            span = doc.char_span(d["start"], d["end"], label="DIMENSION", alignment_mode="expand")
+            if span is None:
+                continue
+            span.id_ = "dimension"
+            spans.append(span)
+            doc.user_data[("opnote_dim", span.start_char, span.end_char)] = {"values_mm": d["values_mm"], "measures": d["measures"], "start": d["start"], "end": d["end"]}
+        doc.spans[self.spans_key] = spans
+        return doc

@@ -1,0 +1,79 @@
+"""Operative-note section detection on top of medspaCy's Sectionizer.
+
+medspaCy's default section rules have no operative-note headings (no "PREOPERATIVE DIAGNOSIS",
+"DESCRIPTION OF PROCEDURE", "ESTIMATED BLOOD LOSS", "SPECIMENS"), so this component loads
+opnote's own heading list and expands each phrase into three token patterns: the phrase and a
+colon, the phrase and the spoken word "colon", and the phrase in capitals alone on its line.
+Rules are written by ``to_disk`` and read by ``from_disk``, so a saved pipeline keeps them.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from spacy.language import Language
+from spacy.tokens import Doc
+
+from .._compat import import_medspacy
+from .. import rules as rule_files
+
+
+def build_section_rules(nlp: Language) -> list[dict[str, Any]]:
+    """Expand ``sections.json`` into medspaCy section rules (as dicts)."""
+    out: list[dict[str, Any]] = []
+    for group in rule_files.sections().sections:
+        for phrase in group.phrases:
+            words = [t.text for t in nlp.make_doc(phrase)]
+            lower = [{"LOWER": w.lower()} for w in words]
+            out.append({"literal": phrase + ":", "category": group.category, "pattern": lower + [{"ORTH": ":"}]})
+            out.append({"literal": phrase + " colon", "category": group.category, "pattern": lower + [{"LOWER": "colon"}]})
+            caps = [{"ORTH": w.upper()} for w in words]
+            out.append({
+                "literal": phrase.upper() + " (own line)",
+                "category": group.category,
+                "pattern": [{"TEXT": {"REGEX": "\n"}}] + caps + [{"TEXT": {"REGEX": "^\\s*\n"}}],
+            })
+    return out
+
+
+class OpnoteSectionizer:
+    """Wraps ``medspacy_sectionizer`` with operative-note headings that survive ``to_disk``."""
+
+    def __init__(self, nlp: Language, name: str = "opnote_sectionizer", *, max_section_length: int | None = None) -> None:
+        import_medspacy()
+        from medspacy.section_detection import Sectionizer
+
+        self.name = name
+        self.nlp = nlp
+        self.max_section_length = max_section_length
+        self._Sectionizer = Sectionizer
+        self.rules = build_section_rules(nlp)
+        self._build()
+
+    def _build(self) -> None:
+        from medspacy.section_detection import SectionRule
+
+        self.sectionizer = self._Sectionizer(
+            self.nlp,
+            name=self.name,
+            rules=None,
+            max_section_length=self.max_section_length,
+            span_attrs=None,
+        )
+        self.sectionizer.add([SectionRule(literal=r["literal"], category=r["category"], pattern=r["pattern"]) for r in self.rules])
+
+    def __call__(self, doc: Doc) -> Doc:
+        return self.sectionizer(doc)
+
+    def to_disk(self, path: str | Path, *, exclude: Any = ()) -> None:
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        (path / "section_rules.json").write_text(json.dumps({"section_rules": self.rules}, indent=1, sort_keys=True), encoding="utf-8")
+
+    def from_disk(self, path: str | Path, *, exclude: Any = ()) -> "OpnoteSectionizer":
+        data = json.loads((Path(path) / "section_rules.json").read_text(encoding="utf-8"))
+        self.rules = data["section_rules"]
+        self._build()
+        return self

@@ -1,0 +1,169 @@
+"""The report contract (version 1) as pydantic models.
+
+Names here are a public contract: fields may be added, never renamed or removed without raising
+``SCHEMA_VERSION``. ``Report.model_dump(mode="json")`` is exactly what ``opnote check --format json``
+prints.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SCHEMA_VERSION = "1"
+
+
+class Status(str, Enum):
+    """Status of one checklist item."""
+
+    met = "met"
+    partial = "partial"
+    missing = "missing"
+    conflict = "conflict"
+    not_applicable = "not_applicable"
+
+
+class Verdict(str, Enum):
+    """Overall verdict for the note."""
+
+    ready = "ready"
+    at_risk = "at_risk"
+    not_supported = "not_supported"
+
+
+FindingKind = Literal[
+    "tumor_location",
+    "margin",
+    "dimension",
+    "frozen_section",
+    "imaging",
+    "reconstruction",
+    "pathology",
+    "consent",
+    "procedure",
+]
+Assertion = Literal["present", "negated", "possible", "hypothetical", "historical"]
+AdvisoryKind = Literal["code_selection", "modifier", "bundling", "laterality"]
+DiagnosisCategory = Literal[
+    "primary_malignant_bone",
+    "metastatic_bone",
+    "benign_aggressive_bone",
+    "uncertain_behavior_bone",
+    "soft_tissue_sarcoma",
+    "hematologic",
+    "unknown",
+]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", use_enum_values=True)
+
+
+class Evidence(_Model):
+    """A span of the original note: ``note[start:end] == text``."""
+
+    start: int = Field(ge=0)
+    end: int = Field(ge=0)
+    text: str
+
+
+class ChecklistItem(_Model):
+    """One of the checklist items, always reported in the checklist's order."""
+
+    id: str
+    status: Status
+    evidence: list[Evidence] = Field(default_factory=list)
+    message: str
+    suggestion: str | None = None
+    title: str = ""
+    severity: Literal["required", "recommended"] = "required"
+    why: str = ""
+
+
+class Finding(_Model):
+    """Something the pipeline found in the note, with its assertion and normalized attributes."""
+
+    kind: FindingKind
+    text: str
+    start: int = Field(ge=0)
+    end: int = Field(ge=0)
+    section: str | None = None
+    assertion: Assertion = "present"
+    attributes: dict[str, Any] = Field(default_factory=dict)
+
+
+class Diagnosis(_Model):
+    """The tumor the note documents and the ICD-10-CM codes it supports."""
+
+    tumor_type: str | None = None
+    category: DiagnosisCategory = "unknown"
+    laterality: Literal["right", "left"] | None = None
+    certainty: Literal["confirmed", "uncertain", "none"] = "none"
+    site: str | None = None
+    expected_icd10: list[str] = Field(default_factory=list)
+    claim_icd10: list[str] = Field(default_factory=list)
+    consistent: bool | None = None
+    problems: list[str] = Field(default_factory=list)
+    evidence: list[Evidence] = Field(default_factory=list)
+
+
+class Advisory(_Model):
+    """A coding advisory: a better-fitting code, a modifier cue, a bundling reminder."""
+
+    kind: AdvisoryKind
+    code: str | None = None
+    message: str
+    confidence: Literal["verified", "likely"] = "likely"
+    source: str = ""
+    evidence: list[Evidence] = Field(default_factory=list)
+
+
+class GlobalPeriod(_Model):
+    """The global surgical period that starts with the date of service in the note."""
+
+    date_of_service: str
+    starts: str
+    ends: str
+    days: int
+    evidence: list[Evidence] = Field(default_factory=list)
+
+
+class Report(_Model):
+    """The documentation report for one note (contract version 1)."""
+
+    schema_version: Literal["1"] = SCHEMA_VERSION
+    source: str | None = None
+    code: str = "27365"
+    score: int = Field(ge=0, le=100)
+    verdict: Verdict
+    summary: str = ""
+    checklist: list[ChecklistItem]
+    findings: list[Finding] = Field(default_factory=list)
+    diagnosis: Diagnosis = Field(default_factory=Diagnosis)
+    advisories: list[Advisory] = Field(default_factory=list)
+    global_period: GlobalPeriod | None = None
+    encoding: str | None = None
+    opnote_version: str = ""
+    checklist_version: str = ""
+
+    def item(self, item_id: str) -> ChecklistItem:
+        """Return the checklist item with this id (``KeyError`` if the checklist has none)."""
+        for it in self.checklist:
+            if it.id == item_id:
+                return it
+        raise KeyError(item_id)
+
+    @property
+    def gaps(self) -> list[ChecklistItem]:
+        """Items that are partial, missing or in conflict."""
+        return [i for i in self.checklist if i.status in ("partial", "missing", "conflict")]
+
+
+def report_json_schema() -> dict[str, Any]:
+    """The JSON Schema of :class:`Report` (what ``opnote schema`` prints)."""
+    schema = Report.model_json_schema(mode="serialization")
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "opnote report v" + SCHEMA_VERSION
+    return schema
