@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io as _io
 import json
+import os
 import sys
 from enum import Enum, IntEnum
 from pathlib import Path
@@ -85,13 +86,50 @@ def _split_codes(values: Optional[List[str]]) -> list[str]:
     return [x.strip() for x in out]
 
 
-def _stdin_jobs(in_fmt: InFmt, icd10: list[str]):
+def _jsonl_job(n: int, line: str, icd10: list[str]):
+    """One JSON-lines record ``{"id": ..., "text": ..., "icd10": [...]}`` as a NoteJob (ValueError if bad)."""
     from .batch import NoteJob
 
-    data = sys.stdin.buffer.read()
-    stripped = data.lstrip()
-    as_jsonl = in_fmt == InFmt.jsonl or (in_fmt == InFmt.auto and stripped.startswith(b"{"))
-    if not as_jsonl:
+    obj = json.loads(line)
+    if not isinstance(obj, dict) or not isinstance(obj.get("text"), str):
+        raise ValueError("needs an object with a string field 'text'")
+    codes = obj.get("icd10") or icd10
+    if isinstance(codes, str):
+        codes = [codes]
+    if not isinstance(codes, list) or not all(isinstance(c, str) for c in codes):
+        raise ValueError("'icd10' must be a code or a list of codes")
+    nid = obj.get("id", n)
+    return NoteJob(source=str(nid), text=obj["text"], icd10=list(codes), id=nid)
+
+
+def _jsonl_id(line: str):
+    """The "id" of a JSON-lines record that could not be used, when it has one."""
+    try:
+        obj = json.loads(line)
+    except ValueError:
+        return None
+    return obj.get("id") if isinstance(obj, dict) else None
+
+
+def _stdin_head() -> bytes:
+    """Read standard input up to and including its first non-blank line (to tell JSON lines from a note)."""
+    head = b""
+    while True:
+        line = sys.stdin.buffer.readline()
+        head += line
+        if not line or line.strip():
+            return head
+
+
+def _is_jsonl(in_fmt: InFmt, head: bytes) -> bool:
+    return in_fmt == InFmt.jsonl or (in_fmt == InFmt.auto and head.lstrip().startswith(b"{"))
+
+
+def _stdin_jobs(in_fmt: InFmt, icd10: list[str], head: bytes = b""):
+    from .batch import NoteJob
+
+    data = head + sys.stdin.buffer.read()
+    if not _is_jsonl(in_fmt, data):
         return [NoteJob(source="<stdin>", data=data, icd10=icd10)], []
     jobs, problems = [], []
     for n, line in enumerate(data.decode("utf-8", "replace").splitlines(), 1):
@@ -99,18 +137,97 @@ def _stdin_jobs(in_fmt: InFmt, icd10: list[str]):
             continue
         src = f"<stdin>:{n}"
         try:
-            obj = json.loads(line)
-            if not isinstance(obj, dict) or not isinstance(obj.get("text"), str):
-                raise ValueError("needs an object with a string field 'text'")
-            codes = obj.get("icd10") or icd10
-            if isinstance(codes, str):
-                codes = [codes]
-            nid = obj.get("id", n)
-            jobs.append(NoteJob(source=str(nid), text=obj["text"], icd10=list(codes), id=nid))
+            jobs.append(_jsonl_job(n, line, icd10))
         except ValueError as e:
             jobs.append(NoteJob(source=src, text=None, id=n, icd10=[]))
             problems.append((len(jobs) - 1, f"{src}: not a JSON note record ({e})"))
     return jobs, problems
+
+
+def _error_record(source: str, nid, line: int | None, error: str, error_type: str | None) -> str:
+    import re
+
+    m = re.match(r"\[(E\d+)\]\s*", error)
+    rec = {"schema_version": "1", "source": source, "id": nid, "line": line,
+           "error": {"code": m.group(1) if m else "E100", "type": error_type or "InputError", "message": error[m.end():] if m else error}}
+    return json.dumps(rec, ensure_ascii=False) + "\n"
+
+
+def _stream_jsonl(head: bytes, codes: list[str], *, model, code: str, max_bytes: int, jobs: int) -> int:
+    """``check - --format jsonl`` on JSON lines: one output line per input record, in input order.
+
+    A record that cannot be read or checked gives an error line ``{"source", "id", "line",
+    "error": {"code", "type", "message"}}`` in its place; the other records are still checked.
+    With one job each line is checked and written (and flushed) as soon as it is read, so a
+    program can feed notes one at a time through a pipe.
+    """
+    from itertools import chain
+
+    from .batch import check_job, run_jobs
+    from .errors import OpnoteError
+    from .render import render
+
+    def records():
+        for n, raw in enumerate(chain([head] if head else [], sys.stdin.buffer), 1):
+            line = raw.decode("utf-8", "replace")
+            if not line.strip():
+                continue
+            try:
+                yield n, _jsonl_job(n, line, codes), None
+            except ValueError as e:
+                yield n, _jsonl_id(line), f"<stdin>:{n}: not a JSON note record ({e})"
+
+    def emit(chunk: str) -> None:
+        sys.stdout.write(chunk)
+        sys.stdout.flush()
+
+    try:
+        checker = None
+        if jobs <= 1:
+            from .api import Checker
+
+            checker = Checker(model, code=code, max_bytes=max_bytes)
+    except OpnoteError as e:
+        raise _fail(str(e), ExitCode.INTERNAL)
+
+    def results():
+        # A record that could not be read carries its "id" (or None) in place of a job.
+        if checker is not None:
+            for n, job, problem in records():
+                yield n, job, problem, (check_job(checker, job) if problem is None else None)
+            return
+        recs = list(records())
+        done = iter(run_jobs([j for _, j, p in recs if p is None], n_jobs=jobs, model=str(model) if model else None, code=code, max_bytes=max_bytes))
+        for n, job, problem in recs:
+            yield n, job, problem, (next(done) if problem is None else None)
+
+    n_records = n_failed = 0
+    all_ready = True
+    try:
+        for n, job, problem, res in results():
+            n_records += 1
+            if problem is not None:
+                n_failed += 1
+                _err(problem)
+                emit(_error_record(f"<stdin>:{n}" if job is None else str(job), job, n, problem, "InputError"))
+            elif not res.ok:
+                n_failed += 1
+                _err(res.error or "failed")
+                emit(_error_record(job.source, job.id, n, res.error or "failed", res.error_type))
+            else:
+                all_ready = all_ready and res.report.verdict == "ready"
+                emit(render(res.report, "jsonl"))
+    except BrokenPipeError:
+        # The reader went away (e.g. `| head -1`): stop quietly, as other pipe tools do.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return int(ExitCode.GAPS)
+    if n_records == 0:
+        _err("no notes on standard input")
+        return int(ExitCode.USAGE)
+    if n_failed:
+        sys.stderr.write(f"opnote: {n_failed} of {n_records} record(s) could not be checked\n")
+        return int(ExitCode.USAGE)
+    return int(ExitCode.READY if all_ready else ExitCode.GAPS)
 
 
 class _Progress:
@@ -167,7 +284,10 @@ def check_cmd(
 
     problems: list[tuple[str, str]] = []
     if paths == ["-"]:
-        job_list, stdin_problems = _stdin_jobs(input_format, codes)
+        head = _stdin_head()
+        if fmt == Fmt.jsonl and out is None and _is_jsonl(input_format, head):
+            raise typer.Exit(_stream_jsonl(head, codes, model=model, code=code, max_bytes=max_bytes, jobs=jobs))
+        job_list, stdin_problems = _stdin_jobs(input_format, codes, head)
     else:
         if "-" in paths:
             raise _fail("'-' (standard input) cannot be mixed with paths")

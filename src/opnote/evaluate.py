@@ -25,7 +25,7 @@ def predicted_attributes(report: Report) -> dict[str, Any]:
         "site": d.site,
         "laterality": d.laterality,
         "margin_intents": sorted({f.attributes["intent"] for f in present if f.kind == "margin"}),
-        "frozen_section_results": sorted({f.attributes.get("result", "unknown") for f in present if f.kind == "frozen_section"}),
+        "frozen_section_results": _fs_results(present),
         "imaging_modalities": sorted({f.attributes["modality"] for f in report.findings if f.kind == "imaging" and f.assertion in ("present", "historical")}),
         "reconstruction_kinds": sorted({f.attributes["kind"] for f in present if f.kind == "reconstruction"}),
         "resection_length_mm": lengths[0] if lengths else None,
@@ -35,6 +35,14 @@ def predicted_attributes(report: Report) -> dict[str, Any]:
         "code_selection": sorted({a.code for a in report.advisories if a.kind == "code_selection" and a.code}),
         "modifiers": sorted({a.code for a in report.advisories if a.kind == "modifier" and a.code in GOLD_MODIFIERS}),
     }
+
+
+def _fs_results(present: list[Any]) -> list[str]:
+    """Frozen-section results; "unknown" only when no mention carries a result."""
+    res = {f.attributes.get("result", "unknown") for f in present if f.kind == "frozen_section"}
+    if len(res) > 1:
+        res.discard("unknown")
+    return sorted(res)
 
 
 def _norm(key: str, v: Any) -> Any:

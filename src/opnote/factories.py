@@ -11,10 +11,12 @@ fresh interpreter without importing opnote first.
 | ``opnote_measurements`` | | ``doc.spans["opnote_candidates"]`` (DIMENSION) |
 | ``opnote_abbreviations`` | ``doc.spans["opnote_candidates"]`` | ``doc._.abbreviations``, ``doc.spans["opnote_candidates"]`` |
 | ``opnote_context`` | ``token.is_sent_start``, ``doc.spans["opnote_candidates"]`` | ``span._.is_negated`` and the other ConText attributes |
-| ``opnote_findings`` | ``doc.spans["opnote_candidates"]`` | ``doc.spans["opnote_findings"]``, ``doc._.opnote_findings``, ``doc._.opnote_cues`` |
+| ``opnote_findings`` | ``token.is_sent_start``, ``doc.spans["opnote_candidates"]`` | ``doc.spans["opnote_findings"]``, ``doc._.opnote_findings``, ``doc._.opnote_cues``, ``doc._.opnote_sections`` |
+
+spaCy validates each config value against the factory's type hints; the checks below add what a
+type hint cannot say (a span key must be a non-empty string, a length must be positive) and raise
+``ValueError`` naming the component and the option. ``docs/components.md`` documents every option.
 """
-
-
 
 from typing import Optional
 
@@ -23,12 +25,22 @@ from spacy.language import Language
 from .components.targets import CANDIDATES_KEY
 
 
+def _check_spans_key(name: str, spans_key: object) -> str:
+    if not isinstance(spans_key, str) or not spans_key.strip():
+        raise ValueError(f"{name}: spans_key must be a non-empty string (got {spans_key!r})")
+    return spans_key
+
+
 @Language.factory(
     "opnote_sentencizer",
     default_config={"split_on_newline": True},
     assigns=["token.is_sent_start"],
 )
 def make_sentencizer(nlp: Language, name: str, split_on_newline: bool):
+    """Sentence boundaries from punctuation, line breaks, headings and spoken punctuation.
+
+    ``split_on_newline``: a line break ends a sentence unless the line is plainly wrapped prose.
+    """
     from .components.sentences import OpnoteSentencizer
 
     return OpnoteSentencizer(nlp, name, split_on_newline=split_on_newline)
@@ -41,6 +53,12 @@ def make_sentencizer(nlp: Language, name: str, split_on_newline: bool):
     assigns=["doc._.sections", "token._.section_category"],
 )
 def make_sectionizer(nlp: Language, name: str, max_section_length: Optional[int]):
+    """Operative-note sections (medspaCy Sectionizer with opnote's headings).
+
+    ``max_section_length``: longest section body in tokens, or ``None`` for no limit.
+    """
+    if max_section_length is not None and max_section_length < 1:
+        raise ValueError(f"{name}: max_section_length must be a positive number of tokens or null (got {max_section_length!r})")
     from .components.sections import OpnoteSectionizer
 
     return OpnoteSectionizer(nlp, name, max_section_length=max_section_length)
@@ -49,9 +67,14 @@ def make_sectionizer(nlp: Language, name: str, max_section_length: Optional[int]
 @Language.factory(
     "opnote_targets",
     default_config={"spans_key": CANDIDATES_KEY, "validate": False},
-    assigns=[f"doc.spans"],
+    assigns=["doc.spans"],
 )
 def make_targets(nlp: Language, name: str, spans_key: str, validate: bool):
+    """spaCy's ``span_ruler`` with opnote's target terms and abbreviations.
+
+    ``spans_key``: span group to write candidates to; ``validate``: validate the patterns.
+    """
+    _check_spans_key(name, spans_key)
     from .components.targets import make_target_ruler
 
     return make_target_ruler(nlp, name, spans_key=spans_key, validate=validate)
@@ -63,6 +86,11 @@ def make_targets(nlp: Language, name: str, spans_key: str, validate: bool):
     assigns=["doc.spans"],
 )
 def make_measurements(nlp: Language, name: str, spans_key: str):
+    """Dimensions ("12 x 6 x 5 cm", "fourteen centimeters"), normalized to millimetres.
+
+    ``spans_key``: span group the DIMENSION candidates are added to.
+    """
+    _check_spans_key(name, spans_key)
     from .components.measurements import OpnoteMeasurements
 
     return OpnoteMeasurements(nlp, name, spans_key=spans_key)
@@ -75,6 +103,11 @@ def make_measurements(nlp: Language, name: str, spans_key: str):
     assigns=["doc._.abbreviations", "doc.spans"],
 )
 def make_abbreviations(nlp: Language, name: str, spans_key: str):
+    """Abbreviations the note defines (scispaCy), copied onto the candidate span group.
+
+    ``spans_key``: span group read and extended.
+    """
+    _check_spans_key(name, spans_key)
     from .components.abbreviations import OpnoteAbbreviations
 
     return OpnoteAbbreviations(nlp, name, spans_key=spans_key)
@@ -87,6 +120,11 @@ def make_abbreviations(nlp: Language, name: str, spans_key: str):
     assigns=["span._.is_negated", "span._.is_uncertain", "span._.is_historical", "span._.is_hypothetical"],
 )
 def make_context(nlp: Language, name: str, spans_key: str):
+    """medspaCy ConText over the candidates, with opnote's corrections for operative notes.
+
+    ``spans_key``: span group whose spans get the assertion attributes.
+    """
+    _check_spans_key(name, spans_key)
     from .components.context import OpnoteContext
 
     return OpnoteContext(nlp, name, spans_key=spans_key)
@@ -95,10 +133,16 @@ def make_context(nlp: Language, name: str, spans_key: str):
 @Language.factory(
     "opnote_findings",
     default_config={"spans_key": CANDIDATES_KEY},
-    requires=["doc.spans"],
-    assigns=["doc.spans", "doc._.opnote_findings", "doc._.opnote_cues"],
+    requires=["token.is_sent_start", "doc.spans"],
+    assigns=["doc.spans", "doc._.opnote_findings", "doc._.opnote_cues", "doc._.opnote_sections"],
 )
 def make_findings(nlp: Language, name: str, spans_key: str):
+    """Findings with assertion and normalized attributes, from the candidate span group.
+
+    ``spans_key``: span group to read; findings are written to ``doc.spans["opnote_findings"]``.
+    Needs sentence boundaries (``opnote_sentencizer`` or any component that sets them).
+    """
+    _check_spans_key(name, spans_key)
     from .components.findings import OpnoteFindings
 
     return OpnoteFindings(nlp, name, spans_key=spans_key)

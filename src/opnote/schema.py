@@ -160,6 +160,12 @@ class Report(_Model):
         """Items that are partial, missing or in conflict."""
         return [i for i in self.checklist if i.status in ("partial", "missing", "conflict")]
 
+    def to_fhir(self, text: str | None = None, *, validate: bool = False) -> dict[str, Any]:
+        """This report as a FHIR R4B Bundle dict (see :func:`opnote.fhir.to_fhir`)."""
+        from .fhir import to_fhir
+
+        return to_fhir(self, text, validate=validate)
+
 
 def report_json_schema() -> dict[str, Any]:
     """The JSON Schema of :class:`Report` (what ``opnote schema`` prints)."""

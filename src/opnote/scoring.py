@@ -22,6 +22,21 @@ KEY_SECTIONS = {"preop_diagnosis", "postop_diagnosis", "procedure"}
 BONE_RECON = {"endoprosthesis", "allograft", "allograft_prosthetic_composite", "vascularized_fibula", "arthrodesis", "rotationplasty", "cement_spacer"}
 DEFINITE_FS = {"negative", "positive", "close", "atypical"}
 BENIGNISH = {"benign_aggressive_bone", "uncertain_behavior_bone"}
+GENERIC_HISTOLOGY = {
+    "soft tissue sarcoma", "soft-tissue sarcoma", "sarcoma", "bone sarcoma", "metastatic carcinoma", "metastatic disease",
+    "metastatic lesion", "benign bone tumor", "benign lesion", "benign tumor", "benign bone lesion", "metastatic",
+    "metastasis", "metastases", "lymphoma", "myeloma",
+}
+BONE_GROUP = {
+    **{k: {"distal_femur", "femoral_shaft", "proximal_femur", "femur", "knee", "thigh", "limb"} for k in ("distal_femur", "femoral_shaft", "proximal_femur", "femur")},
+    "knee": {"distal_femur", "femur", "knee", "proximal_tibia", "patella", "limb"},
+    "patella": {"patella", "knee", "limb"},
+    "proximal_tibia": {"proximal_tibia", "tibia", "knee", "limb"},
+    "tibia": {"proximal_tibia", "tibia", "limb"},
+    "fibula": {"fibula", "limb"},
+    "pelvis": {"pelvis"},
+    "thigh": {"thigh", "limb", "femur", "knee"},
+}
 DEFINITIVE_SECTIONS = {"procedure", "postop_diagnosis", "procedure_description", "findings", None}
 
 
@@ -82,32 +97,31 @@ def derive_facts(text: str, findings: list[dict[str, Any]], cues: list[dict[str,
     elif not historical and generic:
         facts.current_tumor = True
     if current:
-        # Metastatic wins when present: "metastatic renal cell carcinoma" is bone metastasis.
-        def rank(t: dict[str, Any]) -> tuple[int, int, int, int]:
-            cat = t["attributes"].get("category")
+        # The tumor's category is the one the note names most, diagnosis headings counting most;
+        # a bare "metastatic" (often "no metastatic disease" elsewhere) counts little.
+        weight: Counter[str] = Counter()
+        for t in current:
+            cat = t["attributes"].get("category") or "unknown"
+            w = 3.0 if t.get("section") in {"preop_diagnosis", "postop_diagnosis", "procedure"} else 1.0
+            if t["attributes"].get("histology") in GENERIC_HISTOLOGY:
+                w *= 0.5
+            if t["assertion"] != "present":
+                w *= 0.5
+            weight[cat] += w
+        cat = max(weight, key=lambda k: (weight[k], k == "metastatic_bone"))
+        facts.category = cat
+        in_cat = [t for t in current if t["attributes"].get("category") == cat]
+        confirmed = [t for t in in_cat if t["assertion"] == "present"]
+        facts.certainty = "confirmed" if confirmed else "uncertain"
+
+        def specificity(t: dict[str, Any]) -> tuple[int, int, int]:
             return (
-                1 if t["assertion"] == "present" else 0,
-                1 if cat == "metastatic_bone" else 0,
+                0 if t["attributes"].get("histology") in GENERIC_HISTOLOGY else 1,
                 1 if t.get("section") in {"postop_diagnosis", "preop_diagnosis"} else 0,
-                t["end"] - t["start"],
+                len(t["attributes"].get("histology") or ""),
             )
 
-        best = max(current, key=rank)
-        cats = Counter(t["attributes"].get("category") for t in current)
-        if cats.get("metastatic_bone"):
-            cat = "metastatic_bone"
-            mets = [t for t in current if t["attributes"].get("category") == "metastatic_bone"]
-            best = max(mets, key=lambda t: (t["end"] - t["start"], t["assertion"] == "present"))
-        else:
-            cat = best["attributes"].get("category") or "unknown"
-        facts.category = cat
-        facts.tumor = best
-        confirmed = [t for t in current if t["assertion"] == "present" and t["attributes"].get("category") == cat]
-        facts.certainty = "confirmed" if confirmed else "uncertain"
-        if confirmed:
-            facts.tumor = max(confirmed, key=lambda t: (t["end"] - t["start"]))
-            if cat == "metastatic_bone":
-                facts.tumor = max(confirmed, key=lambda t: (len(t["attributes"].get("histology") or ""), t["end"] - t["start"]))
+        facts.tumor = max(confirmed or in_cat, key=specificity)
     elif facts.current_tumor:
         facts.certainty = "uncertain"
 
@@ -117,21 +131,31 @@ def derive_facts(text: str, findings: list[dict[str, Any]], cues: list[dict[str,
     tumor_sents = {t["sent"] for t in current} | {g["sent"] for g in generic} | {
         f["sent"] for f in findings if f["label"] in {"MARGIN"} and _is(f, "present")
     }
+    tumor_marks = current + generic + [f for f in findings if f["label"] == "MARGIN" and _is(f, "present")]
     scores: Counter[str] = Counter()
     by_site: dict[str, list[dict[str, Any]]] = {}
     for s in sites:
         site = s["attributes"]["site"]
         if site == "limb":
             continue
-        w = 1.0
+        # A site counts where the tumor is discussed (diagnosis / procedure headings, or a
+        # sentence naming the tumor); elsewhere it is mostly anatomy of the approach or a donor site.
+        w = 0.2
         if s.get("section") in KEY_SECTIONS:
             w += 2
         if s["sent"] in tumor_sents:
-            w += 2
+            near = min((abs(s["start"] - t["end"]) if s["start"] >= t["end"] else abs(t["start"] - s["end"]))
+                       for t in tumor_marks if t["sent"] == s["sent"]) if any(t["sent"] == s["sent"] for t in tumor_marks) else 10**6
+            w += 3 if near <= 40 else 1.5 if near <= 100 else 0.5
         scores[site] += w
         by_site.setdefault(site, []).append(s)
-    if facts.category == "soft_tissue_sarcoma" and scores.get("thigh"):
-        scores["thigh"] += 5
+    # Thigh muscles are named in every distal femur resection; they locate the tumor only for a
+    # soft-tissue tumor (or when no bone is named at all).
+    if scores.get("thigh"):
+        if facts.category == "soft_tissue_sarcoma":
+            scores["thigh"] += 5
+        elif any(k in scores for k in SPECIFIC_SITES - {"thigh"} | {"femur", "knee"}):
+            del scores["thigh"]
     chosen = None
     if scores and facts.current_tumor:
         specific = {k: v for k, v in scores.items() if k in SPECIFIC_SITES}
@@ -145,19 +169,28 @@ def derive_facts(text: str, findings: list[dict[str, Any]], cues: list[dict[str,
     if chosen:
         facts.site_evidence = sorted(by_site.get(chosen, []), key=lambda r: (r.get("section") not in KEY_SECTIONS, r["start"]))
 
-    # Side: from site mentions (and limb mentions) that carry one.
+    # Side: from mentions of the tumor's bone that carry one; other sites (a donor fibula, the
+    # other knee) only where the diagnosis or procedure heading names them.
     votes: Counter[str] = Counter()
     side_ev: dict[str, list[dict[str, Any]]] = {"right": [], "left": []}
     if facts.current_tumor:
+        group = BONE_GROUP.get(chosen or "", set())
         for s in all_sites:
             if not _is(s, "present"):
                 continue
             lat = s["attributes"].get("laterality")
             if not lat:
                 continue
-            w = 2 if s.get("section") in KEY_SECTIONS else 1
-            if s["attributes"]["site"] in {"knee", "limb", "thigh"} and s.get("section") not in KEY_SECTIONS:
-                w = 0.5
+            site = s["attributes"]["site"]
+            key = s.get("section") in KEY_SECTIONS
+            if site in group:
+                w = 3 if key else 2
+            elif site in {"limb", "knee", "thigh"} and (key or s["sent"] in tumor_sents):
+                w = 1
+            elif key:
+                w = 1
+            else:
+                continue
             votes[lat] += w
             side_ev[lat].append({"start": min(s["start"], s["side_start"]), "end": max(s["end"], s["side_end"])})
     if votes:
@@ -277,8 +310,10 @@ def evaluate(
     # pathology ---------------------------------------------------------------------
     r = rules["pathology"]
     histology_ok = facts.certainty == "confirmed" and facts.tumor is not None and facts.tumor["attributes"].get("histology")
-    mstatus = [f for f in findings if f["label"] == "MARGIN_STATUS" and _is(f, "present")]
-    pending = [f for f in findings if f["label"] == "PATH_PENDING" and _is(f, "present", "hypothetical")]
+    # Margin status and pending pathology speak for a tumor only when the note has one
+    # (bone cuts of a knee arthroplasty are also "sent to pathology").
+    mstatus = [f for f in findings if f["label"] == "MARGIN_STATUS" and _is(f, "present")] if facts.current_tumor else []
+    pending = [f for f in findings if f["label"] == "PATH_PENDING" and _is(f, "present", "hypothetical")] if facts.current_tumor else []
     hist_ev = [facts.tumor] if facts.tumor else []
     if histology_ok and (mstatus or pending):
         what = "margin status" if mstatus else "final pathology pending"
@@ -315,13 +350,15 @@ def evaluate(
     if consents:
         best = None
         for c in consents:
-            lo, hi = c["sent"] - 1, c["sent"] + 2
+            # The discussion often comes before the word "consent" ("We discussed ... She signed consent").
+            lo, hi = c["sent"] - 4, c["sent"] + 2
             sec_end = None
             if c.get("section") == "consent":
                 sec_end = next((s["end"] for s in [] if False), None)
             onc = [x for x in cues if x["label"] == "ONCOLOGIC" and lo <= x["sent"] <= hi and not _is(x, "negated")]
             onc += [x for x in cues if x["label"] == "ONCOLOGIC" and x.get("section") == "consent" and c.get("section") == "consent"]
-            limb = [x for x in cues if x["label"] == "AMPUTATION_DISCUSSION" and lo <= x["sent"] <= hi and not _is(x, "negated")]
+            # "a wide resection rather than an amputation" discusses amputation even though it is declined.
+            limb = [x for x in cues if x["label"] == "AMPUTATION_DISCUSSION" and lo <= x["sent"] <= hi]
             limb += [x for x in cues if x["label"] == "AMPUTATION_DISCUSSION" and x.get("section") == "consent" and c.get("section") == "consent"]
             score = (bool(onc) + bool(limb), -c["start"])
             if best is None or score > best[0]:
@@ -355,7 +392,8 @@ def evaluate(
     score = int(round(100 * got / sum(weights.values())))
     conflict = any(i.status == "conflict" for i in checklist)
     code_sel = [a for a in advisories if a.kind == "code_selection"]
-    if not facts.current_tumor or conflict or code_sel:
+    resection = _resection_documented(findings, cues)
+    if not facts.current_tumor or not resection or conflict or code_sel:
         verdict = "not_supported"
     elif all(i.status in ("met", "not_applicable") for i in checklist):
         verdict = "ready"
@@ -367,6 +405,8 @@ def evaluate(
             summary = f"Not supported as {cl.code}: the note reads like {code_sel[0].code}."
         elif not facts.current_tumor:
             summary = f"Not supported as {cl.code}: no current bone tumor is documented."
+        elif not resection:
+            summary = f"Not supported as {cl.code}: no tumor resection is described in this operation."
         else:
             summary = f"Not supported as {cl.code}: " + "; ".join(f"{i.title.lower()} in conflict" for i in checklist if i.status == "conflict") + "."
     elif verdict == "ready":
@@ -393,6 +433,23 @@ def evaluate(
         checklist_version=cl.version,
         global_period=global_period,
     )
+
+
+def _resection_documented(findings: list[dict[str, Any]], cues: list[dict[str, Any]]) -> bool:
+    """Does this operation resect a tumor or bone (not only mention a past resection)?"""
+    anchored = {x["sent"] for x in findings + cues if x["label"] in {"SITE", "TUMOR", "TUMOR_GENERIC"} and x["assertion"] == "present"}
+    for f in findings:
+        if f["assertion"] != "present":
+            continue
+        if f.get("kind") == "margin":
+            return True
+        if f.get("kind") == "procedure" and f["attributes"].get("procedure") in {"resection", "curettage", "amputation", "knee_disarticulation", "hip_disarticulation", "soft_tissue_resection"}:
+            # "the wound edges were excised" is not a tumor resection: the sentence must name a site or tumor.
+            if f["sent"] in anchored:
+                return True
+        if f.get("kind") == "dimension" and f["attributes"].get("measures") in {"resection_length", "specimen"}:
+            return True
+    return False
 
 
 def _public_attrs(f: dict[str, Any]) -> dict[str, Any]:

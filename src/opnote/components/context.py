@@ -106,6 +106,10 @@ class OpnoteContext:
                     kw[k] = set(kw[k])
             rules.append(ConTextRule(**kw))
         self.context.add(rules)
+        # Same matches as spaCy's Matcher, indexed by token instead of trying every rule at every token.
+        from .fastmatch import accelerate
+
+        accelerate(getattr(self.context, "_ConText__matcher", None))
 
     def __call__(self, doc: Doc) -> Doc:
         if self.spans_key not in doc.spans or not len(doc.spans[self.spans_key]):

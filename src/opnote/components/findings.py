@@ -50,7 +50,7 @@ _FS_RESULTS = [
     ("pending", r"pending|awaiting|await|to follow|deferred|defer(?:red)? to permanents?|not yet (?:available|back)"),
     ("atypical", r"atypi(?:a|cal)|indeterminate|equivocal|non-?diagnostic|inconclusive|suspicious"),
     ("close", r"\bclose\b"),
-    ("negative", r"negative|\bno (?:evidence of |residual |viable |definite |gross )?(?:tumou?r|malignan\w*|neoplas\w*|sarcoma|carcinoma|cancer|disease|osteosarcoma|chondrosarcoma|lesional tissue|atypia)"
+    ("negative", r"negative|\bneg\b|\(-\)|\bno (?:evidence of |residual |viable |definite |gross )?(?:tumou?r|malignan\w*|neoplas\w*|sarcoma|carcinoma|cancer|disease|osteosarcoma|chondrosarcoma|lesional tissue|atypia)"
                  r"|\bnot involved|uninvolved|free of (?:tumou?r|disease|malignan\w*|neoplasm|sarcoma)|\bfree\b|tumou?r[- ]free|\bclear\b|without (?:evidence of )?(?:tumou?r|malignan\w*)|benign|normal (?:marrow|bone|tissue|fat|hematopoietic)|no tumor seen|reactive"),
     ("positive", r"positive|consistent with|compatible with|confirm(?:ed|s|ing)?|diagnostic of|demonstrat(?:ed|es|ing) (?:\w+ ){0,3}(?:sarcoma|carcinoma|tumou?r|malignan\w*|osteosarcoma|chondrosarcoma)|showed (?:\w+ ){0,3}(?:sarcoma|carcinoma|tumou?r|malignan\w*|osteosarcoma|chondrosarcoma)|(?:viable |residual )?tumou?r (?:was |is )?(?:present|seen|identified)|involved|malignant cells|high[- ]grade|sarcoma|carcinoma|osteosarcoma|chondrosarcoma|giant cell tumou?r|lesional"),
 ]
@@ -65,6 +65,37 @@ FS_REASON_RE = re.compile(
 )
 CONTRAST_RE = re.compile(r"\b(?:with(?:out)?(?: and without)? (?:iv |intravenous )?(?:contrast|gadolinium)|contrast[- ]enhanced|gadolinium[- ]enhanced|non-?contrast|post-?contrast)\b", re.I)
 PREOP_RE = re.compile(r"preoperative|pre-operative|preop|prior|previous|obtained|reviewed|demonstrat|show|reveal|confirm|staging|planning|template|templat|measured on|based on|per the|outside|available|was done|was performed|were obtained|had|underwent|noted", re.I)
+
+
+_CANON = {
+    "osteogenic sarcoma": "osteosarcoma", "osteo sarcoma": "osteosarcoma", "osteosarcomas": "osteosarcoma",
+    "ewing's sarcoma": "ewing sarcoma", "ewings sarcoma": "ewing sarcoma", "ewing 's sarcoma": "ewing sarcoma",
+    "ewing's": "ewing sarcoma", "ewing": "ewing sarcoma", "ewing family tumor": "ewing sarcoma",
+    "malignant fibrous histiocytoma": "undifferentiated pleomorphic sarcoma", "mfh": "undifferentiated pleomorphic sarcoma",
+    "ups": "undifferentiated pleomorphic sarcoma", "pleomorphic sarcoma": "undifferentiated pleomorphic sarcoma",
+    "giant cell tumour": "giant cell tumor", "giant-cell tumor": "giant cell tumor", "gct": "giant cell tumor",
+    "gctb": "giant cell tumor", "giant cell tumor of bone": "giant cell tumor", "chondro sarcoma": "chondrosarcoma",
+    "chondrosarcomas": "chondrosarcoma", "os": "osteosarcoma", "abc": "aneurysmal bone cyst", "rcc": "renal cell carcinoma",
+    "mpnst": "malignant peripheral nerve sheath tumor", "sts": "soft tissue sarcoma",
+}
+_GRADE = re.compile(r"^(?:conventional|high[- ]grade|low[- ]grade|intermediate[- ]grade|grade \w+|recurrent|primary)\s+", re.I)
+_MET_TAIL = re.compile(r"\s+((?:[a-z-]+\s+){0,3}?(?:carcinoma|cancer|adenocarcinoma|melanoma|sarcoma|myeloma|tumou?r))\b", re.I)
+
+
+def _histology(span: Span, text: str, attrs: dict[str, Any]) -> str:
+    """The histology as written, normalized: "Conventional high-grade osteosarcoma" -> "osteosarcoma"."""
+    low = " ".join(span.text.lower().split())
+    low = _CANON.get(low, low)
+    while _GRADE.match(low):
+        low = _GRADE.sub("", low, count=1)
+    if attrs.get("category") == "metastatic_bone":
+        if low in {"metastatic", "metastasis", "metastases", "metastatic disease", "metastatic lesion", "oligometastatic"}:
+            m = _MET_TAIL.match(text, span.end_char)
+            return ("metastatic " + " ".join(m.group(1).lower().split())) if m else "metastatic carcinoma"
+        return low if low.startswith("metasta") else "metastatic " + low
+    if low in {"high-grade sarcoma", "high grade sarcoma"}:
+        return "sarcoma"
+    return low
 
 
 def _assertion(span: Span) -> str:
@@ -110,6 +141,7 @@ class OpnoteFindings:
         self.name = name
         self.spans_key = spans_key
         self.attrs = rule_files.target_attrs()
+        self.exclusions = rule_files.target_exclusions()
         for ext in ("opnote_findings", "opnote_cues", "opnote_sections"):
             if not Doc.has_extension(ext):
                 Doc.set_extension(ext, default=None)
@@ -155,6 +187,10 @@ class OpnoteFindings:
         for span in kept:
             label = span.label_
             gid = span.id_ or label.lower()
+            if gid in self.exclusions and span.end < len(doc):
+                nxt = doc[span.end] if not doc[span.end].is_space or span.end + 1 >= len(doc) else doc[span.end + 1]
+                if nxt.lower_ in self.exclusions[gid]:
+                    continue
             base_attrs = dict(self.attrs.get(gid, (label, {}))[1])
             rec: dict[str, Any] = {
                 "label": label,
@@ -193,9 +229,7 @@ class OpnoteFindings:
                 if h is None:
                     rec["label"] = "TUMOR_GENERIC"
                 else:
-                    low = span.text.lower()
-                    if rec["attributes"].get("category") == "metastatic_bone" and low not in {"metastatic", "metastasis", "metastases"}:
-                        rec["attributes"]["histology"] = low if low.startswith("metasta") else "metastatic " + low
+                    rec["attributes"]["histology"] = _histology(span, text, rec["attributes"])
             if rec.get("blank_template"):
                 cues.append({**rec, "label": "BLANK_" + label})
                 continue

@@ -35,11 +35,14 @@ DIM_RE = re.compile(
 
 _CUES = [
     ("other", re.compile(r"incision|skin|drain|blood loss|\bebl\b|tourniquet|suture|wound|scar|stem|\bbody\b|segment length|component|prosthe|implant|trial|cement|reamer|reamed|nail|plate|screw|hole|needle|trocar|patient is|years? old|weight|\bkg\b|catheter|tube", re.I)),
-    ("margin_distance", re.compile(r"margin|beyond|cuff|proximal to the (?:tumor|lesion|mass)|distal to the (?:tumor|lesion|mass)|from the (?:tumor|lesion|mass)|of normal|of uninvolved|clearance|free of tumor by", re.I)),
+    ("margin_distance", re.compile(r"margin|beyond|cuff|(?:above|below|past|proximal to|distal to) (?:the )?(?:mri |radiographic |marrow |intramedullary )?(?:extent|edge|tumou?r|lesion|signal|abnormality)|proximal to the (?:tumor|lesion|mass)|distal to the (?:tumor|lesion|mass)|from the (?:tumor|lesion|mass)|of normal|of uninvolved|clearance|free of tumor by|around (?:the )?(?:tumou?r|lesion|mass)|away from (?:the )?(?:tumou?r|lesion|mass)", re.I)),
     ("specimen", re.compile(r"specimen", re.I)),
-    ("resection_length", re.compile(r"resect|osteotom|resection length|length of (?:the )?(?:resection|bone|femur|segment)|bone (?:was )?(?:cut|removed)|from the joint line|joint line|segment|intercalary defect|defect measur|bone loss|femoral length|femur (?:was )?(?:removed|excised)|en bloc", re.I)),
-    ("tumor", re.compile(r"tumou?r|mass|lesion|sarcoma|osteosarcoma|chondrosarcoma|measuring|extent|intramedullary|marrow", re.I)),
+    ("resection_length", re.compile(r"resect|osteot\w*|\bcut\b|\bjt\.? line|resection length|length of (?:the )?(?:resection|bone|femur|segment)|bone (?:was )?(?:cut|removed)|from the joint line|joint line|segment|intercalary defect|defect measur|bone loss|femoral length|femur (?:was )?(?:removed|excised)|en bloc", re.I)),
+    ("tumor", re.compile(r"tumou?r|mass|lesion|sarcoma|osteosarcoma|chondrosarcoma|extent|intramedullary|marrow", re.I)),
 ]
+
+
+_RANK = {kind: i for i, (kind, _) in enumerate(_CUES)}
 
 
 def parse_number(text: str) -> float | None:
@@ -95,26 +98,29 @@ def to_mm(value: float, unit: str) -> float:
 
 
 def classify(text: str, start: int, end: int) -> str:
-    """What a dimension at text[start:end] measures, from the words of its clause."""
-    left = text[max(0, start - 80):start]
-    right = text[end:end + 60]
+    """What a dimension at text[start:end] measures: the cue word nearest to it in its clause wins."""
+    left = text[max(0, start - 90):start]
+    right = text[end:end + 70]
     # Stay inside the sentence: cut at the last full stop / line break before, first after.
-    for sep in (". ", "\n", "; "):
+    for sep in (". ", "\n", "; ", " period ", " new paragraph "):
         k = left.rfind(sep)
         if k != -1:
             left = left[k + len(sep):]
         k = right.find(sep)
         if k != -1:
             right = right[:k]
-    near_left = left[-45:]
-    window = near_left + " " + right[:40]
-    for kind, rx in _CUES:
-        if rx.search(window):
-            return kind
-    for kind, rx in _CUES:
-        if rx.search(left + " " + right):
-            return kind
-    return "other"
+    best_kind, best_dist = "other", 10**9
+    for rank, (kind, rx) in enumerate(_CUES):
+        for m in rx.finditer(left):
+            dist = len(left) - m.end()
+            if dist < best_dist or (dist == best_dist and rank < _RANK[best_kind]):
+                best_kind, best_dist = kind, dist
+        m = rx.search(right)
+        if m:
+            dist = m.start() + 3  # words after the number bind a little less than words before it
+            if dist < best_dist or (dist == best_dist and rank < _RANK[best_kind]):
+                best_kind, best_dist = kind, dist
+    return best_kind
 
 
 def find_dimensions(text: str) -> list[dict[str, Any]]:

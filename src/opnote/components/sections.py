@@ -63,6 +63,10 @@ class OpnoteSectionizer:
             span_attrs=None,
         )
         self.sectionizer.add([SectionRule(literal=r["literal"], category=r["category"], pattern=r["pattern"]) for r in self.rules])
+        # Same matches as spaCy's Matcher, indexed by token instead of trying every rule at every token.
+        from .fastmatch import accelerate
+
+        accelerate(getattr(self.sectionizer, "_Sectionizer__matcher", None))
 
     def __call__(self, doc: Doc) -> Doc:
         return self.sectionizer(doc)

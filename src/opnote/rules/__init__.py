@@ -44,6 +44,7 @@ class TargetGroup(_Strict):
     attrs: dict[str, Any]
     phrases: list[str] = []
     patterns: list[list[dict[str, Any]]] = []
+    not_followed_by: list[str] = []
 
     @field_validator("label")
     @classmethod
@@ -146,6 +147,11 @@ def context() -> ContextFile:
 def target_attrs() -> dict[str, tuple[str, dict[str, Any]]]:
     """Map each target group id to its (label, attributes)."""
     return {g.id: (g.label, dict(g.attrs)) for g in targets().groups}
+
+
+def target_exclusions() -> dict[str, set[str]]:
+    """Map a target group id to the words that must not follow its match ("spacer" + "blocks")."""
+    return {g.id: {w.lower() for w in g.not_followed_by} for g in targets().groups if g.not_followed_by}
 
 
 class ChecklistItemRule(_Strict):
