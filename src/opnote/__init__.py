@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 __all__ = [
     "__version__",
     "Checker",
+    "check",
     "Report",
     "ChecklistItem",
     "Finding",
@@ -29,12 +30,12 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .api import Checker, report_from_doc
+    from .api import Checker, check, report_from_doc
     from .errors import CodeError, InputError, ModelLoadError, OpnoteError, RuleFileError
     from .schema import Advisory, ChecklistItem, Diagnosis, Evidence, Finding, Report
 
 _LAZY = {
-    "Checker": "api", "report_from_doc": "api",
+    "Checker": "api", "check": "api", "report_from_doc": "api",
     "Report": "schema", "ChecklistItem": "schema", "Finding": "schema", "Evidence": "schema",
     "Diagnosis": "schema", "Advisory": "schema",
     "OpnoteError": "errors", "InputError": "errors", "CodeError": "errors", "RuleFileError": "errors",

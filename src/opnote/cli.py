@@ -242,6 +242,11 @@ class _Progress:
             sys.stderr.write(f"\r  checking notes [{'#' * done}{'.' * (width - done)}] {self.n}/{self.total}")
             sys.stderr.flush()
 
+    def clear(self) -> None:
+        # wipe the bar's line so a message printed mid-batch starts at column 0
+        if self.enabled:
+            sys.stderr.write("\r\x1b[K")
+
     def close(self) -> None:
         if self.enabled:
             sys.stderr.write("\n")
@@ -318,7 +323,7 @@ def check_cmd(
     failures: list[tuple[str, str]] = [(job_list[i].source, msg) for i, msg in bad_records.items()]
     for _, msg in failures:
         _err(msg)
-    rows: list[dict] = []
+    rows: list[dict] = [{"file": src, "error": msg} for src, msg in failures]
     used: set[str] = set()
     verdicts: list[str] = []
     many = len(job_list) > 1
@@ -330,6 +335,7 @@ def check_cmd(
             sys.stdout.write("[\n")
         for res in results_iter:
             if not res.ok:
+                progress.clear()
                 _err(res.error or "failed")
                 failures.append((res.job.source, res.error or ""))
                 rows.append({"file": res.job.source, "error": res.error})
@@ -375,7 +381,7 @@ def check_cmd(
         if many:
             sys.stderr.write(f"opnote: {len(failures)} of {len(job_list)} note(s) could not be checked:\n")
             for src, msg in failures:
-                sys.stderr.write(f"  {src}: {msg}\n")
+                sys.stderr.write(f"  {msg}\n" if src in msg else f"  {src}: {msg}\n")  # messages name their file
         raise typer.Exit(int(ExitCode.USAGE))
     if problems:
         raise typer.Exit(int(ExitCode.USAGE))
@@ -465,6 +471,35 @@ def build_cmd(
     nlp = build_nlp()
     nlp.to_disk(out)
     typer.echo(f"wrote {out} ({', '.join(nlp.pipe_names)})")
+
+
+@app.command("spark")
+def spark_cmd(
+    input_path: str = typer.Argument(..., metavar="INPUT", help="Notes: a Parquet file or folder, JSON lines (.jsonl), or CSV with a header row."),
+    output_path: str = typer.Argument(..., metavar="OUTPUT", help="Folder to write the results to, as Parquet."),
+    master: Optional[str] = typer.Option(None, "--master", help="Spark master URL, passed unchanged (local[*], spark://host:7077, yarn, k8s://...); default: what spark-submit set, else local[*]."),
+    text_col: str = typer.Option("text", "--text-col", help="Column with the note text (string or binary)."),
+    id_col: str = typer.Option("id", "--id-col", help="Column with the note id, copied to the output ('' to number the rows)."),
+    icd10_col: Optional[str] = typer.Option(None, "--icd10-col", help="Column with the claim's ICD-10-CM codes (array, or comma-separated string)."),
+    code: str = typer.Option("27365", "--code", help="CPT code whose checklist to apply (27365, 27645)."),
+    input_format: str = typer.Option("auto", "--input-format", help="auto (by extension), parquet, jsonl or csv."),
+    partitions: Optional[int] = typer.Option(None, "--partitions", min=1, help="Repartition the notes into this many tasks (default: at least one per core)."),
+    max_bytes: int = typer.Option(2 * 1024 * 1024, "--max-bytes", min=1, help="Largest note accepted (bytes, or characters for a text column)."),
+    model: Optional[str] = typer.Option(None, "--model", help="A saved pipeline folder every worker can read (default: built from the package's rules)."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace OUTPUT if it exists."),
+) -> None:
+    """Check a table of notes on Apache Spark and write one result row per note (needs the spark extra)."""
+    from .errors import OpnoteError
+
+    try:
+        from . import spark as _spark
+
+        status = _spark.run(input_path, output_path, master=master, text_col=text_col, id_col=id_col, icd10_col=icd10_col, code=code, input_format=input_format, model=model, max_bytes=max_bytes, partitions=partitions, overwrite=overwrite)
+    except ImportError as e:
+        raise _fail(str(e), ExitCode.INTERNAL)
+    except (ValueError, OpnoteError) as e:
+        raise _fail(str(e))
+    raise typer.Exit(status)
 
 
 def main() -> None:

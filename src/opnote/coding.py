@@ -27,8 +27,14 @@ NCCI_REMINDER = "Check this pair against the current quarter's NCCI procedure-to
 
 
 def _icd():
-    import simple_icd_10_cm as cm  # noqa: PLC0415 - lazy on purpose (about a second to import)
+    import warnings
 
+    with warnings.catch_warnings():
+        # The package reads its data with importlib.resources' legacy API (DeprecationWarning).
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import simple_icd_10_cm as cm  # noqa: PLC0415 - lazy on purpose (about a second to import)
+
+        cm.is_valid_item("C40.21")  # the tabular is parsed on first use: do it inside the filter
     return cm
 
 
@@ -182,7 +188,7 @@ def assess_diagnosis(facts: "NoteFacts", claim: list[str], sites: list[str]) -> 
         diag.consistent = False
         return diag, "partial", "The claim's diagnosis code is less specific than the note: " + "; ".join(partial) + ".", advisories
     diag.consistent = True
-    return diag, "met", f"The claim's code{'s' if len(claim) > 1 else ''} ({', '.join(claim)}) match the documented tumor, site and side.", advisories
+    return diag, "met", f"The claim's code{'s' if len(claim) > 1 else ''} ({', '.join(claim)}) {'match' if len(claim) > 1 else 'matches'} the documented tumor, site and side.", advisories
 
 
 # --------------------------------------------------------------------------- advisories

@@ -126,7 +126,12 @@ def derive_facts(text: str, findings: list[dict[str, Any]], cues: list[dict[str,
         facts.certainty = "uncertain"
 
     # Site: where the tumor is, weighted by section and by a tumor word in the same sentence.
-    all_sites = _of(findings, kind="tumor_location") + [c for c in cues if c["label"] == "SITE"]
+    # A site inside a graft's name ("iliac crest bone graft", "free fibula") is a donor site.
+    grafts = [f for f in findings if f["label"] == "RECON"]
+    all_sites = [
+        s for s in _of(findings, kind="tumor_location") + [c for c in cues if c["label"] == "SITE"]
+        if not any(g["start"] <= s["start"] and s["end"] <= g["end"] for g in grafts)
+    ]
     sites = [f for f in all_sites if _is(f, "present")]
     tumor_sents = {t["sent"] for t in current} | {g["sent"] for g in generic} | {
         f["sent"] for f in findings if f["label"] in {"MARGIN"} and _is(f, "present")
@@ -393,7 +398,9 @@ def evaluate(
     conflict = any(i.status == "conflict" for i in checklist)
     code_sel = [a for a in advisories if a.kind == "code_selection"]
     resection = _resection_documented(findings, cues)
-    if not facts.current_tumor or not resection or conflict or code_sel:
+    # A tumor elsewhere (breast, colon, a humerus) is not this code's business at all.
+    off_site = facts.current_tumor and facts.site is None
+    if not facts.current_tumor or off_site or not resection or conflict or code_sel:
         verdict = "not_supported"
     elif all(i.status in ("met", "not_applicable") for i in checklist):
         verdict = "ready"
@@ -405,6 +412,8 @@ def evaluate(
             summary = f"Not supported as {cl.code}: the note reads like {code_sel[0].code}."
         elif not facts.current_tumor:
             summary = f"Not supported as {cl.code}: no current bone tumor is documented."
+        elif off_site:
+            summary = f"Not supported as {cl.code}: no tumor of the femur or knee region is described."
         elif not resection:
             summary = f"Not supported as {cl.code}: no tumor resection is described in this operation."
         else:

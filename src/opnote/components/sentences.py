@@ -8,6 +8,8 @@ from punctuation, line breaks, blank lines, headings and spoken punctuation ("pe
 
 from __future__ import annotations
 
+import numpy
+from spacy.attrs import IS_LOWER, IS_PUNCT, IS_SPACE, LOWER, ORTH, SENT_START
 from spacy.language import Language
 from spacy.tokens import Doc
 
@@ -26,44 +28,53 @@ class OpnoteSentencizer:
     def __init__(self, nlp: Language, name: str = "opnote_sentencizer", *, split_on_newline: bool = True) -> None:
         self.name = name
         self.split_on_newline = split_on_newline
+        # The rules compare string ids (what Doc.to_array returns) instead of making a Token per word.
+        ids = nlp.vocab.strings.add
+        self._end_punct = {ids(w) for w in END_PUNCT}
+        self._spoken = {ids(w): w for w in SPOKEN_BREAKS}
+        self._not_spoken_period = {ids(w) for w in NOT_SPOKEN_PERIOD}
+        self._new_next = {ids("new"), ids("next")}
+        self._full = ids("full")
 
     def __call__(self, doc: Doc) -> Doc:
         n = len(doc)
         if n == 0:
             return doc
-        starts = [False] * n
-        starts[0] = True
+        rows = doc.to_array([IS_SPACE, IS_PUNCT, IS_LOWER, ORTH, LOWER]).tolist()
+        strings = doc.vocab.strings
+        split_on_newline = self.split_on_newline
+        end_punct, spoken = self._end_punct, self._spoken
+        starts = [-1] * n
+        starts[0] = 1
         for i in range(n - 1):
-            tok = doc[i]
-            text = tok.text
-            nxt = doc[i + 1]
-            if tok.is_space:
-                if "\n" in text and self.split_on_newline:
-                    # A line break ends a sentence unless the line is plainly wrapped prose:
-                    # the previous word runs on and the next line starts in lower case.
-                    prev = doc[i - 1] if i > 0 else None
-                    wrapped = (
-                        text.count("\n") == 1
-                        and prev is not None
-                        and not prev.is_punct
-                        and nxt.is_lower
-                        and prev.is_lower
-                    )
-                    if not wrapped:
-                        starts[i + 1] = True
+            is_space, _, _, orth, low = rows[i]
+            if is_space:
+                if split_on_newline:
+                    text = strings[orth]
+                    if "\n" in text:
+                        # A line break ends a sentence unless the line is plainly wrapped prose:
+                        # the previous word runs on and the next line starts in lower case.
+                        prev = rows[i - 1] if i > 0 else None
+                        wrapped = (
+                            text.count("\n") == 1
+                            and prev is not None
+                            and not prev[1]
+                            and rows[i + 1][2]
+                            and prev[2]
+                        )
+                        if not wrapped:
+                            starts[i + 1] = 1
                 continue
-            if text in END_PUNCT:
-                starts[i + 1] = True
-            else:
-                low = tok.lower_
-                if low in SPOKEN_BREAKS:
-                    prev = doc[i - 1].lower_ if i > 0 else ""
-                    if low == "period" and prev not in NOT_SPOKEN_PERIOD:
-                        starts[i + 1] = True
-                    elif low == "paragraph" and prev in {"new", "next"}:
-                        starts[i + 1] = True
-                    elif low == "stop" and prev == "full":
-                        starts[i + 1] = True
-        for i, s in enumerate(starts):
-            doc[i].is_sent_start = s
+            if orth in end_punct:
+                starts[i + 1] = 1
+            elif low in spoken:
+                word = spoken[low]
+                prev_low = rows[i - 1][4] if i > 0 else None
+                if word == "period" and prev_low not in self._not_spoken_period:
+                    starts[i + 1] = 1
+                elif word == "paragraph" and prev_low in self._new_next:
+                    starts[i + 1] = 1
+                elif word == "stop" and prev_low == self._full:
+                    starts[i + 1] = 1
+        doc.from_array([SENT_START], numpy.asarray(starts, dtype="int64").view("uint64"))
         return doc

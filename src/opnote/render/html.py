@@ -21,9 +21,11 @@ of ``<mark>`` elements equals the number of distinct spans:
   ``<span class="hl cont">`` elements with the same colour, so the markup stays properly nested
   and the ``<mark>`` count is unchanged.
 
-Each ``<mark>`` carries ``id="ev-N"`` (back-link target from its item's card) and ends with small
-superscript item numbers linking to the item(s) (``href="#item-<id>"``), which also keep the
-highlights readable when printed in black and white.
+Each ``<mark>`` carries ``id="ev-N"`` (back-link target from its item's card); a span's last piece
+(its ``<mark>``, or for a split span its last continuation) ends with small superscript item
+numbers linking to the item(s) (``<sup class="tags"><a href="#item-<id>">``), which also keep the
+highlights readable when printed in black and white. The superscripts are not selectable, so
+copying the note copies only its text.
 """
 
 from __future__ import annotations
@@ -163,15 +165,17 @@ def _highlight(text: str, spans: list[_Span], report: Report) -> str:
             )
         stack.append(sp)
 
-    def close_el(sp: _Span) -> None:
-        if sp.ident not in closed:  # the first piece is the <mark>: it carries the item links
-            closed.add(sp.ident)
+    def close_el(sp: _Span, at: int) -> None:
+        if at == sp.end:  # the span's last piece ends with the links to its item(s)
             tags = "".join(
                 f'<a class="tag" href="#item-{esc(items[i].id)}" style="--bd:{_colour(i)[1]}" '
                 f'aria-label="checklist item {i + 1}: {esc(items[i].title or items[i].id)}">{i + 1}</a>'
                 for i in sp.items
             )
-            out.append(f'<sup class="tags">{tags}</sup></mark>')
+            out.append(f'<sup class="tags">{tags}</sup>')
+        if sp.ident not in closed:  # the first piece is the <mark>
+            closed.add(sp.ident)
+            out.append("</mark>")
         else:
             out.append("</span>")
 
@@ -188,7 +192,7 @@ def _highlight(text: str, spans: list[_Span], report: Report) -> str:
             popped = stack[deepest:]
             del stack[deepest:]
             for sp in reversed(popped):
-                close_el(sp)
+                close_el(sp, p)
             reopen = [sp for sp in popped if sp.end > p]
         else:
             reopen = []
@@ -199,7 +203,7 @@ def _highlight(text: str, spans: list[_Span], report: Report) -> str:
         for sp in empties:
             open_el(sp)
             stack.pop()
-            close_el(sp)
+            close_el(sp, p)
     if pos < len(text):
         out.append(esc(text[pos:]))
     return "".join(out)
@@ -229,7 +233,7 @@ a{color:#1d4ed8}
 .bar i{display:block;height:100%;background:#475569}
 .summary{flex:1 1 320px;font-size:1.02rem;color:var(--ink);font-weight:500}
 .counts{color:var(--muted);font-size:.88rem;margin-top:4px;font-weight:400}
-.badge{display:inline-block;min-width:7.2em;text-align:center;font-weight:700;font-size:.78rem;letter-spacing:.04em;padding:2px 8px;border-radius:4px;border:1.5px solid;white-space:nowrap}
+.badge{display:inline-block;min-width:8.4em;text-align:center;font-weight:700;font-size:.78rem;letter-spacing:.04em;padding:2px 8px;border-radius:4px;border:1.5px solid;white-space:nowrap}
 .s-met{background:#e7f6ec;color:#14532d;border-color:#15803d}
 .s-partial{background:#fff4d6;color:#713f12;border-color:#b45309}
 .s-missing{background:#fde4e3;color:#7f1d1d;border-color:#b91c1c}
@@ -497,7 +501,9 @@ h2{font-size:1.05rem;margin:24px 0 8px}
 table{border-collapse:collapse;width:100%;background:#fff}
 th,td{border:1px solid var(--line);padding:5px 7px;text-align:left;vertical-align:top}
 thead th{background:#eef1f5;position:sticky;top:0;z-index:1}
-th.it,td.it{text-align:center;width:2.6em;padding:4px 2px}
+th.it,td.it{text-align:center;width:3.6em;padding:4px 2px}
+th.it{font-size:.78rem;font-weight:600}
+th.it abbr{text-decoration:none}
 td.num{text-align:right;font-variant-numeric:tabular-nums;font-weight:700}
 td.file{word-break:break-all}
 button.sort{font:inherit;font-weight:600;background:none;border:0;padding:0;cursor:pointer;color:inherit;text-decoration:underline dotted}
@@ -522,6 +528,17 @@ footer{margin-top:24px;color:var(--muted);font-size:.8rem}
  th[aria-sort] button.sort::after{content:""}}
 """
 
+_SHORT = {
+    "tumor_location": "Site",
+    "margin_intent": "Margin",
+    "resection_dimensions": "Size",
+    "frozen_section": "Frozen",
+    "preop_imaging": "Imaging",
+    "pathology": "Path.",
+    "diagnosis_code": "ICD",
+    "reconstruction": "Recon.",
+    "informed_consent": "Consent",
+}
 _ITEM_IDS = ["tumor_location", "margin_intent", "resection_dimensions", "frozen_section", "preop_imaging", "pathology", "diagnosis_code", "reconstruction", "informed_consent"]
 
 
@@ -579,7 +596,7 @@ def render_index(rows: Sequence[Mapping[str, Any]], code: str = "27365") -> str:
     h.append('<p class="hint"><span class="nojs">Listed in input order. </span>Click a column heading to sort; click a file to open its report.</p>\n')
     head = ['<th data-sort="file" scope="col">File</th>', '<th data-sort="score" scope="col">Score</th>', '<th data-sort="verdict" scope="col">Verdict</th>']
     for n, (iid, ititle) in enumerate(items, 1):
-        head.append(f'<th class="it" scope="col" title="{esc(ititle)}"><abbr title="{esc(ititle)}">{n}</abbr></th>')
+        head.append(f'<th class="it" scope="col"><abbr title="{n}. {esc(ititle)}">{esc(_SHORT.get(iid, str(n)))}</abbr></th>')
     h.append(f'<table id="notes"><thead><tr>{"".join(head)}</tr></thead><tbody>')
     for order, r in enumerate(ok):
         verdict = str(r.get("verdict"))
@@ -609,7 +626,7 @@ def render_index(rows: Sequence[Mapping[str, Any]], code: str = "27365") -> str:
         )
     h.append("</tbody></table>\n")
     leg = "".join(f'<span class="st s-{s}">{STATUS_ICON[s]}</span>{STATUS_LABEL[s]}' for s in STATUS_LABEL)
-    cols = " · ".join(f"{n}. {esc(t)}" for n, (_, t) in enumerate(items, 1))
+    cols = " · ".join(f"{esc(_SHORT.get(i, str(n)))} = {esc(t)}" for n, (i, t) in enumerate(items, 1))
     h.append(f'<p class="legend">Status: {leg}</p><p class="legend">Columns: {cols}</p>\n')
     h.append(f"<footer>opnote {esc(__version__)}. Verdict sort order: not supported, at risk, ready.</footer>\n")
     h.append(f"</main>\n<script>{_INDEX_JS}</script>\n</body>\n</html>\n")

@@ -27,37 +27,73 @@ def _short(s: str, n: int = 90) -> str:
     return s if len(s) <= n else s[: n - 1] + "…"
 
 
+def _width() -> int:
+    """Line width: the terminal's (or $COLUMNS) within 80-160; 120 when there is no terminal."""
+    import shutil
+
+    return max(80, min(160, shutil.get_terminal_size((120, 24)).columns))
+
+
+def _wrap(text: str, indent: int, width: int, first: str = "") -> list[str]:
+    """``first`` + ``text`` wrapped to ``width`` with every line indented by ``indent`` spaces
+    (continuation lines also by ``len(first)``), never cutting a word."""
+    import textwrap
+
+    pad = " " * indent
+    return textwrap.wrap(
+        " ".join(text.split()),
+        width=max(width, indent + len(first) + 20),
+        initial_indent=pad + first,
+        subsequent_indent=pad + " " * len(first),
+        break_long_words=False,
+        break_on_hyphens=False,
+    ) or [pad + first]
+
+
 def render_text(report: Report, *, color: bool = False) -> str:
     v, vc = _VERDICT[report.verdict]
     lines = []
+    total = _width()
     head = f"{report.source or 'note'}  CPT {report.code}  score {report.score}/100  "
     lines.append(_bold(head, color) + _c(v, "1;" + vc, color))
     if report.summary:
-        lines.append(report.summary)
+        lines.extend(_wrap(report.summary, 0, total))
     lines.append("")
     width = max(len(i.title or i.id) for i in report.checklist)
+    # details sit under the message column; on a narrow terminal, under the title instead
+    col = 2 + 11 + 1 + width + 2
+    wide = total - col >= 50
+    ind = col if wide else 14
     for item in report.checklist:
         badge, bc = _BADGE[item.status]
-        lines.append(f"  {_c(f'[{badge:^9}]', bc, color)} {(item.title or item.id).ljust(width)}  {item.message}")
+        title = (item.title or item.id).ljust(width) if wide else (item.title or item.id)
+        tag = f"  {_c(f'[{badge:^9}]', bc, color)} {title}"
+        if wide:
+            msg = _wrap(item.message, ind, total)
+            lines.append(tag + "  " + msg[0][ind:])
+            lines.extend(msg[1:])
+        else:
+            lines.append(tag)
+            lines.extend(_wrap(item.message, ind, total))
         for ev in item.evidence[:2]:
-            lines.append(f"  {'':11} {'':{width}}  ↳ chars {ev.start}-{ev.end}: \"{_short(ev.text, 70)}\"")
+            lines.append(f"{'':{ind}}↳ chars {ev.start}-{ev.end}: \"{_short(ev.text, 70)}\"")
         if item.suggestion:
-            lines.append(f"  {'':11} {'':{width}}  dictate: {item.suggestion}")
+            lines.extend(_wrap(item.suggestion, ind, total, "dictate: "))
             if item.why:
-                lines.append(f"  {'':11} {'':{width}}  why: {_short(item.why, 110)}")
+                lines.extend(_wrap(item.why, ind, total, "why: "))
     d = report.diagnosis
     lines.append("")
     lines.append(_bold("Diagnosis", color) + f": {d.tumor_type or 'not documented'} ({d.category.replace('_', ' ')}), side {d.laterality or 'not documented'}; "
                  f"supports {', '.join(d.expected_icd10) or 'no neoplasm code'}"
                  + (f"; claim {', '.join(d.claim_icd10)}" if d.claim_icd10 else ""))
     for p in d.problems:
-        lines.append(f"  - {p}")
+        lines.extend(_wrap(p, 2, total, "- "))
     if report.advisories:
         lines.append("")
         lines.append(_bold("Advisories", color))
         for a in report.advisories:
             code = f" {a.code}" if a.code else ""
-            lines.append(f"  - [{a.kind}{code}] {a.message} ({a.confidence})")
+            lines.extend(_wrap(f"[{a.kind}{code}] {a.message} ({a.confidence})", 2, total, "- "))
     if report.global_period:
         g = report.global_period
         lines.append("")

@@ -1,0 +1,121 @@
+"""A Markdown report for pasting into a ticket or an EHR message.
+
+Note-derived text (evidence quotes, tumor type, file names) goes through :func:`md_escape`, which
+backslash-escapes the characters that could start Markdown formatting, links, raw HTML or table
+cells, so a note containing ``*``, ``_``, ``|``, ``[..](..)`` or ``<script>`` shows as typed.
+Line breaks inside quotes are collapsed to spaces (a quote never breaks a table or a list).
+The fill-in sentences to dictate are shown as code spans: they render literally (their ``___``
+blanks are not read as emphasis) and stay readable where the message is not rendered.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ..schema import Evidence, Report
+from .html import ADVISORY_LABEL, CATEGORY_LABEL, GAP_STATUSES, STATUS_ICON, STATUS_LABEL, VERDICT_LABEL
+
+# Inline-significant characters only: everything opnote writes sits mid-line (after "| " or
+# "- "), so line-start markers (#, +, -, 1.) cannot trigger; "(" only matters after an escaped "]".
+# An underscore inside a word (file_name) never emphasises in CommonMark, so it stays as typed.
+_MD_SPECIAL = re.compile(r"([\\`*\[\]<>|~$&]|(?<![0-9A-Za-z])_|_(?![0-9A-Za-z]))")
+
+
+def md_escape(s: object) -> str:
+    """Escape Markdown-significant characters and collapse whitespace to single spaces."""
+    text = " ".join(str("" if s is None else s).split())
+    return _MD_SPECIAL.sub(r"\\\1", text)
+
+
+def md_code(s: object) -> str:
+    """A code span holding ``s`` literally (fenced with enough backticks; pipes escaped for tables)."""
+    text = " ".join(str("" if s is None else s).split())
+    longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text.replace('|', chr(92) + '|')}{pad}{fence}"
+
+
+def _short(s: str, n: int = 120) -> str:
+    s = " ".join(s.split())
+    return s if len(s) <= n else s[: n - 1] + "…"
+
+
+def _quote(ev: Evidence, n: int = 120) -> str:
+    return f"“{md_escape(_short(ev.text, n))}” (chars {ev.start}–{ev.end})"
+
+
+def render_markdown(report: Report, text: str | None = None) -> str:
+    """The report as Markdown: verdict, checklist table, evidence, diagnosis, advisories.
+
+    ``text`` is accepted for symmetry with the HTML renderer; the Markdown report quotes only the
+    evidence spans (with their character offsets), never the whole note.
+    """
+    _ = text
+    v = VERDICT_LABEL.get(report.verdict, str(report.verdict).upper())
+    out: list[str] = []
+    out.append(f"### opnote: CPT {md_escape(report.code)} documentation check — {md_escape(report.source or 'note')}")
+    out.append("")
+    out.append(f"**{v}** · score **{report.score}/100**")
+    if report.summary:
+        out.append("")
+        out.append(md_escape(report.summary))
+    out.append("")
+    out.append("| # | Item | Status | Finding | Dictate to complete |")
+    out.append("|---|------|--------|---------|---------------------|")
+    for n, it in enumerate(report.checklist, 1):
+        label = STATUS_LABEL.get(it.status, str(it.status))
+        status = f"{STATUS_ICON.get(it.status, '')} {label}"
+        if it.status in GAP_STATUSES:
+            status = f"**{status}**"
+        sugg = md_code(it.suggestion) if it.suggestion and it.status in GAP_STATUSES else ""
+        out.append(f"| {n} | {md_escape(it.title or it.id)} | {status} | {md_escape(it.message)} | {sugg} |")
+
+    gaps = [(n, it) for n, it in enumerate(report.checklist, 1) if it.status in GAP_STATUSES and it.why]
+    if gaps:
+        out.append("")
+        out.append("**Why the gaps matter**")
+        out.append("")
+        for n, it in gaps:
+            out.append(f"- **{n}. {md_escape(it.title or it.id)}**: {md_escape(it.why)}")
+
+    with_ev = [(n, it) for n, it in enumerate(report.checklist, 1) if it.evidence]
+    if with_ev:
+        out.append("")
+        out.append("**Evidence in the note** (character offsets into the note)")
+        out.append("")
+        for n, it in with_ev:
+            out.append(f"- **{n}. {md_escape(it.title or it.id)}**: " + "; ".join(_quote(e) for e in it.evidence))
+
+    d = report.diagnosis
+    out.append("")
+    out.append("**Diagnosis and ICD-10-CM**")
+    out.append("")
+    out.append(f"- Tumor: {md_escape(d.tumor_type) if d.tumor_type else 'not documented'} ({md_escape(CATEGORY_LABEL.get(d.category, d.category))}); side: {md_escape(d.laterality or 'not documented')}")
+    out.append(f"- Codes the note supports: {', '.join(md_code(c) for c in d.expected_icd10) or 'no neoplasm code'}")
+    if d.claim_icd10:
+        verdict = "" if d.consistent is None else (" — consistent with the note" if d.consistent else " — **not consistent with the note**")
+        out.append(f"- Codes on the claim: {', '.join(md_code(c) for c in d.claim_icd10)}{verdict}")
+    else:
+        out.append("- Codes on the claim: none given")
+    for p in d.problems:
+        out.append(f"- Problem: {md_escape(p)}")
+
+    if report.advisories:
+        out.append("")
+        out.append("**Coding advisories**")
+        out.append("")
+        out.append("| Kind | Code | Advisory | Confidence | Evidence |")
+        out.append("|------|------|----------|------------|----------|")
+        for a in report.advisories:
+            ev = "; ".join(_quote(e, 60) for e in a.evidence) or "—"
+            code = md_code(a.code) if a.code else "—"
+            out.append(f"| {md_escape(ADVISORY_LABEL.get(a.kind, a.kind))} | {code} | {md_escape(a.message)} | {md_escape(a.confidence)} | {ev} |")
+
+    if report.global_period:
+        g = report.global_period
+        out.append("")
+        out.append(f"**Global period:** {g.days} days, {md_escape(g.starts)} to {md_escape(g.ends)} (date of service {md_escape(g.date_of_service)}).")
+    out.append("")
+    out.append(f"_opnote {md_escape(report.opnote_version)}, checklist {md_escape(report.checklist_version)}: a documentation aid, not a coding decision._")
+    return "\n".join(out) + "\n"

@@ -1,0 +1,224 @@
+"""Coding intelligence: each rule has a note that fires it and one that does not."""
+
+from __future__ import annotations
+
+import pytest
+
+from notes import note
+from opnote.errors import CodeError
+
+
+def codes(report, kind):
+    return sorted(a.code for a in report.advisories if a.kind == kind and a.code)
+
+
+# ---------------------------------------------------------------- ICD-10-CM alignment
+@pytest.mark.parametrize(
+    ("claim", "status"),
+    [
+        (["C40.21"], "met"),
+        (["C40.22"], "conflict"),  # left code, right tumor
+        (["C40.2"], "conflict"),  # category, not billable
+        (["C79.51"], "conflict"),  # metastatic code, primary tumor
+        (["D16.21"], "conflict"),  # benign code, malignant tumor
+        (["C40.20"], "partial"),  # unspecified side, side documented
+    ],
+)
+def test_coding_claim_code_alignment(checker, claim, status):
+    report = checker.check(note(), claim)
+    assert report.item("diagnosis_code").status == status
+    assert report.diagnosis.claim_icd10 == claim
+    if status == "conflict":
+        assert report.verdict == "not_supported"
+
+
+def test_coding_category_conflict_names_billable_children(checker):
+    msg = checker.check(note(), ["C40.2"]).item("diagnosis_code").message
+    assert "C40.20" in msg and "C40.21" in msg and "C40.22" in msg
+
+
+def test_coding_laterality_mismatch_names_both_sides(checker):
+    report = checker.check(note(), ["C40.22"])
+    msg = report.item("diagnosis_code").message
+    assert "left" in msg and "right" in msg
+    assert codes(report, "laterality") == ["C40.22"]
+
+
+def test_coding_unknown_code_is_an_error_naming_it(checker):
+    with pytest.raises(CodeError, match="C99.99"):
+        checker.check(note(), ["C99.99"])
+    with pytest.raises(CodeError, match="hello"):
+        checker.check(note(), ["hello"])
+
+
+def test_coding_expected_codes_without_claim(checker):
+    report = checker.check(note())
+    assert report.diagnosis.expected_icd10 == ["C40.21"]
+    assert report.item("diagnosis_code").status == "met"
+    left = checker.check(note(pre="PREOPERATIVE DIAGNOSIS: Osteosarcoma of the left distal femur.", proc="PROCEDURE: Radical resection of the left distal femur with distal femoral replacement.").replace("right femur", "left femur"))
+    assert left.diagnosis.expected_icd10 == ["C40.22"]
+
+
+@pytest.mark.parametrize(
+    ("pre", "expected", "category"),
+    [
+        ("Metastatic renal cell carcinoma to the right distal femur.", ["C79.51"], "metastatic_bone"),
+        ("Giant cell tumor of bone, right distal femur.", ["D48.0"], "uncertain_behavior_bone"),
+        ("Solitary plasmacytoma of the right distal femur.", ["C90.30"], "hematologic"),
+        ("Osteosarcoma of the right patella.", ["C40.31"], "primary_malignant_bone"),
+    ],
+)
+def test_coding_expected_code_by_tumor_type(checker, pre, expected, category):
+    text = note(pre=f"PREOPERATIVE DIAGNOSIS: {pre}", ind="INDICATIONS: MRI reviewed. Consent obtained.")
+    if "patella" in pre:
+        text = text.replace("distal femur with", "patella with")
+    report = checker.check(text)
+    assert report.diagnosis.category == category
+    assert report.diagnosis.expected_icd10[:1] == expected
+
+
+def test_coding_pathologic_fracture_adds_m84(checker):
+    with_fx = checker.check(note(post="POSTOPERATIVE DIAGNOSIS: Same, with a pathologic fracture through the lesion."))
+    assert "M84.551A" in with_fx.diagnosis.expected_icd10
+    without = checker.check(note(post="POSTOPERATIVE DIAGNOSIS: Same. No pathologic fracture."))
+    assert not any(c.startswith("M84") for c in without.diagnosis.expected_icd10)
+
+
+def test_coding_uncertain_diagnosis_needs_confirmation(checker):
+    text = note(
+        pre="PREOPERATIVE DIAGNOSIS: Suspected osteosarcoma of the right distal femur.",
+        post="POSTOPERATIVE DIAGNOSIS: Same, frozen section pending.",
+        ind="INDICATIONS: MRI reviewed. Consent obtained.",
+    ).replace("Biopsy-proven osteosarcoma. ", "")
+    report = checker.check(text)
+    item = report.item("diagnosis_code")
+    assert item.status == "partial"
+    assert "pathology" in item.message and "D49.2" in item.message
+    assert report.diagnosis.expected_icd10 == ["D49.2"]
+
+
+def test_coding_history_only_is_not_a_current_tumor(checker):
+    text = (
+        "PREOPERATIVE DIAGNOSIS: Aseptic loosening of a right distal femoral replacement.\n\n"
+        "INDICATIONS: History of osteosarcoma of the right distal femur treated with resection in 2012, "
+        "with no evidence of recurrence.\n\nPROCEDURE: Revision of the femoral stem.\n"
+    )
+    report = checker.check(text)
+    assert report.verdict == "not_supported"
+    assert report.diagnosis.expected_icd10 == []
+
+
+# ---------------------------------------------------------------- code selection
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        (note(proc="PROCEDURE: Curettage and cementation of a right distal femur lesion.",
+              desc="DESCRIPTION OF PROCEDURE: A cortical window was made and the lesion was curetted and packed with cement.",
+              pre="PREOPERATIVE DIAGNOSIS: Chondroblastoma of the right distal femur."), "27355"),
+        (note(proc="PROCEDURE: Extended curettage of a right distal femur lesion with allograft bone grafting.",
+              desc="DESCRIPTION OF PROCEDURE: Intralesional curettage; the cavity was packed with cancellous allograft chips.",
+              pre="PREOPERATIVE DIAGNOSIS: Aneurysmal bone cyst of the right distal femur."), "27356"),
+        (note(proc="PROCEDURE: Curettage of a right femoral lesion with iliac crest bone graft.",
+              desc="DESCRIPTION OF PROCEDURE: Intralesional curettage; autograft from the iliac crest filled the defect.",
+              pre="PREOPERATIVE DIAGNOSIS: Benign lesion of the right proximal femur."), "27357"),
+        (note(pre="PREOPERATIVE DIAGNOSIS: Osteosarcoma of the right proximal tibia.",
+              proc="PROCEDURE: Radical resection of the right proximal tibia with proximal tibial replacement."), "27645"),
+        (note(pre="PREOPERATIVE DIAGNOSIS: Chondrosarcoma of the right proximal fibula.",
+              proc="PROCEDURE: Radical resection of the right proximal fibula."), "27646"),
+        (note(proc="PROCEDURE: Right above-knee amputation for osteosarcoma of the distal femur.", desc="DESCRIPTION OF PROCEDURE: The femur was divided and the amputation completed."), "27590"),
+        (note(proc="PROCEDURE: Right knee disarticulation.", desc="DESCRIPTION OF PROCEDURE: The knee disarticulation was completed."), "27598"),
+        (note(pre="PREOPERATIVE DIAGNOSIS: Chondrosarcoma of the right ilium.",
+              proc="PROCEDURE: Internal hemipelvectomy, resection of the right iliac wing."), "27075-27078"),
+    ],
+)
+def test_coding_code_selection_fires(checker, text, code):
+    report = checker.check(text)
+    assert code in codes(report, "code_selection")
+    assert report.verdict == "not_supported"
+    adv = next(a for a in report.advisories if a.kind == "code_selection")
+    assert adv.evidence and all(text[e.start:e.end] == e.text for e in adv.evidence)
+
+
+@pytest.mark.parametrize(("size", "code"), [("3 x 2 x 2 cm", "27329"), ("11 x 8 x 6 cm", "27364"), (None, "27329/27364")])
+def test_coding_soft_tissue_resection_by_size(checker, size, code):
+    desc = "DESCRIPTION OF PROCEDURE: The liposarcoma was resected with a wide margin of muscle; no bone was resected."
+    if size:
+        desc += f" The tumor measured {size}."
+    text = note(pre="PREOPERATIVE DIAGNOSIS: Myxoid liposarcoma of the right posterior thigh.",
+                proc="PROCEDURE: Radical resection of a right thigh soft tissue sarcoma.", desc=desc)
+    assert codes(checker.check(text), "code_selection") == [code]
+
+
+def test_coding_no_code_selection_for_a_radical_femur_resection(checker):
+    report = checker.check(note())
+    assert codes(report, "code_selection") == []
+    assert report.verdict == "ready"
+
+
+def test_coding_consent_discussion_of_amputation_is_not_an_amputation(checker):
+    assert codes(checker.check(note()), "code_selection") == []
+
+
+# ---------------------------------------------------------------- modifiers
+@pytest.mark.parametrize(
+    ("extra", "code"),
+    [
+        ("Because of prior radiation the dissection was extremely difficult and added significant time. Estimated blood loss 2500 mL.", "22"),
+        ("This is the first stage of a planned two-stage reconstruction.", "58"),
+        ("Dr. Vega of vascular surgery served as co-surgeon and performed the arterial bypass.", "62"),
+        ("He returns to the operating room 12 days after resection for wound dehiscence.", "78"),
+    ],
+)
+def test_coding_modifier_fires(checker, extra, code):
+    text = note(post=f"POSTOPERATIVE DIAGNOSIS: Same. {extra}")
+    report = checker.check(text)
+    assert code in codes(report, "modifier")
+    adv = next(a for a in report.advisories if a.kind == "modifier" and a.code == code)
+    assert adv.evidence
+
+
+def test_coding_modifiers_quiet_on_a_plain_note(checker):
+    assert set(codes(checker.check(note()), "modifier")) == {"RT"}
+
+
+def test_coding_risks_listed_in_consent_are_not_a_return_to_or(checker):
+    text = note(ind="INDICATIONS: MRI reviewed. We discussed the risks including infection, wound dehiscence and return to the operating room, limb salvage versus amputation for this tumor, and consent was obtained.")
+    assert "78" not in codes(checker.check(text), "modifier")
+
+
+def test_coding_left_side_gives_lt(checker):
+    text = note().replace("right", "left")
+    assert "LT" in codes(checker.check(text), "modifier")
+
+
+# ---------------------------------------------------------------- bundling and global period
+def test_coding_bundling_per_reconstruction_component(checker):
+    text = note(desc="DESCRIPTION OF PROCEDURE: Resected en bloc, 15 cm osteotomy. Frozen section negative. "
+                     "A rotating hinge distal femoral replacement was cemented and a medial gastrocnemius flap covered it.")
+    report = checker.check(text)
+    assert {"27445", "15738"} <= set(codes(report, "bundling"))
+    for a in report.advisories:
+        if a.kind == "bundling":
+            assert "NCCI" in a.message and a.confidence in ("verified", "likely")
+
+
+def test_coding_no_bundling_without_reconstruction(checker):
+    text = note(proc="PROCEDURE: Radical resection of the right distal femur.", desc="DESCRIPTION OF PROCEDURE: Resected en bloc, 15 cm osteotomy. Frozen section negative.")
+    assert codes(checker.check(text), "bundling") == []
+
+
+def test_coding_global_period_from_date_of_service(checker):
+    report = checker.check("DATE OF SERVICE: 03/14/2026\n\n" + note())
+    g = report.global_period
+    assert (g.date_of_service, g.starts, g.ends, g.days) == ("2026-03-14", "2026-03-13", "2026-06-12", 90)
+    assert checker.check(note()).global_period is None
+
+
+# ---------------------------------------------------------------- checklists as data
+def test_coding_second_code_27645(checker):
+    text = note(pre="PREOPERATIVE DIAGNOSIS: Osteosarcoma of the right proximal tibia.",
+                proc="PROCEDURE: Radical resection of the right proximal tibia with proximal tibial replacement.")
+    tib = checker.check(text, code="27645")
+    assert tib.code == "27645" and codes(tib, "code_selection") == []
+    fem = checker.check(note(), code="27645")
+    assert codes(fem, "code_selection") == ["27365"]
