@@ -168,7 +168,7 @@ def _stream_jsonl(head: bytes, codes: list[str], *, model, code: str, max_bytes:
     from .render import render
 
     def records():
-        for n, raw in enumerate(chain([head] if head else [], sys.stdin.buffer), 1):
+        for n, raw in enumerate(chain(head.splitlines(keepends=True), sys.stdin.buffer), 1):
             line = raw.decode("utf-8", "replace")
             if not line.strip():
                 continue

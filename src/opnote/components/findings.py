@@ -44,6 +44,8 @@ KIND_BY_LABEL = {
 CONTRACT_SITES = {"distal_femur", "femoral_shaft", "proximal_femur", "femur", "proximal_tibia", "patella", "knee"}
 
 BLANK_RE = re.compile(r"^[\s_\-.:*#\[\]]*(?:(?:n/?a|not applicable|not recorded|blank|tbd|\?+)[\s_\-.:*]*)?$", re.I)
+PRE_NEGATION_RE = re.compile(r"\b(?:no|not|without|never|neither|nor|at no (?:point|time))\b(?:\s+[\w-]+){0,3}?\s*$", re.I)
+LOCAL_NEGATION_LABELS = {"FROZEN", "MARGIN"}
 NONE_RE = re.compile(r"^[\s:\-]*(?:none|no|nil|not sent|not performed|not obtained|not done)\b", re.I)
 
 _FS_RESULTS = [
@@ -56,7 +58,7 @@ _FS_RESULTS = [
 ]
 FS_RESULT_RE = re.compile("|".join(f"(?P<{name}>{rx})" for name, rx in _FS_RESULTS), re.I)
 FS_SITE_RE = re.compile(
-    r"\b(?:of|from|on|at)\s+(?:the\s+)?((?:[a-z/\-]+\s+){0,5}?(?:margins?|canal|marrow|tissues?|specimen|lesion|tumou?r|bone|cuff|stump|nerve|vessels?|cortex|surface|curettings?|intramedullary contents))\b",
+    r"\b(?:of|from|on|at)\s+(?:the\s+)?((?:(?!(?:was|were|is|are|for|and|with|showed|negative|positive|sent|which|that)\b)[a-z/\-]+\s+){0,5}(?:margins?|canal|marrow|tissues?|specimen|lesion|tumou?r|bone|cuff|stump|nerve|vessels?|cortex|surface|curettings?|intramedullary contents))\b",
     re.I,
 )
 FS_REASON_RE = re.compile(
@@ -203,6 +205,11 @@ class OpnoteFindings:
                 "sent": sent_index(span.start_char),
                 "attributes": base_attrs,
             }
+            if label in LOCAL_NEGATION_LABELS and rec["assertion"] == "present":
+                s_start = sents[rec["sent"]][0] if sents else 0
+                before = text[max(s_start, span.start_char - 40):span.start_char]
+                if PRE_NEGATION_RE.search(before):
+                    rec["assertion"] = "negated"
             hdr = header_of(span)
             if hdr is not None:
                 body = text[hdr[1]:hdr[2]]

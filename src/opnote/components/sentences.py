@@ -22,6 +22,19 @@ NOT_SPOKEN_PERIOD = {
 END_PUNCT = {".", "?", "!"}
 
 
+def _list_marker(doc: Doc, i: int) -> bool:
+    """Is token i the "." of a list number ("1." / "2 .") at the start of a line?"""
+    tok = doc[i]
+    if tok.text != ".":
+        num_i = i  # "1." tokenized as one token
+    else:
+        num_i = i - 1
+        if num_i < 0 or not doc[num_i].text.isdigit():
+            return False
+    j = num_i - 1
+    return j < 0 or (doc[j].is_space and "\n" in doc[j].text) or doc[j].text.endswith("\n")
+
+
 class OpnoteSentencizer:
     """Sentence boundaries for clinical layout and raw dictation."""
 
@@ -66,7 +79,9 @@ class OpnoteSentencizer:
                             starts[i + 1] = 1
                 continue
             if orth in end_punct:
-                starts[i + 1] = 1
+                # "1." opening a numbered line is a list marker, not the end of a sentence.
+                if not _list_marker(doc, i):
+                    starts[i + 1] = 1
             elif low in spoken:
                 word = spoken[low]
                 prev_low = rows[i - 1][4] if i > 0 else None

@@ -1,0 +1,171 @@
+"""Unit tests for each pipeline component, including the operative-note traps."""
+
+from __future__ import annotations
+
+import pytest
+
+from opnote.components.measurements import find_dimensions, parse_number
+
+
+def findings(nlp, text, kind=None):
+    doc = nlp(text)
+    return [f for f in doc._.opnote_findings if kind is None or f["kind"] == kind]
+
+
+# ------------------------------------------------------------------ sentences
+def test_sentencizer_splits_lines_headings_and_spoken_punctuation(nlp):
+    text = "FINDINGS:\nTumor in the distal femur\n\n1. Resection\n2. Reconstruction\nthe femur was cut period the canal was reamed new paragraph closure"
+    sents = [s.text.strip() for s in nlp(text).sents]
+    assert "Tumor in the distal femur" in sents
+    assert "1. Resection" in sents and "2. Reconstruction" in sents
+    assert "the femur was cut period" in sents
+    assert "closure" in sents
+
+
+def test_sentencizer_keeps_postoperative_period_inside_the_sentence(nlp):
+    sents = [s.text for s in nlp("He is in the postoperative period and doing well. Next.").sents]
+    assert sents[0] == "He is in the postoperative period and doing well."
+
+
+# ------------------------------------------------------------------ sections
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("PREOPERATIVE DIAGNOSIS: Osteosarcoma of the distal femur.", "preop_diagnosis"),
+        ("1. PROCEDURE: Radical resection of the distal femur.", "procedure"),
+        ("Indications: This young man has an osteosarcoma of the distal femur.", "indications"),
+        ("intro\nDESCRIPTION OF PROCEDURE\nThe distal femur was exposed.", "procedure_description"),
+        ("procedure colon radical resection of the distal femur period", "procedure"),
+        ("Estimated blood loss: 400 mL. FROZEN SECTION: distal femur marrow negative.", "frozen_section"),
+    ],
+)
+def test_sectionizer_recognizes_operative_headings(nlp, text, category):
+    sites = findings(nlp, text, "tumor_location")
+    assert sites and sites[-1]["section"] == category
+
+
+def test_sectionizer_no_headings_means_no_section(nlp):
+    sites = findings(nlp, "The distal femur was resected for osteosarcoma.", "tumor_location")
+    assert sites[0]["section"] is None
+
+
+# ------------------------------------------------------------------ measurements
+@pytest.mark.parametrize(
+    ("text", "values"),
+    [
+        ("specimen measuring 12 x 6.5 x 5 cm", [120, 65, 50]),
+        ("a resection length of 150 mm", [150]),
+        ("a 14-cm resection of the femur", [140]),
+        ("the femur was cut fourteen centimeters from the joint line", [140]),
+        ("a margin of one point five cm", [15]),
+        ("osteotomy at sixteen point five centimeters", [165]),
+        ("12 cm x 6 cm x 5 cm specimen", [120, 60, 50]),
+    ],
+)
+def test_measurements_normalize_to_millimetres(text, values):
+    dims = find_dimensions(text)
+    assert dims and dims[0]["values_mm"] == values
+    d = dims[0]
+    assert text[d["start"]:d["end"]].strip()
+
+
+@pytest.mark.parametrize(
+    ("text", "measures"),
+    [
+        ("The femur was osteotomized 15 cm from the joint line.", "resection_length"),
+        ("The specimen measured 18 x 9 x 8 cm.", "specimen"),
+        ("The closest margin was 2 cm of normal marrow.", "margin_distance"),
+        ("MRI showed a tumor measuring 9 cm.", "tumor"),
+        ("A 20 cm incision was made.", "other"),
+    ],
+)
+def test_measurements_say_what_they_measure(text, measures):
+    assert find_dimensions(text)[0]["measures"] == measures
+
+
+@pytest.mark.parametrize(("words", "value"), [("fourteen", 14), ("one point five", 1.5), ("twenty two", 22), ("two and a half", 2.5), ("6,5", 6.5)])
+def test_measurements_parse_spoken_numbers(words, value):
+    assert parse_number(words) == value
+
+
+# ------------------------------------------------------------------ context traps
+def test_context_frozen_section_negative_for_tumor_was_done(nlp):
+    fs = findings(nlp, "Frozen section of the femoral canal margin was negative for tumor.", "frozen_section")
+    assert fs[0]["assertion"] == "present"
+    assert fs[0]["attributes"]["result"] == "negative"
+    assert fs[0]["attributes"]["site"] == "femoral canal margin"
+
+
+def test_context_sites_not_involved_are_negated(nlp):
+    sites = {f["attributes"]["site"]: f["assertion"] for f in findings(nlp, "The proximal tibia and patella were not involved.", "tumor_location")}
+    assert sites == {"proximal_tibia": "negated", "patella": "negated"}
+
+
+def test_context_flap_not_required_is_negated(nlp):
+    rec = findings(nlp, "A medial gastrocnemius flap was not required.", "reconstruction")
+    assert rec[0]["assertion"] == "negated"
+
+
+def test_context_planned_imaging_is_hypothetical(nlp):
+    img = findings(nlp, "We will obtain a CT of the chest postoperatively.", "imaging")
+    assert img[0]["assertion"] == "hypothetical"
+
+
+def test_context_history_of_is_historical(nlp):
+    tum = [f for f in findings(nlp, "History of osteosarcoma of the femur treated in 2010.", "pathology")]
+    assert tum[0]["assertion"] == "historical"
+
+
+@pytest.mark.parametrize("field", ["FROZEN SECTION: ___", "FROZEN SECTION: N/A", "FROZEN SECTION:\n\nIMPLANTS: DFR"])
+def test_context_blank_template_field_documents_nothing(nlp, field):
+    assert findings(nlp, "PROCEDURE: Radical resection of the distal femur.\n" + field + "\n", "frozen_section") == []
+
+
+def test_context_frozen_section_not_sent_with_reason(nlp):
+    fs = findings(nlp, "No frozen section was sent because the diagnosis was established on prior biopsy.", "frozen_section")
+    assert fs[0]["attributes"]["result"] == "not_performed" and fs[0]["attributes"]["reason"] is True
+
+
+def test_context_frozen_section_pending(nlp):
+    fs = findings(nlp, "Frozen section of the marrow margin is pending.", "frozen_section")
+    assert fs[0]["attributes"]["result"] == "pending"
+
+
+# ------------------------------------------------------------------ abbreviations
+@pytest.mark.parametrize(
+    ("text", "kind", "attr", "value"),
+    [
+        ("Reconstruction with a DFR.", "reconstruction", "kind", "endoprosthesis"),
+        ("PTR was cemented.", "reconstruction", "kind", "endoprosthesis"),
+        ("APC reconstruction was done.", "reconstruction", "kind", "allograft_prosthetic_composite"),
+        ("Prior TKA on this side.", "reconstruction", "kind", "arthroplasty"),
+        ("FS of the marrow: negative.", "frozen_section", "result", "negative"),
+        ("Biopsy showed GCT.", "pathology", "histology", "giant cell tumor"),
+        ("Biopsy showed high-grade OS.", "pathology", "histology", "osteosarcoma"),
+        ("Core biopsy: UPS.", "pathology", "histology", "undifferentiated pleomorphic sarcoma"),
+    ],
+)
+def test_abbreviations_lexicon(nlp, text, kind, attr, value):
+    got = [f["attributes"].get(attr) for f in findings(nlp, text, kind)]
+    assert value in got
+
+
+def test_abbreviations_defined_in_the_note(nlp):
+    text = "Endoprosthetic reconstruction (ENR) was chosen. The ENR was cemented."
+    rec = findings(nlp, text, "reconstruction")
+    assert {text[f["start"]:f["end"]] for f in rec} >= {"ENR"}
+
+
+# ------------------------------------------------------------------ raw dictation
+def test_raw_dictation_end_to_end(checker):
+    text = (
+        "preoperative diagnosis colon osteosarcoma of the left distal femur period procedure colon radical resection "
+        "of the left distal femur with distal femoral replacement period new paragraph the mri was reviewed period "
+        "we discussed limb salvage versus amputation for this malignant tumor and consent was signed period "
+        "the tumor was removed in bloc with a wide margin comma the femur was cut fifteen centimeters from the joint line period "
+        "frozen section of the marrow was negative period specimen to pathology for permanent sections period"
+    )
+    report = checker.check(text)
+    assert report.verdict == "ready", [(i.id, i.status) for i in report.checklist]
+    for f in report.findings:
+        assert text[f.start:f.end] == f.text
