@@ -229,3 +229,19 @@ def test_cli_format_fhir(tmp_path):
     assert base64.b64decode(doc["content"][0]["attachment"]["data"]).decode("utf-8") == text
     severities = [r["severity"] for _, r in resources(bundle, "DetectedIssue")]
     assert "high" in severities and "low" in severities
+
+
+def test_the_example_in_docs_is_valid_and_indexes_its_note():
+    page = (ROOT / "docs" / "fhir.md").read_text(encoding="utf-8")
+    example = json.loads(page.split("```json\n", 1)[1].split("\n```", 1)[0])
+    Bundle.model_validate(example)
+    (_, doc), = resources(example, "DocumentReference")
+    note = ROOT / doc["content"][0]["attachment"]["title"]
+    text = note.read_bytes().decode("utf-8")
+    refs = [ref for _, r in resources(example, "DetectedIssue") for ev in r.get("evidence", []) for ref in ev["detail"]]
+    assert refs
+    for ref in refs:
+        sub = derivation(ref)
+        start, length = sub["offset"]["valueInteger"], sub["length"]["valueInteger"]
+        assert text[start:start + length] == ref["display"]
+    assert {r["status"] for _, r in resources(example, "DetectedIssue")} == {"preliminary"}

@@ -132,7 +132,9 @@ def _stdin_jobs(in_fmt: InFmt, icd10: list[str], head: bytes = b""):
     if not _is_jsonl(in_fmt, data):
         return [NoteJob(source="<stdin>", data=data, icd10=icd10)], []
     jobs, problems = [], []
-    for n, line in enumerate(data.decode("utf-8", "replace").splitlines(), 1):
+    # Split on "\n" only: JSON text may hold a raw U+2028 or form feed, which str.splitlines would cut.
+    for n, raw in enumerate(data.split(b"\n"), 1):
+        line = raw.decode("utf-8", "replace")
         if not line.strip():
             continue
         src = f"<stdin>:{n}"
@@ -168,7 +170,7 @@ def _stream_jsonl(head: bytes, codes: list[str], *, model, code: str, max_bytes:
     from .render import render
 
     def records():
-        for n, raw in enumerate(chain(head.splitlines(keepends=True), sys.stdin.buffer), 1):
+        for n, raw in enumerate(chain(_io.BytesIO(head), sys.stdin.buffer), 1):  # lines end at b"\n" only
             line = raw.decode("utf-8", "replace")
             if not line.strip():
                 continue

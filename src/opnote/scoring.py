@@ -28,14 +28,16 @@ GENERIC_HISTOLOGY = {
     "metastasis", "metastases", "lymphoma", "myeloma",
 }
 BONE_GROUP = {
-    **{k: {"distal_femur", "femoral_shaft", "proximal_femur", "femur", "knee", "thigh", "limb"} for k in ("distal_femur", "femoral_shaft", "proximal_femur", "femur")},
-    "knee": {"distal_femur", "femur", "knee", "proximal_tibia", "patella", "limb"},
-    "patella": {"patella", "knee", "limb"},
-    "proximal_tibia": {"proximal_tibia", "tibia", "knee", "limb"},
-    "tibia": {"proximal_tibia", "tibia", "limb"},
-    "fibula": {"fibula", "limb"},
+    # Mentions of these sites carry the tumor's side; a leg, thigh or knee elsewhere in the
+    # note ("left leg scissored down" on a fracture table) counts only beside the tumor.
+    **{k: {"distal_femur", "femoral_shaft", "proximal_femur", "femur", "knee"} for k in ("distal_femur", "femoral_shaft", "proximal_femur", "femur")},
+    "knee": {"distal_femur", "femur", "knee", "proximal_tibia", "patella"},
+    "patella": {"patella", "knee"},
+    "proximal_tibia": {"proximal_tibia", "tibia", "knee"},
+    "tibia": {"proximal_tibia", "tibia"},
+    "fibula": {"fibula"},
     "pelvis": {"pelvis"},
-    "thigh": {"thigh", "limb", "femur", "knee"},
+    "thigh": {"thigh", "femur", "knee"},
 }
 DEFINITIVE_SECTIONS = {"procedure", "postop_diagnosis", "procedure_description", "findings", None}
 
@@ -161,6 +163,10 @@ def derive_facts(text: str, findings: list[dict[str, Any]], cues: list[dict[str,
             scores["thigh"] += 5
         elif any(k in scores for k in SPECIFIC_SITES - {"thigh"} | {"femur", "knee"}):
             del scores["thigh"]
+    # "tibial" (tibial cut, tibial component) names the bone, not the level: it supports a
+    # proximal tibia tumor when the note names that level.
+    if scores.get("proximal_tibia") and scores.get("tibia"):
+        scores["proximal_tibia"] += scores.pop("tibia")
     chosen = None
     if scores and facts.current_tumor:
         specific = {k: v for k, v in scores.items() if k in SPECIFIC_SITES}
@@ -190,7 +196,7 @@ def derive_facts(text: str, findings: list[dict[str, Any]], cues: list[dict[str,
             key = s.get("section") in KEY_SECTIONS
             if site in group:
                 w = 3 if key else 2
-            elif site in {"limb", "knee", "thigh"} and (key or s["sent"] in tumor_sents):
+            elif site in {"limb", "knee", "thigh"} and s["sent"] in tumor_sents:
                 w = 1
             elif key:
                 w = 1
@@ -201,7 +207,7 @@ def derive_facts(text: str, findings: list[dict[str, Any]], cues: list[dict[str,
     if votes:
         top = max(votes, key=lambda k: votes[k])
         other = "left" if top == "right" else "right"
-        if votes[other] >= 2:
+        if votes[other] >= 2 and votes[other] >= 0.25 * votes[top]:
             facts.laterality_conflict = True
             facts.laterality = None
         else:

@@ -114,6 +114,8 @@ class OpnoteContext:
     def __call__(self, doc: Doc) -> Doc:
         if self.spans_key not in doc.spans or not len(doc.spans[self.spans_key]):
             return doc
+        if _fast_context_ok(self.context):
+            return _run_context(self.context, doc)
         return self.context(doc)
 
     def to_disk(self, path: str | Path, *, exclude: Any = ()) -> None:
@@ -125,3 +127,76 @@ class OpnoteContext:
         self.rules = json.loads((Path(path) / "context_rules.json").read_text(encoding="utf-8"))["context_rules"]
         self._build()
         return self
+
+
+# ---------------------------------------------------------------------------------------------
+# ConText without the quadratic Python loop. medspaCy's ConTextGraph.apply_modifiers calls
+# ConTextModifier.modifies() for every (target, modifier) pair of the Doc, about 1,400 method
+# calls a note here, most for a target far outside the modifier's scope. modifies() is False
+# whenever the target does not overlap the modifier's scope, so testing that with plain integers
+# first and calling modifies() only for the rest gives the same edges, in the same order.
+# _run_context is ConText.__call__ (medspaCy 1.3.1, span-group input) with that one change.
+
+
+def _fast_context_ok(context: Any) -> bool:
+    from medspacy.context import ConText
+
+    return (
+        type(context) is ConText
+        and context.input_span_type == "group"
+        and hasattr(context, "_ConText__matcher")
+    )
+
+
+def _overlaps(a0: int, a1: int, b0: int, b1: int) -> bool:
+    # medspacy.util.tuple_overlaps((a0, a1), (b0, b1))
+    return a0 <= b0 < a1 or a0 < b1 <= a1
+
+
+def _apply_modifiers(graph: Any) -> None:
+    """ConTextGraph.apply_modifiers with the scope test done first, on integers."""
+    targets = list(graph.targets)
+    bounds = [(t.start, t.end) for t in targets]
+    if graph.prune_on_modifier_overlap:
+        for i in range(len(graph.modifiers) - 1, -1, -1):
+            m0, m1 = graph.modifiers[i].modifier_span
+            for t0, t1 in bounds:
+                if _overlaps(t0, t1, m0, m1):
+                    graph.modifiers.pop(i)
+                    break
+    modifiers = graph.modifiers
+    scopes = [m.scope_span for m in modifiers]
+    for target, (t0, t1) in zip(targets, bounds):
+        for modifier, (s0, s1) in zip(modifiers, scopes):
+            if (s0 <= t0 < s1 or s0 < t1 <= s1) and modifier.modifies(target):
+                modifier.modify(target)
+    edges = []
+    for modifier in modifiers:
+        modifier.reduce_targets()
+        for target in modifier._targets:
+            edges.append((target, modifier))
+    graph.edges = edges
+
+
+def _run_context(context: Any, doc: Doc) -> Doc:
+    from medspacy.context import ConTextModifier
+    from medspacy.context.context_graph import ConTextGraph
+
+    targets = doc.spans[context.span_group_name]
+    graph = ConTextGraph(prune_on_modifier_overlap=context.prune_on_target_overlap)
+    graph.targets = targets
+    graph.modifiers = []
+    matcher = context._ConText__matcher
+    rule_map = matcher.rule_map
+    strings = context.nlp.vocab.strings
+    for match_id, start, end in matcher(doc):
+        rule = rule_map[strings[match_id]]
+        graph.modifiers.append(ConTextModifier(rule, start, end, doc, max_scope=context.max_scope))
+    graph.update_scopes()
+    _apply_modifiers(graph)
+    for target, modifier in graph.edges:
+        target._.modifiers += (modifier,)
+    if context.context_attributes_mapping:
+        context.set_context_attributes(graph.edges)
+    doc._.context_graph = graph
+    return doc

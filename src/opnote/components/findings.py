@@ -43,10 +43,10 @@ KIND_BY_LABEL = {
 
 CONTRACT_SITES = {"distal_femur", "femoral_shaft", "proximal_femur", "femur", "proximal_tibia", "patella", "knee"}
 
-BLANK_RE = re.compile(r"^[\s_\-.:*#\[\]]*(?:(?:n/?a|not applicable|not recorded|blank|tbd|\?+)[\s_\-.:*]*)?$", re.I)
+BLANK_RE = re.compile(r"^[\s_\-.:*#\[\]]*(?:(?:n/?a|not applicable|not recorded|blank|tbd|\?+|see (?:the )?(?:chart|emr|ehr|record|paper chart)|per (?:the )?chart|in (?:the )?chart|on file)[\s_\-.:*]*)?$", re.I)
 PRE_NEGATION_RE = re.compile(r"\b(?:no|not|without|never|neither|nor|at no (?:point|time))\b(?:\s+[\w-]+){0,3}?\s*$", re.I)
 LOCAL_NEGATION_LABELS = {"FROZEN", "MARGIN"}
-NONE_RE = re.compile(r"^[\s:\-]*(?:none|no|nil|not sent|not performed|not obtained|not done)\b", re.I)
+NONE_RE = re.compile(r"^[\s:\-]*(?:none|nil|not sent|not performed|not obtained|not done|not requested|no (?:frozens?|frozen sections?|specimens?|samples?)\b|no\.?\s*(?:\n|$))", re.I)
 
 _FS_RESULTS = [
     ("pending", r"pending|awaiting|await|to follow|deferred|defer(?:red)? to permanents?|not yet (?:available|back)"),
@@ -297,7 +297,12 @@ class OpnoteFindings:
 
     @staticmethod
     def _laterality(findings: list[dict[str, Any]], cues: list[dict[str, Any]], text: str) -> None:
-        sides = [c for c in cues if c["label"] == "SIDE" and c["assertion"] != "negated"]
+        # "the contralateral right leg", "the other knee": not the tumor's side.
+        sides = [
+            c for c in cues
+            if c["label"] == "SIDE" and c["assertion"] != "negated"
+            and not re.search(r"\b(?:contralateral|opposite|other|non-?operative|uninvolved|normal)\s*$", text[max(0, c["start"] - 20):c["start"]], re.I)
+        ]
         for f in findings:
             if f["label"] != "SITE":
                 continue
@@ -312,9 +317,13 @@ class OpnoteFindings:
                     if dist > 40 or re.search(r"[.;]|\band\b|\bwith\b", gap):
                         continue
                 elif s["start"] >= f["end"]:
+                    # After the site only as "femur, right" / "femur (right)" / "femur - RIGHT":
+                    # "a cuff of vastus intermedius left on the tumor" uses "left" as a verb.
                     gap = text[f["end"]:s["start"]]
                     dist = len(gap) + 5
-                    if not re.fullmatch(r"[\s,(:\-]*(?:side|sided)?[\s,(:\-]*", gap):
+                    if not re.fullmatch(r"\s*[,(:\-]\s*|\s*[,(:\-]?\s*(?:side|sided)\s*[,(:\-]?\s*", gap) and not (
+                        re.fullmatch(r"\s+", gap) and s["text"].isupper() and len(s["text"]) > 1
+                    ):
                         continue
                 else:
                     continue

@@ -25,7 +25,7 @@ _WORD = "|".join(sorted(list(_ONES) + list(_TENS) + ["hundred", "point", "and", 
 _SPELLED = rf"(?:(?:{'|'.join(sorted(list(_ONES) + list(_TENS), key=len, reverse=True))})(?:[\s-]+(?:{_WORD}))*)"
 _DIGITS = r"(?:\d+(?:[.,]\d+)?|\.\d+)"
 NUM = rf"(?:{_DIGITS}|{_SPELLED})"
-UNIT = r"(?:centimet(?:er|re)s?|millimet(?:er|re)s?|cm|mm|inch(?:es)?|in\b)"
+UNIT = r"(?:centimet(?:er|re)s?|millimet(?:er|re)s?|cms?|mm|inch(?:es)?)"
 SEP = r"\s*(?:x|×|\*|by)\s*"
 _UNIT_OPT = rf"(?:\s*-?\s*{UNIT})?"
 DIM_RE = re.compile(

@@ -282,6 +282,12 @@ a.tag{display:inline-block;min-width:1.35em;padding:1px 2px;margin-left:1px;text
 footer{margin-top:30px;color:var(--muted);font-size:.8rem}
 .skip{position:absolute;left:-9999px}
 @media (max-width:640px){main{padding:10px}.msg,.why,.dict,.evs{margin-left:0}}
+@media screen and (min-width:1380px){
+  main{max-width:1760px}
+  .cols{display:grid;grid-template-columns:minmax(0,1fr) minmax(0,1fr);gap:24px;align-items:start}
+  .col-note{position:sticky;top:0;max-height:100vh;overflow:auto;padding-bottom:12px}
+  .col-note .note{font-size:14.5px}
+}
 @media print{
   @page{margin:14mm}
   *{-webkit-print-color-adjust:exact;print-color-adjust:exact}
@@ -423,6 +429,7 @@ def render_html(report: Report, text: str | None = None) -> str:
     h.append(f'<div class="summary">{esc(report.summary)}<div class="counts">Checklist: {esc(count_txt)}</div></div>')
     h.append("</section>\n</header>\n")
 
+    h.append('<div class="cols"><div class="col-main">\n')
     h.append('<section aria-labelledby="h-items"><h2 id="h-items">Documentation checklist</h2>\n<ol class="items">')
     for n, item in enumerate(report.checklist):
         h.append(_item_html(n, item, ids))
@@ -447,13 +454,14 @@ def render_html(report: Report, text: str | None = None) -> str:
             h.append(f' <span class="evs" style="margin:0">{_evidence_links(g.evidence, ids, ("#eef1f5", "#94a3b8"))}</span>')
         h.append("</p></section>\n")
 
+    h.append('</div>\n<div class="col-note">\n')
     h.append('<section class="note-sec" aria-labelledby="h-note"><h2 id="h-note">The note, with the evidence for each item</h2>\n')
     if text is None:
         h.append('<p class="nonote" id="note">The note text was not included in this report.</p>')
     else:
         h.append(_legend(report))
         h.append(f'<pre class="note" id="note" data-spans="{len(spans)}">{_highlight(text, spans, report)}</pre>')
-    h.append("</section>\n")
+    h.append("</section>\n</div></div>\n")
     h.append(
         f"<footer>opnote {esc(report.opnote_version or __version__)} · checklist {esc(report.checklist_version or '?')} · "
         f"report schema v{esc(report.schema_version)}. A documentation aid, not a coding decision: "
