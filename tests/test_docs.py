@@ -52,3 +52,33 @@ def test_examples_do_not_depend_on_this_machine():
         for _, source in python_blocks(page):
             assert "/work/" not in source and "../shared" not in source, page.name
             assert os.sep + "tmp" + os.sep not in source, f"{page.name}: use tempfile, not /tmp"
+
+
+def test_every_public_name_resolves_and_is_documented():
+    import opnote
+
+    api_md = (ROOT / "docs" / "api.md").read_text(encoding="utf-8")
+    for name in opnote.__all__:
+        assert getattr(opnote, name) is not None
+        assert name in api_md, f"opnote.{name} is not in docs/api.md"
+
+
+def test_import_is_lazy_and_the_version_is_in_one_place():
+    """`import opnote` loads no spaCy; the installed metadata's version is opnote.__version__."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys, json, importlib.metadata as md\n"
+        "import opnote\n"
+        "print(json.dumps({'spacy': 'spacy' in sys.modules, 'version': opnote.__version__, 'dist': md.version('opnote')}))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    import json
+
+    out = json.loads(proc.stdout)
+    assert out["spacy"] is False
+    assert out["version"] == out["dist"]
+    changelog = (ROOT / "CHANGELOG.md").read_text(encoding="utf-8")
+    assert f"## [{out['version']}]" in changelog, "CHANGELOG.md has no section for this version"

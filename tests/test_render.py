@@ -12,6 +12,8 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from opnote.cli import app
@@ -256,6 +258,26 @@ def test_html_overlapping_spans_stay_nested(vague):
     assert 'class="hl cont"' in page  # the crossing spans continue after the boundary
     # the item links sit at the end of each span: "femur osteosarcoma" ends with its items' numbers
     assert re.search(r'osteosarcoma<sup class="tags"><a class="tag" href="#item-pathology"[^>]*>6</a><a class="tag" href="#item-diagnosis_code"', page)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(st.integers(0, 8), st.integers(0, 40), st.integers(0, 12)), max_size=14))
+def test_html_any_overlap_of_spans_stays_valid(vague, raw):
+    """Whatever the spans (shared, nested, crossing, empty): valid nesting, one <mark> each, text intact."""
+    report, _ = vague
+    text = "Wide resection <of> the right distal femur & chondrosarcoma, margins negative."
+    spans: dict[str, list[tuple[int, int]]] = {}
+    for item, start, length in raw:
+        end = min(start + length, len(text))
+        spans.setdefault(ITEM_IDS[item], []).append((start, end))
+    rep = _with_evidence(report, spans, text)
+    page = render_html(rep, text=text)
+    tree = parse(page)
+    assert not tree.errors
+    assert len(tree.marks) == len(distinct_spans(rep))
+    assert "".join(tree.note_text) == text
+    for m in tree.marks:
+        assert "".join(tree.mark_text.get(m["id"], [])) == text[int(m["data-start"]): int(m["data-end"])]
 
 
 def test_html_without_text_still_reports(vague):

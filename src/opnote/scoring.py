@@ -138,6 +138,7 @@ def derive_facts(text: str, findings: list[dict[str, Any]], cues: list[dict[str,
     tumor_sents = {t["sent"] for t in current} | {g["sent"] for g in generic} | {
         f["sent"] for f in findings if f["label"] in {"MARGIN"} and _is(f, "present")
     }
+    histo_marks = [t for t in current if t["attributes"].get("histology") not in GENERIC_HISTOLOGY]
     tumor_marks = current + generic + [f for f in findings if f["label"] == "MARGIN" and _is(f, "present")]
     scores: Counter[str] = Counter()
     by_site: dict[str, list[dict[str, Any]]] = {}
@@ -148,12 +149,12 @@ def derive_facts(text: str, findings: list[dict[str, Any]], cues: list[dict[str,
         # A site counts where the tumor is discussed (diagnosis / procedure headings, or a
         # sentence naming the tumor); elsewhere it is mostly anatomy of the approach or a donor site.
         w = 0.2
-        if s.get("section") in KEY_SECTIONS:
+        if s.get("section") in {"preop_diagnosis", "postop_diagnosis"}:
             w += 2
-        if s["sent"] in tumor_sents:
-            near = min((abs(s["start"] - t["end"]) if s["start"] >= t["end"] else abs(t["start"] - s["end"]))
-                       for t in tumor_marks if t["sent"] == s["sent"]) if any(t["sent"] == s["sent"] for t in tumor_marks) else 10**6
-            w += 3 if near <= 40 else 1.5 if near <= 100 else 0.5
+        elif s.get("section") == "procedure":
+            w += 1
+        # Nearness to the histology ("osteosarcoma of the right distal femur") counts most.
+        w += _nearness(s, histo_marks, (6, 3, 1)) or _nearness(s, tumor_marks, (2, 1, 0.5))
         scores[site] += w
         by_site.setdefault(site, []).append(s)
     # Thigh muscles are named in every distal femur resection; they locate the tumor only for a
@@ -163,10 +164,6 @@ def derive_facts(text: str, findings: list[dict[str, Any]], cues: list[dict[str,
             scores["thigh"] += 5
         elif any(k in scores for k in SPECIFIC_SITES - {"thigh"} | {"femur", "knee"}):
             del scores["thigh"]
-    # "tibial" (tibial cut, tibial component) names the bone, not the level: it supports a
-    # proximal tibia tumor when the note names that level.
-    if scores.get("proximal_tibia") and scores.get("tibia"):
-        scores["proximal_tibia"] += scores.pop("tibia")
     chosen = None
     if scores and facts.current_tumor:
         specific = {k: v for k, v in scores.items() if k in SPECIFIC_SITES}
@@ -214,6 +211,19 @@ def derive_facts(text: str, findings: list[dict[str, Any]], cues: list[dict[str,
             facts.laterality = top
     facts.side_evidence = side_ev
     return facts
+
+
+def _nearness(s: dict[str, Any], marks: list[dict[str, Any]], bonus: tuple[float, float, float]) -> float:
+    """Bonus for a site mention by its distance to the nearest mark in the same sentence."""
+    best = None
+    for t in marks:
+        if t["sent"] != s["sent"]:
+            continue
+        d = s["start"] - t["end"] if s["start"] >= t["end"] else t["start"] - s["end"]
+        best = d if best is None or d < best else best
+    if best is None:
+        return 0.0
+    return bonus[0] if best <= 40 else bonus[1] if best <= 100 else bonus[2]
 
 
 def _status_item(rule: rule_files.ChecklistItemRule, status: str, message: str, evidence: list[Evidence]) -> ChecklistItem:

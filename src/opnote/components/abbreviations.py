@@ -10,6 +10,7 @@ from __future__ import annotations
 from spacy.language import Language
 from spacy.tokens import Doc
 
+from .doctext import doc_text
 from .targets import CANDIDATES_KEY
 
 
@@ -24,7 +25,7 @@ class OpnoteAbbreviations:
         self.detector = AbbreviationDetector(nlp, name=name + "_detector", make_serializable=False)
 
     def __call__(self, doc: Doc) -> Doc:
-        if "(" not in doc.text:
+        if "(" not in doc_text(doc):
             return doc
         # scispaCy's extension default is one shared list: give each doc its own.
         doc._.abbreviations = []

@@ -19,10 +19,11 @@ import re
 from typing import Any
 
 from spacy.language import Language
-from spacy.tokens import Doc, Span
+from spacy.tokens import Doc, Span, Token
 from spacy.util import filter_spans
 
 from .. import rules as rule_files
+from .doctext import doc_text
 from .targets import CANDIDATES_KEY
 
 FINDINGS_KEY = "opnote_findings"
@@ -120,6 +121,22 @@ def _section(doc: Doc, span: Span) -> str | None:
     return None
 
 
+def _token_sections(doc: Doc) -> list[str | None] | None:
+    """``token._.section_category`` for every token, from ``doc._.sections`` in one pass.
+
+    medspaCy's Sectionizer sets ``token._.section`` to each section of ``doc._.sections`` in
+    turn over its ``section_span``; reading it back per span through the extension getters cost
+    more than the rest of this component. None when the extensions are not registered.
+    """
+    if not Token.has_extension("section_category") or not Doc.has_extension("sections"):
+        return None
+    cats: list[str | None] = [None] * len(doc)
+    for sec in doc._.sections or []:
+        start, end = sec.section_span
+        cats[start:end] = [sec.category] * (end - start)
+    return cats
+
+
 def _section_info(doc: Doc) -> list[tuple[int, int, int, str | None]]:
     """(title_start_char, title_end_char, body_end_char, category) per section."""
     out = []
@@ -131,7 +148,7 @@ def _section_info(doc: Doc) -> list[tuple[int, int, int, str | None]]:
             continue
         ts = doc[sec.title_start].idx
         te = doc[sec.title_end - 1].idx + len(doc[sec.title_end - 1].text)
-        be = len(doc.text) if sec.body_end >= n else doc[sec.body_end].idx
+        be = len(doc_text(doc)) if sec.body_end >= n else doc[sec.body_end].idx
         out.append((ts, te, be, sec.category))
     return out
 
@@ -154,11 +171,12 @@ class OpnoteFindings:
         return [(s.start_char, s.end_char) for s in doc.sents]
 
     def __call__(self, doc: Doc) -> Doc:
-        text = doc.text
+        text = doc_text(doc)
         cands = list(doc.spans[self.spans_key]) if self.spans_key in doc.spans else []
         sents = self._sentence_bounds(doc) if len(doc) else []
         sent_starts = [s for s, _ in sents]
         sections = _section_info(doc)
+        tok_sections = _token_sections(doc)
         doc._.opnote_sections = [
             {"category": c, "title_start": ts, "title_end": te, "end": be} for ts, te, be, c in sections
         ]
@@ -200,7 +218,7 @@ class OpnoteFindings:
                 "start": span.start_char,
                 "end": span.end_char,
                 "text": span.text,
-                "section": _section(doc, span),
+                "section": tok_sections[span.start] if tok_sections is not None else _section(doc, span),
                 "assertion": _assertion(span),
                 "sent": sent_index(span.start_char),
                 "attributes": base_attrs,

@@ -13,6 +13,7 @@ from typing import Any
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 
+from .doctext import doc_text
 from .targets import CANDIDATES_KEY
 
 _ONES = {
@@ -160,7 +161,7 @@ class OpnoteMeasurements:
 
     def __call__(self, doc: Doc) -> Doc:
         spans = list(doc.spans[self.spans_key]) if self.spans_key in doc.spans else []
-        for d in find_dimensions(doc.text):
+        for d in find_dimensions(doc_text(doc)):
             span = doc.char_span(d["start"], d["end"], label="DIMENSION", alignment_mode="expand")
             if span is None:
                 continue
