@@ -193,7 +193,7 @@ def _highlight(text: str, spans: list[_Span], report: Report) -> str:
             del stack[deepest:]
             for sp in reversed(popped):
                 close_el(sp, p)
-            reopen = []
+            reopen = [sp for sp in popped if sp.end > p]
         else:
             reopen = []
         new = starts.get(p, [])
