@@ -165,6 +165,29 @@ class OpnoteFindings:
             if not Doc.has_extension(ext):
                 Doc.set_extension(ext, default=None)
 
+    # ------------------------------------------------------------ persistence
+    def to_disk(self, path: Any, *, exclude: Any = ()) -> None:
+        """Save the attribute table of the target groups, so a saved pipeline is self-contained."""
+        import json
+        from pathlib import Path
+
+        p = Path(path)
+        p.mkdir(parents=True, exist_ok=True)
+        data = {
+            "attrs": {k: [label, attrs] for k, (label, attrs) in sorted(self.attrs.items())},
+            "exclusions": {k: sorted(v) for k, v in sorted(self.exclusions.items())},
+        }
+        (p / "target_attrs.json").write_text(json.dumps(data, indent=1, sort_keys=True), encoding="utf-8")
+
+    def from_disk(self, path: Any, *, exclude: Any = ()) -> "OpnoteFindings":
+        import json
+        from pathlib import Path
+
+        data = json.loads((Path(path) / "target_attrs.json").read_text(encoding="utf-8"))
+        self.attrs = {k: (v[0], dict(v[1])) for k, v in data["attrs"].items()}
+        self.exclusions = {k: set(v) for k, v in data["exclusions"].items()}
+        return self
+
     # ---------------------------------------------------------------- helpers
     @staticmethod
     def _sentence_bounds(doc: Doc) -> list[tuple[int, int]]:

@@ -156,8 +156,6 @@ class OpnoteMeasurements:
     def __init__(self, nlp: Language, name: str = "opnote_measurements", *, spans_key: str = CANDIDATES_KEY) -> None:
         self.name = name
         self.spans_key = spans_key
-        if not Span.has_extension("opnote_attrs"):
-            Span.set_extension("opnote_attrs", default=None)
 
     def __call__(self, doc: Doc) -> Doc:
         spans = list(doc.spans[self.spans_key]) if self.spans_key in doc.spans else []
