@@ -20,6 +20,25 @@ from .scoring import evaluate
 __all__ = ["Checker", "report_from_doc"]
 
 
+def _claim_codes(icd10: object, source: str | None = None) -> list[str]:
+    """Validate the claim's ICD-10-CM codes: a list of strings (one string is one code).
+
+    Anything else, or a string that is not a code, is a :class:`CodeError`; with ``source`` the
+    message names the note.
+    """
+    if not icd10:
+        return []
+    codes = [icd10] if isinstance(icd10, str) else icd10
+    try:
+        if not isinstance(codes, (list, tuple)) or not all(isinstance(c, str) for c in codes):
+            raise CodeError(f"icd10 must be a list of ICD-10-CM code strings (got {type(icd10).__name__})")
+        return validate_claim_codes(list(codes))
+    except CodeError as e:
+        if source is None:
+            raise
+        raise CodeError(f"{source}: {e.args[0]}") from None
+
+
 def report_from_doc(
     doc: Doc,
     *,
@@ -32,7 +51,7 @@ def report_from_doc(
     findings = doc._.opnote_findings if Doc.has_extension("opnote_findings") else None
     if findings is None:
         raise ValueError("this Doc was not processed by the opnote_findings component")
-    claim = validate_claim_codes(icd10) if icd10 else []
+    claim = _claim_codes(icd10, source)
     return evaluate(doc.text, findings, doc._.opnote_cues or [], code=code, icd10=claim, source=source, encoding=encoding)
 
 
@@ -67,10 +86,11 @@ class Checker:
         return self._check_note(note, icd10, code, str(path))
 
     def _check_note(self, note: Note, icd10: list[str] | None, code: str | None, source: str | None) -> Report:
+        source = None if source is None else str(source)  # a Path is fine as a source
         return self._check_note_text(note.text, icd10, source, note.encoding if note.encoding != "str" else None, code)
 
     def _check_note_text(self, text: str, icd10: list[str] | None, source: str | None, encoding: str | None, code: str | None = None) -> Report:
-        claim = validate_claim_codes(icd10) if icd10 else []
+        claim = _claim_codes(icd10, source)
         if len(text) > self.max_bytes:
             from .errors import NoteTooLargeError
 
@@ -94,10 +114,12 @@ class Checker:
     ) -> Iterator[Report]:
         """Check many note texts through ``nlp.pipe``, yielding reports in input order.
 
-        Every text must be a valid note; use :meth:`check_records` to get errors per note instead.
+        Every text must be a valid note: the first that is not raises its :class:`InputError`
+        (naming it ``<text N>``, counted from 0). :func:`opnote.batch.run_jobs` gives an error
+        per note instead.
         """
-        claim = validate_claim_codes(icd10) if icd10 else []
-        checked = (check_text(t).text for t in texts)
+        claim = _claim_codes(icd10)
+        checked = (check_text(t, f"<text {i}>").text for i, t in enumerate(texts))
         with self._lock:
             docs = list(self.nlp.pipe(checked, batch_size=batch_size))
         for doc in docs:

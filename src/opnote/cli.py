@@ -205,6 +205,7 @@ def _stream_jsonl(head: bytes, codes: list[str], *, model, code: str, max_bytes:
 
     n_records = n_failed = 0
     all_ready = True
+    internal = False  # a record failed on a bug, not on its input: exit 3
     try:
         for n, job, problem, res in results():
             n_records += 1
@@ -214,6 +215,7 @@ def _stream_jsonl(head: bytes, codes: list[str], *, model, code: str, max_bytes:
                 emit(_error_record(f"<stdin>:{n}" if job is None else str(job), job, n, problem, "InputError"))
             elif not res.ok:
                 n_failed += 1
+                internal = internal or res.error_type == "InternalError"
                 _err(res.error or "failed")
                 emit(_error_record(job.source, job.id, n, res.error or "failed", res.error_type))
             else:
@@ -228,7 +230,7 @@ def _stream_jsonl(head: bytes, codes: list[str], *, model, code: str, max_bytes:
         return int(ExitCode.USAGE)
     if n_failed:
         sys.stderr.write(f"opnote: {n_failed} of {n_records} record(s) could not be checked\n")
-        return int(ExitCode.USAGE)
+        return int(ExitCode.INTERNAL if internal else ExitCode.USAGE)
     return int(ExitCode.READY if all_ready else ExitCode.GAPS)
 
 
@@ -302,7 +304,7 @@ def check_cmd(
         job_list, stdin_problems = jobs_from_paths(expanded, codes), []
     bad_records = {i: msg for i, msg in stdin_problems}
     for path, msg in problems:
-        _err(f"{path}: {msg}")
+        _err(msg)  # the message names the folder or pattern
     if not job_list:
         raise typer.Exit(int(ExitCode.USAGE))
     if len(job_list) > 1 and out is None and fmt in (Fmt.html, Fmt.markdown, Fmt.fhir):
@@ -325,6 +327,8 @@ def check_cmd(
     failures: list[tuple[str, str]] = [(job_list[i].source, msg) for i, msg in bad_records.items()]
     for _, msg in failures:
         _err(msg)
+    failures += problems  # folders and patterns without notes: also listed at the end and in summary.csv
+    internal = False  # a note failed on a bug, not on its input: exit 3
     rows: list[dict] = [{"file": src, "error": msg} for src, msg in failures]
     used: set[str] = set()
     verdicts: list[str] = []
@@ -339,6 +343,9 @@ def check_cmd(
             if not res.ok:
                 progress.clear()
                 _err(res.error or "failed")
+                if debug and res.detail:
+                    sys.stderr.write(res.detail)
+                internal = internal or res.error_type == "InternalError"
                 failures.append((res.job.source, res.error or ""))
                 rows.append({"file": res.job.source, "error": res.error})
                 continue
@@ -361,6 +368,12 @@ def check_cmd(
             rows.append(row)
         if fmt == Fmt.json and many and out is None:
             sys.stdout.write("\n]\n")
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader went away (e.g. `| head`): stop quietly, as the JSON-lines stream does.
+        progress.close()
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise typer.Exit(int(ExitCode.GAPS))
     except OpnoteError as e:
         progress.close()
         raise _fail(str(e), ExitCode.INTERNAL)
@@ -381,10 +394,10 @@ def check_cmd(
         sys.stderr.write(f"opnote: wrote {len(rows) - len(failures)} report(s) to {out}" + (f"; {len(failures)} note(s) failed" if failures else "") + "\n")
     if failures:
         if many:
-            sys.stderr.write(f"opnote: {len(failures)} of {len(job_list)} note(s) could not be checked:\n")
+            sys.stderr.write(f"opnote: {len(failures)} of {len(job_list) + len(problems)} note(s) could not be checked:\n")
             for src, msg in failures:
                 sys.stderr.write(f"  {msg}\n" if src in msg else f"  {src}: {msg}\n")  # messages name their file
-        raise typer.Exit(int(ExitCode.USAGE))
+        raise typer.Exit(int(ExitCode.INTERNAL if internal else ExitCode.USAGE))
     if problems:
         raise typer.Exit(int(ExitCode.USAGE))
     raise typer.Exit(int(ExitCode.READY if all(v == "ready" for v in verdicts) else ExitCode.GAPS))
@@ -511,3 +524,11 @@ def main() -> None:
     except KeyboardInterrupt:
         sys.stderr.write("opnote: interrupted\n")
         sys.exit(130)
+    except Exception as e:  # noqa: BLE001 - an uncaught bug exits 3 with one line, not a traceback (and not 1, "gaps")
+        if "--debug" in sys.argv[1:]:
+            import traceback
+
+            traceback.print_exc()
+        else:
+            sys.stderr.write(f"opnote: error: [E900] internal error ({type(e).__name__}); rerun with --debug for the traceback\n")
+        sys.exit(int(ExitCode.INTERNAL))

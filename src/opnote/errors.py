@@ -1,4 +1,25 @@
-"""Typed errors. The library raises these; only the CLI turns them into exit codes."""
+"""Typed errors. The library raises these; only the CLI turns them into exit codes.
+
+Every error's message starts with its code in brackets (``[E101] notes/a.txt: the note is
+empty``), names the note (a path, ``<stdin>``, ``<text>`` or a record id) and, where it helps,
+a byte or character offset: never the note's words. ``docs/errors.md`` lists them all.
+
+The classes form a tree, so callers catch as broadly as they like::
+
+    OpnoteError (E000)
+    ├── InputError (E100)           the note cannot be checked; the other notes of a batch still are
+    │   ├── EmptyNoteError (E101)
+    │   ├── BinaryInputError (E102)
+    │   ├── DecodeError (E103)
+    │   ├── NoteTooLargeError (E104)
+    │   ├── UnreadableError (E105)
+    │   ├── NoNotesError (E106)
+    │   └── NotTextError (E107)     also a TypeError
+    ├── CodeError (E200)
+    ├── RuleFileError (E300)
+    ├── ModelLoadError (E301)
+    └── InternalError (E900)
+"""
 
 from __future__ import annotations
 
@@ -19,23 +40,45 @@ class InputError(OpnoteError):
 
 
 class EmptyNoteError(InputError):
+    """The note is empty or holds only white space."""
+
     code = "E101"
 
 
 class BinaryInputError(InputError):
+    """The note holds NUL bytes or characters: binary data, not text."""
+
     code = "E102"
 
 
 class DecodeError(InputError):
+    """Bytes that are not UTF-8, UTF-16/32 with a byte-order mark, or Windows-1252; or a str with an unpaired surrogate."""
+
     code = "E103"
 
 
 class NoteTooLargeError(InputError):
+    """The note is over the size limit (``--max-bytes`` / ``Checker(max_bytes=...)``, default 2 MB)."""
+
     code = "E104"
 
 
 class UnreadableError(InputError):
+    """The path cannot be read: missing, permission denied, a directory, a symbolic-link loop."""
+
     code = "E105"
+
+
+class NoNotesError(InputError):
+    """A folder or pattern given on the command line holds no notes."""
+
+    code = "E106"
+
+
+class NotTextError(InputError, TypeError):
+    """The API was given something other than a ``str`` as note text (use ``check_bytes`` for bytes)."""
+
+    code = "E107"
 
 
 class CodeError(OpnoteError):
@@ -45,7 +88,7 @@ class CodeError(OpnoteError):
 
 
 class RuleFileError(OpnoteError):
-    """A rule or checklist data file that does not validate."""
+    """A rule or checklist data file that does not validate, or an unknown CPT checklist."""
 
     code = "E300"
 
@@ -54,3 +97,9 @@ class ModelLoadError(OpnoteError):
     """A saved pipeline that cannot be loaded."""
 
     code = "E301"
+
+
+class InternalError(OpnoteError):
+    """A bug: an unexpected exception while checking a note (the CLI shows its traceback with ``--debug``)."""
+
+    code = "E900"

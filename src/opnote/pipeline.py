@@ -12,6 +12,12 @@ from .errors import ModelLoadError
 
 MODEL_NAME = "opnote_27365"
 
+# spaCy refuses texts over nlp.max_length characters (1,000,000 by default), a guard for the
+# memory of its parser and NER, which this pipeline does not have. opnote's own limit is the
+# Checker's max_bytes (2 MiB by default): without this, a note between the two failed with an
+# internal error instead of being checked.
+MAX_LENGTH = 1 << 30
+
 
 def build_nlp() -> Language:
     """Assemble the pipeline from the rule files in the package (no training, no download)."""
@@ -24,6 +30,7 @@ def build_nlp() -> Language:
     nlp.meta["version"] = __version__
     nlp.meta["description"] = "opnote rule pipeline for operative notes (radical resection of femur/knee bone tumors)"
     nlp.meta["opnote_version"] = __version__
+    nlp.max_length = max(nlp.max_length, MAX_LENGTH)
     return nlp
 
 
@@ -35,6 +42,8 @@ def load_nlp(path: str | Path | None = None) -> Language:
     if not (p / "config.cfg").is_file():
         raise ModelLoadError(f"{p} is not a saved opnote pipeline (no config.cfg)")
     try:
-        return spacy.load(p)
+        nlp = spacy.load(p)
     except Exception as e:  # noqa: BLE001 - reported as a typed error
         raise ModelLoadError(f"cannot load pipeline {p}: {type(e).__name__}") from e
+    nlp.max_length = max(nlp.max_length, MAX_LENGTH)
+    return nlp

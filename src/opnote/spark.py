@@ -402,7 +402,8 @@ def run(
     log = log or (lambda msg: sys.stderr.write(f"opnote: {msg}\n"))
     if input_format not in INPUT_FORMATS:
         raise ValueError(f"--input-format must be one of {', '.join(INPUT_FORMATS)}")
-    if not input_path.startswith(("hdfs:", "s3a:", "s3:", "gs:", "abfs:", "abfss:", "wasb:", "dbfs:", "file:")) and not Path(input_path).exists():
+    remote = input_path.startswith(("hdfs:", "s3a:", "s3:", "gs:", "abfs:", "abfss:", "wasb:", "dbfs:", "file:"))
+    if not remote and not any(ch in input_path for ch in "*?[") and not Path(input_path).exists():
         raise ValueError(f"{input_path}: no such file or folder")
     if input_format == "auto":
         input_format = detect_format(input_path)
@@ -445,6 +446,10 @@ def run(
 
 
 if __name__ == "__main__":  # spark-submit .../opnote/spark.py INPUT OUTPUT [options]
+    # Run as a file, this folder is sys.path[0]: drop it so opnote's io.py, errors.py, ... cannot
+    # shadow top-level modules, and import the package's own copy of this module for the workers.
+    _here = Path(__file__).resolve().parent
+    sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _here]
     from opnote.cli import main as _cli_main
 
     sys.argv = ["opnote", "spark", *sys.argv[1:]]

@@ -7,6 +7,8 @@ from the lexicon in ``rules/abbreviations.json``, matched by the target ruler.
 
 from __future__ import annotations
 
+import bisect
+
 from spacy.language import Language
 from spacy.tokens import Doc
 
@@ -29,7 +31,7 @@ class OpnoteAbbreviations:
             return doc
         # scispaCy's extension default is one shared list: give each doc its own.
         doc._.abbreviations = []
-        self.detector(doc)
+        self._detect(doc)
         abbrs = list(doc._.abbreviations)
         # Keep plain data on the Doc so it pickles (multiprocessing) and serializes.
         doc._.abbreviations = [
@@ -46,10 +48,17 @@ class OpnoteAbbreviations:
         for s in spans:
             by_range.setdefault((s.start_char, s.end_char), []).append(s)
         added = []
+        # Looked up by position, not by scanning (a note with thousands of "(DFR)" stays linear).
+        rec_at: dict[int, dict] = {}
+        for d in doc._.abbreviations:
+            rec_at.setdefault(d["short_start"], d)
+        inside_of: dict[tuple[int, int], list] = {}
         for short in abbrs:
-            rec = next(d for d in doc._.abbreviations if d["short_start"] == short.start_char)
+            rec = rec_at[short.start_char]
             lf_start, lf_end = rec["long_start"], rec["long_end"]
-            inside = [s for s in spans if s.start_char >= lf_start and s.end_char <= lf_end and s.label_ != "SIDE"]
+            if (lf_start, lf_end) not in inside_of:
+                inside_of[(lf_start, lf_end)] = [s for s in spans if s.start_char >= lf_start and s.end_char <= lf_end and s.label_ != "SIDE"]
+            inside = inside_of[(lf_start, lf_end)]
             if not inside:
                 continue
             longest = max(inside, key=lambda s: s.end_char - s.start_char)
@@ -66,3 +75,33 @@ class OpnoteAbbreviations:
         if added:
             doc.spans[self.spans_key] = spans + added
         return doc
+
+    def _detect(self, doc: Doc) -> None:
+        """scispaCy's ``AbbreviationDetector.__call__``, with its "( ... )" pairs found in linear time.
+
+        scispaCy's matcher pairs every "(" with every later ")" and its filter then drops the pairs
+        more than 8 words apart: thousands of parentheses made millions of matches (10,000 "(DFR)"
+        ran for hours). The pairs it keeps are found here directly, in the matcher's order
+        (by end, then later start first), so the abbreviations found are the same.
+        """
+        from scispacy.abbreviation import filter_matches
+
+        closes = [t.i for t in doc if t.text == ")"]
+        pairs: list[tuple[int, int, int]] = []
+        for tok in doc:
+            if tok.text != "(":
+                continue
+            k = bisect.bisect_left(closes, tok.i + 2)
+            while k < len(closes) and closes[k] - tok.i - 1 <= _MAX_PAREN_WORDS:
+                pairs.append((0, tok.i + 1, closes[k]))  # inside the brackets, as scispaCy passes them on
+                k += 1
+        pairs.sort(key=lambda m: (m[2], -m[1]))
+        occurrences = self.detector.find_matches_for(filter_matches(pairs, doc), doc)
+        for long_form, short_forms in occurrences:
+            for short in short_forms:
+                short._.long_form = long_form
+                doc._.abbreviations.append(short)
+
+
+# scispaCy's filter_matches skips a parenthesis holding more than 8 words.
+_MAX_PAREN_WORDS = 8

@@ -130,12 +130,14 @@ class OpnoteContext:
 
 
 # ---------------------------------------------------------------------------------------------
-# ConText without the quadratic Python loop. medspaCy's ConTextGraph.apply_modifiers calls
-# ConTextModifier.modifies() for every (target, modifier) pair of the Doc, about 1,400 method
-# calls a note here, most for a target far outside the modifier's scope. modifies() is False
-# whenever the target does not overlap the modifier's scope, so testing that with plain integers
-# first and calling modifies() only for the rest gives the same edges, in the same order.
-# _run_context is ConText.__call__ (medspaCy 1.3.1, span-group input) with that one change.
+# ConText without its quadratic loops. medspaCy's ConTextGraph compares every pair of modifiers
+# (update_scopes) and calls ConTextModifier.modifies() for every (target, modifier) pair of the
+# Doc (apply_modifiers): about 1,400 method calls for a 500-token note, and time growing with
+# the square of the note's length (a 160,000-token note took minutes). Both only ever act on
+# pairs whose scopes overlap, so the versions below find those pairs by position first and then
+# call medspaCy's own methods on them in medspaCy's order: the same scopes, edges and
+# attributes. _run_context is ConText.__call__ (medspaCy 1.3.1, span-group input) with those
+# two steps swapped.
 
 
 def _fast_context_ok(context: Any) -> bool:
@@ -153,8 +155,49 @@ def _overlaps(a0: int, a1: int, b0: int, b1: int) -> bool:
     return a0 <= b0 < a1 or a0 < b1 <= a1
 
 
+def _disjoint_modifiers(modifiers: list[Any]) -> bool:
+    spans = sorted(m.modifier_span for m in modifiers)
+    return all(a[1] <= b[0] for a, b in zip(spans, spans[1:]))
+
+
+def _update_scopes(graph: Any) -> None:
+    """ConTextGraph.update_scopes, visiting only the pairs whose scopes can overlap.
+
+    medspaCy calls limit_scope both ways on every pair of modifiers (quadratic in the note's
+    length). limit_scope does nothing unless the two current scopes overlap, and scopes only
+    shrink inside their first extent (when modifiers do not overlap each other, which
+    medspaCy's match pruning ensures; checked here), so pairs whose first extents are apart are
+    skipped and the others are visited in medspaCy's order.
+    """
+    mods = graph.modifiers
+    n = len(mods)
+    if n < 2 or not _disjoint_modifiers(mods):
+        graph.update_scopes()
+        return
+    scopes = [m.scope_span for m in mods]
+    order = sorted(range(n), key=lambda k: scopes[k][0])
+    pairs = []
+    for pos, k in enumerate(order):
+        s0, e0 = scopes[k]
+        for other in order[pos + 1:]:
+            if scopes[other][0] > e0:
+                break
+            if scopes[other][1] >= s0:
+                pairs.append((k, other) if k < other else (other, k))
+    pairs.sort()
+    for i, j in pairs:
+        mods[i].limit_scope(mods[j])
+        mods[j].limit_scope(mods[i])
+
+
 def _apply_modifiers(graph: Any) -> None:
-    """ConTextGraph.apply_modifiers with the scope test done first, on integers."""
+    """ConTextGraph.apply_modifiers, testing each target only against modifiers near it.
+
+    modifies() is False unless the target overlaps the modifier's scope, so each target is
+    checked (in medspaCy's order) only against the modifiers whose scope can reach it.
+    """
+    import bisect
+
     targets = list(graph.targets)
     bounds = [(t.start, t.end) for t in targets]
     if graph.prune_on_modifier_overlap:
@@ -166,10 +209,22 @@ def _apply_modifiers(graph: Any) -> None:
                     break
     modifiers = graph.modifiers
     scopes = [m.scope_span for m in modifiers]
-    for target, (t0, t1) in zip(targets, bounds):
-        for modifier, (s0, s1) in zip(modifiers, scopes):
-            if (s0 <= t0 < s1 or s0 < t1 <= s1) and modifier.modifies(target):
-                modifier.modify(target)
+    if all(s0 <= s1 for s0, s1 in scopes):
+        by_start = sorted(range(len(modifiers)), key=lambda k: scopes[k][0])
+        starts = [scopes[k][0] for k in by_start]
+        longest = max((s1 - s0 for s0, s1 in scopes), default=0)
+        for target, (t0, t1) in zip(targets, bounds):
+            lo = bisect.bisect_left(starts, t0 - longest)
+            hi = bisect.bisect_right(starts, t1)
+            for k in sorted(by_start[lo:hi]):
+                s0, s1 = scopes[k]
+                if (s0 <= t0 < s1 or s0 < t1 <= s1) and modifiers[k].modifies(target):
+                    modifiers[k].modify(target)
+    else:  # pragma: no cover - scopes are never inverted when modifiers do not overlap
+        for target, (t0, t1) in zip(targets, bounds):
+            for modifier, (s0, s1) in zip(modifiers, scopes):
+                if (s0 <= t0 < s1 or s0 < t1 <= s1) and modifier.modifies(target):
+                    modifier.modify(target)
     edges = []
     for modifier in modifiers:
         modifier.reduce_targets()
@@ -192,7 +247,7 @@ def _run_context(context: Any, doc: Doc) -> Doc:
     for match_id, start, end in matcher(doc):
         rule = rule_map[strings[match_id]]
         graph.modifiers.append(ConTextModifier(rule, start, end, doc, max_scope=context.max_scope))
-    graph.update_scopes()
+    _update_scopes(graph)
     _apply_modifiers(graph)
     for target, modifier in graph.edges:
         target._.modifiers += (modifier,)

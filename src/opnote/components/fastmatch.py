@@ -26,78 +26,114 @@ import itertools
 import re
 from typing import Any, Callable, Iterable
 
-from spacy.attrs import LOWER, ORTH
+from spacy.attrs import IDS, LOWER, ORTH
 from spacy.strings import get_string_id
 from spacy.tokens import Doc
 
-_ATTRS = (LOWER, ORTH)
-_ATTR_INDEX = {"LOWER": 0, "ORTH": 1, "TEXT": 1}
+# Token attributes this matcher reads, by the names patterns use. String attributes take a
+# value, {"IN": [...]} or {"REGEX": ...}; flags take True/False (spaCy compares int(value)).
+_STRING_ATTRS = {"LOWER": LOWER, "ORTH": ORTH, "TEXT": ORTH, "NORM": IDS["NORM"]}
+_FLAG_ATTRS = {
+    name: IDS[name]
+    for name in ("IS_ALPHA", "IS_ASCII", "IS_DIGIT", "IS_LOWER", "IS_UPPER", "IS_TITLE", "IS_PUNCT",
+                 "IS_SPACE", "IS_BRACKET", "IS_QUOTE", "IS_LEFT_PUNCT", "IS_RIGHT_PUNCT", "LIKE_NUM")
+}
 _U64 = 1 << 64
+_MAX_VARIANTS = 4096
 
 
 def _signed(h: int) -> int:
-    """A uint64 string id as the int64 that ``to_array(...).view("int64")`` yields."""
+    """A uint64 id as the int64 that ``to_array(...).view("int64")`` yields."""
     return h - _U64 if h >= 1 << 63 else h
 
 
-# One token test: ("any",) | ("set", attr, frozenset of signed ids) | ("re", attr, compiled).
-_Test = tuple
+# A token test is a tuple of atomic tests, all of which must hold (the empty tuple matches any
+# token). Atomic: ("set", attr_id, frozenset of signed values[, shortest word length]) |
+# ("re", attr_id, compiled).
 
 
-def _compile_token(spec: Any, vocab) -> tuple[_Test, bool] | None:
-    """(test, optional) for one token dict, or None when this matcher cannot do it exactly."""
-    if not isinstance(spec, dict):
-        return None
-    op = spec.get("OP")
-    if op not in (None, "?"):
-        return None
-    keys = [k for k in spec if k != "OP"]
-    if not keys:
-        return ("any",), op == "?"
-    if len(keys) != 1 or keys[0] not in _ATTR_INDEX:
-        return None
-    attr = _ATTR_INDEX[keys[0]]
-    value = spec[keys[0]]
-    if isinstance(value, str):
-        # spaCy's Matcher: vocab.strings.add(value) for a plain value
-        return ("set", attr, frozenset([_signed(vocab.strings.add(value))])), op == "?"
-    if isinstance(value, dict) and len(value) == 1:
-        (pred, arg), = value.items()
-        if pred == "IN" and isinstance(arg, list) and all(isinstance(v, str) for v in arg):
-            # spaCy's _SetPredicate: get_string_id(v) for each value
-            return ("set", attr, frozenset(_signed(get_string_id(v)) for v in arg)), op == "?"
-        if pred == "REGEX" and isinstance(arg, str):
-            return ("re", attr, re.compile(arg)), op == "?"
+def _repeats(op: Any) -> list[int] | None:
+    """How many times a token may repeat under spaCy operator ``op`` (None: not supported)."""
+    if op is None or op == "1":
+        return [1]
+    if op == "?":
+        return [1, 0]
+    if isinstance(op, str) and op.startswith("{") and op.endswith("}"):
+        body = op[1:-1]
+        n, _, m = body.partition(",") if "," in body else (body, ",", body)
+        if not m.isdecimal() or (n and not n.isdecimal()):
+            return None  # "{n,}" is unbounded
+        lo, hi = int(n or 0), int(m)
+        if lo > hi:
+            return None
+        return list(range(hi, lo - 1, -1))
     return None
 
 
-def _variants(pattern: list[dict[str, Any]], vocab) -> tuple[list[tuple[_Test, ...]], bool] | None:
-    """(the fixed-length token sequences a pattern matches, whether it has no "?" token)."""
+def _compile_token(spec: Any, vocab) -> tuple[tuple, list[int]] | None:
+    """(test, allowed repeat counts) for one token dict, or None when not matched exactly here."""
+    if not isinstance(spec, dict) or not all(isinstance(k, str) for k in spec):
+        return None
+    spec = {k.upper(): v for k, v in spec.items()}
+    repeats = _repeats(spec.pop("OP", None))
+    if repeats is None:
+        return None
+    tests = []
+    for name, value in spec.items():
+        if name in _FLAG_ATTRS:
+            if not isinstance(value, (bool, int)):
+                return None
+            tests.append(("set", _FLAG_ATTRS[name], frozenset([int(value)])))
+            continue
+        attr = _STRING_ATTRS.get(name)
+        if attr is None:
+            return None
+        if isinstance(value, str):
+            # spaCy's Matcher: vocab.strings.add(value) for a plain value
+            tests.append(("set", attr, frozenset([_signed(vocab.strings.add(value))]), len(value)))
+        elif isinstance(value, dict) and len(value) == 1:
+            (pred, arg), = value.items()
+            if pred == "IN" and isinstance(arg, list) and all(isinstance(v, str) for v in arg):
+                # spaCy's _SetPredicate: get_string_id(v) for each value
+                tests.append(("set", attr, frozenset(_signed(get_string_id(v)) for v in arg), min((len(v) for v in arg), default=0)))
+            elif pred == "REGEX" and isinstance(arg, str):
+                tests.append(("re", attr, re.compile(arg)))
+            else:
+                return None
+        else:
+            return None
+    return tuple(tests), repeats
+
+
+def _variants(pattern: list[dict[str, Any]], vocab) -> tuple[list[tuple[tuple, ...]], bool] | None:
+    """(the fixed-length token sequences a pattern matches, whether it has only one length)."""
+    if not isinstance(pattern, list) or not pattern:
+        return None
     compiled = []
+    total = 1
     for spec in pattern:
         c = _compile_token(spec, vocab)
         if c is None:
             return None
         compiled.append(c)
-    n_opt = sum(1 for _, opt in compiled if opt)
-    if n_opt > 8:
-        return None
+        total *= len(c[1])
+        if total > _MAX_VARIANTS:
+            return None
     out = []
-    for keep in itertools.product((True, False), repeat=n_opt):
-        it = iter(keep)
-        seq = tuple(test for test, opt in compiled if not opt or next(it))
+    for counts in itertools.product(*[reps for _, reps in compiled]):
+        seq = tuple(t for (t, _), k in zip(compiled, counts) for _ in range(k))
         if seq:  # spaCy drops zero-length matches
             out.append(seq)
-    return out, n_opt == 0
+    return out, total == 1
 
 
 class FastTokenMatcher:
     """Callable like ``spacy.matcher.Matcher``: ``matcher(doc) -> [(match_id, start, end), ...]``."""
 
-    def __init__(self, index: list[dict[int, list[tuple]]], n_keys: int, fallback: Callable[[Doc], list]) -> None:
-        # per attribute: signed value id -> [(match_id, variant, anchor, pattern number, fixed)]
+    def __init__(self, index: dict[int, dict[int, list[tuple]]], attrs: list[int], n_keys: int, fallback: Callable[[Doc], list]) -> None:
+        # anchor attribute -> signed value -> [(match_id, variant, anchor, pattern number, fixed)]
         self._index = index
-        self._attrs = [a for a, ix in zip(_ATTRS, index) if ix]
+        self._attrs = attrs  # every attribute a test reads, in to_array order
         self._n_keys = n_keys
         self._fallback = fallback
         self.fallbacks = 0  # Docs handed to spaCy's matcher
@@ -107,45 +143,36 @@ class FastTokenMatcher:
 
     def __call__(self, doc: Doc, **_: Any) -> list[tuple[int, int, int]]:
         n = len(doc)
-        if n == 0 or not self._attrs:
+        if n == 0 or not self._index:
             return []
-        # int64 view: tolist() of uint64 is several times slower
-        arr = doc.to_array(self._attrs).view("int64")
-        cols: list[list[int] | None] = [None, None]
-        k = 0
-        for a, ix in enumerate(self._index):
-            if ix:
-                cols[a] = arr[:, k].tolist() if arr.ndim == 2 else arr.tolist()
-                k += 1
+        # int64 view: tolist() of a uint64 array is several times slower
+        arr = doc.to_array(self._attrs).view("int64").reshape(n, len(self._attrs))
+        cols = {a: arr[:, k].tolist() for k, a in enumerate(self._attrs)}
         strings = doc.vocab.strings
         # (start, end) -> {match_id: (pattern number, fixed)}
         found: dict[tuple[int, int], dict[int, tuple[int, bool]]] = {}
-        for attr, index in enumerate(self._index):
-            if not index:
-                continue
-            for i, value in enumerate(cols[attr]):
-                cands = index.get(value)
-                if cands is None:
-                    continue
+        for attr, index in self._index.items():
+            col = cols[attr]
+            for i in [i for i, v in enumerate(col) if v in index]:
+                cands = index[col[i]]
                 for match_id, seq, anchor, number, fixed in cands:
                     start = i - anchor
                     end = start + len(seq)
                     if start < 0 or end > n:
                         continue
                     ok = True
-                    for p, test in enumerate(seq):
-                        if p == anchor or test[0] == "any":
-                            continue
-                        col = cols[test[1]]
-                        if col is None:  # an attribute no anchor uses
-                            col = cols[test[1]] = doc.to_array(_ATTRS[test[1]]).view("int64").tolist()
-                        if test[0] == "set":
-                            if col[start + p] not in test[2]:
+                    for p, tests in enumerate(seq):
+                        j = start + p
+                        for test in tests:
+                            if test[0] == "set":
+                                if cols[test[1]][j] not in test[2]:
+                                    ok = False
+                                    break
+                            elif not test[2].search(strings[cols[test[1]][j] % _U64]):
+                                # spaCy's _RegexPredicate: search the attribute's string
                                 ok = False
                                 break
-                        elif not test[2].search(strings[col[start + p] % _U64]):
-                            # spaCy's _RegexPredicate: search the attribute's string
-                            ok = False
+                        if not ok:
                             break
                     if not ok:
                         continue
@@ -160,7 +187,7 @@ class FastTokenMatcher:
                 out.append((match_id, start, end))
                 continue
             if not all(fixed for _, fixed in ids.values()):
-                # a "?" pattern shares this span: only spaCy knows its order
+                # a pattern with optional tokens shares this span: only spaCy knows the order
                 self.fallbacks += 1
                 return list(self._fallback(doc))
             for match_id, _ in sorted(ids.items(), key=lambda kv: kv[1][0]):
@@ -174,7 +201,8 @@ def compile_matcher(vocab, entries: Iterable[tuple[str, list[list[dict[str, Any]
     ``entries`` must be in the order they were added to ``fallback``, spaCy's Matcher holding
     the same patterns.
     """
-    index: list[dict[int, list]] = [{}, {}]
+    index: dict[int, dict[int, list]] = {}
+    attrs: list[int] = []
     n_keys = 0
     number = 0
     for key, patterns in entries:
@@ -186,18 +214,30 @@ def compile_matcher(vocab, entries: Iterable[tuple[str, list[list[dict[str, Any]
                 return None
             variants, fixed = compiled
             for seq in variants:
-                # anchor on the required token with the fewest values (the first one on a tie)
+                # anchor on the token whose string test allows the fewest values, and of those
+                # the one with the longest words (short ones like "the", "to" are everywhere)
                 best = None
-                for p, test in enumerate(seq):
-                    if test[0] == "set" and (best is None or len(test[2]) < len(seq[best][2])):
-                        best = p
+                for p, tests in enumerate(seq):
+                    for test in tests:
+                        if test[0] == "set" and test[1] in (LOWER, ORTH):
+                            if best is None or (len(test[2]), -test[3]) < (len(best[1][2]), -best[1][3]):
+                                best = (p, test)
                 if best is None:
-                    return None  # only wildcards and regexes: nothing to index
-                attr, values = seq[best][1], seq[best][2]
-                for v in values:
-                    index[attr].setdefault(v, []).append((match_id, seq, best, number, fixed))
+                    return None  # nothing to index on (wildcards, flags or regexes only)
+                anchor, anchor_test = best
+                # the anchor token's other tests stay in place; its indexed test is known to hold
+                rest = tuple(tuple(t for t in tests if t is not anchor_test) if p == anchor else tests for p, tests in enumerate(seq))
+                for tests in rest:
+                    for test in tests:
+                        if test[1] not in attrs:
+                            attrs.append(test[1])
+                if anchor_test[1] not in attrs:
+                    attrs.append(anchor_test[1])
+                bucket = index.setdefault(anchor_test[1], {})
+                for v in anchor_test[2]:
+                    bucket.setdefault(v, []).append((match_id, rest, anchor, number, fixed))
             number += 1
-    return FastTokenMatcher(index, n_keys, fallback)
+    return FastTokenMatcher(index, attrs, n_keys, fallback)
 
 
 def accelerate(medspacy_matcher: Any) -> bool:

@@ -101,6 +101,59 @@ def _histology(span: Span, text: str, attrs: dict[str, Any]) -> str:
     return low
 
 
+_ASSERTION_EXTS = ("is_negated", "is_hypothetical", "is_uncertain", "is_historical", "is_family")
+_SPAN_KEYS_OK: bool | None = None
+
+
+def _plain_span_exts() -> dict[str, Any] | None:
+    """{name: default} of the assertion extensions, if every registered one is a plain value.
+
+    A plain Span extension lives in ``doc.user_data[("._.", name, start_char, end_char)]`` (spaCy
+    3.7's Underscore, checked once on a probe Doc); reading that key is what ``span._.name``
+    does, without building an Underscore object per span. None: use ``span._`` (a getter, a
+    method, a mutable default, or another key layout).
+    """
+    global _SPAN_KEYS_OK
+    out: dict[str, Any] = {}
+    for name in _ASSERTION_EXTS:
+        ext = Span.get_extension(name)
+        if ext is None:
+            continue  # getattr(span._, name, False) is False
+        default, method, getter, setter = ext
+        if method is not None or getter is not None or setter is not None or isinstance(default, (dict, list, set)):
+            return None
+        out[name] = default
+    if out and _SPAN_KEYS_OK is None:
+        from spacy.vocab import Vocab
+
+        probe = Doc(Vocab(), words=["a", "b"])
+        span = probe[1:2]
+        name = next(iter(out))
+        marker = object()
+        setattr(span._, name, marker)
+        _SPAN_KEYS_OK = probe.user_data.get(("._.", name, span.start_char, span.end_char)) is marker and len(probe.user_data) == 1
+    return out if (not out or _SPAN_KEYS_OK) else None
+
+
+def _assertion_plain(user_data: dict, exts: dict[str, Any], start_char: int, end_char: int) -> str:
+    """:func:`_assertion` from ``doc.user_data`` (see :func:`_plain_span_exts`)."""
+
+    def get(name: str) -> Any:
+        if name not in exts:
+            return False
+        return user_data.get(("._.", name, start_char, end_char), exts[name])
+
+    if get("is_negated"):
+        return "negated"
+    if get("is_hypothetical"):
+        return "hypothetical"
+    if get("is_uncertain"):
+        return "possible"
+    if get("is_historical") or get("is_family"):
+        return "historical"
+    return "present"
+
+
 def _assertion(span: Span) -> str:
     x = span._
     if getattr(x, "is_negated", False):
@@ -200,6 +253,8 @@ class OpnoteFindings:
         sent_starts = [s for s, _ in sents]
         sections = _section_info(doc)
         tok_sections = _token_sections(doc)
+        plain_exts = _plain_span_exts()
+        user_data = doc.user_data
         doc._.opnote_sections = [
             {"category": c, "title_start": ts, "title_end": te, "end": be} for ts, te, be, c in sections
         ]
@@ -209,7 +264,20 @@ class OpnoteFindings:
         def sent_index(char: int) -> int:
             return max(0, bisect.bisect_right(sent_starts, char) - 1)
 
+        # Section titles come sorted and apart (pruned matches), so at most the last title
+        # starting at or before a span can hold it: a bisect instead of a scan per span, which
+        # grew with the square of the note's length.
+        title_starts = [ts for ts, _, _, _ in sections]
+        titles_apart = all(a[1] <= b[0] for a, b in zip(sections, sections[1:]))
+
         def header_of(span: Span) -> tuple[int, int, int, str | None] | None:
+            if titles_apart:
+                k = bisect.bisect_right(title_starts, span.start_char) - 1
+                if k >= 0:
+                    ts, te, be, cat = sections[k]
+                    if span.start_char >= ts and span.end_char <= te:
+                        return ts, te, be, cat
+                return None
             for ts, te, be, cat in sections:
                 if span.start_char >= ts and span.end_char <= te:
                     return ts, te, be, cat
@@ -240,9 +308,9 @@ class OpnoteFindings:
                 "id": gid,
                 "start": span.start_char,
                 "end": span.end_char,
-                "text": span.text,
+                "text": text[span.start_char:span.end_char],  # == span.text, without a Token per word
                 "section": tok_sections[span.start] if tok_sections is not None else _section(doc, span),
-                "assertion": _assertion(span),
+                "assertion": _assertion_plain(user_data, plain_exts, span.start_char, span.end_char) if plain_exts is not None else _assertion(span),
                 "sent": sent_index(span.start_char),
                 "attributes": base_attrs,
             }
@@ -344,14 +412,15 @@ class OpnoteFindings:
             if c["label"] == "SIDE" and c["assertion"] != "negated"
             and not re.search(r"\b(?:contralateral|opposite|other|non-?operative|uninvolved|normal)\s*$", text[max(0, c["start"] - 20):c["start"]], re.I)
         ]
+        by_sent: dict[int, list[dict[str, Any]]] = {}  # sides per sentence, in order
+        for s in sides:
+            by_sent.setdefault(s["sent"], []).append(s)
         for f in findings:
             if f["label"] != "SITE":
                 continue
             best = None
             best_dist = 10**9
-            for s in sides:
-                if s["sent"] != f["sent"]:
-                    continue
+            for s in by_sent.get(f["sent"], ()):
                 if s["end"] <= f["start"]:
                     gap = text[s["end"]:f["start"]]
                     dist = len(gap)

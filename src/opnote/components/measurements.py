@@ -158,7 +158,7 @@ class OpnoteMeasurements:
         self.spans_key = spans_key
 
     def __call__(self, doc: Doc) -> Doc:
-        spans = list(doc.spans[self.spans_key]) if self.spans_key in doc.spans else []
+        spans = []
         for d in find_dimensions(doc_text(doc)):
             span = doc.char_span(d["start"], d["end"], label="DIMENSION", alignment_mode="expand")
             if span is None:
@@ -166,5 +166,12 @@ class OpnoteMeasurements:
             span.id_ = "dimension"
             spans.append(span)
             doc.user_data[("opnote_dim", span.start_char, span.end_char)] = {"values_mm": d["values_mm"], "measures": d["measures"], "start": d["start"], "end": d["end"]}
-        doc.spans[self.spans_key] = spans
+        # Append to the group rather than rebuild it from a list of every span in it (a Span
+        # object per candidate): the same spans, in the same order.
+        if self.spans_key in doc.spans:
+            group = doc.spans[self.spans_key]
+            for span in spans:
+                group.append(span)
+        else:
+            doc.spans[self.spans_key] = spans
         return doc

@@ -8,8 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import warnings
+
 from spacy.language import Language
 from spacy.pipeline import SpanRuler
+from spacy.tokens import Doc, Span
 
 from .. import rules as rule_files
 
@@ -35,8 +38,69 @@ def build_target_patterns() -> list[dict[str, Any]]:
     return patterns
 
 
+class OpnoteTargetRuler(SpanRuler):
+    """spaCy's SpanRuler, matching its token patterns with :mod:`.fastmatch` when it can.
+
+    SpanRuler de-duplicates and sorts its matches, so only the set of token matches counts,
+    and :class:`~.fastmatch.FastTokenMatcher` finds the same set. Built on first use after the
+    patterns change; patterns it cannot match exactly keep spaCy's Matcher.
+    """
+
+    _fast: Any = None
+
+    def _fast_matcher(self) -> Any:
+        if self._fast is None:
+            from .fastmatch import compile_matcher
+
+            entries = [
+                (repr((p["label"], p.get("id", ""))), [p["pattern"]])
+                for p in self._patterns
+                if isinstance(p["pattern"], list)
+            ]
+            fast = compile_matcher(self.nlp.vocab, entries, self.matcher) if entries else None
+            self._fast = fast if fast is not None else False
+        return self._fast
+
+    def add_patterns(self, patterns: list[Any]) -> None:
+        self._fast = None
+        # SpanRuler runs the pipeline's other components over every phrase pattern (before this
+        # ruler is in the pipeline it disables only the last one); the phrase matcher compares
+        # LOWER, which only the tokenizer sets, so run the tokenizer alone.
+        with self.nlp.select_pipes(disable=self.nlp.pipe_names):
+            super().add_patterns(patterns)
+
+    def clear(self) -> None:
+        self._fast = None
+        super().clear()
+
+    def remove(self, label: str) -> None:
+        self._fast = None
+        super().remove(label)
+
+    def remove_by_id(self, pattern_id: str) -> None:
+        self._fast = None
+        super().remove_by_id(pattern_id)
+
+    def match(self, doc: Doc):
+        fast = self._fast_matcher()
+        if not fast:
+            return super().match(doc)
+        # SpanRuler.match (spaCy 3.7) with the token matcher swapped
+        self._require_patterns()
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="\\[W036")
+            matches = list(fast(doc)) + list(self.phrase_matcher(doc))
+        label_ids = self._match_label_id_map
+        deduplicated = set(
+            Span(doc, start, end, label=label_ids[m_id]["label"], span_id=label_ids[m_id]["id"])
+            for m_id, start, end in matches
+            if start != end
+        )
+        return sorted(list(deduplicated))
+
+
 def make_target_ruler(nlp: Language, name: str, spans_key: str = CANDIDATES_KEY, validate: bool = False) -> SpanRuler:
-    ruler = SpanRuler(
+    ruler = OpnoteTargetRuler(
         nlp,
         name,
         spans_key=spans_key,

@@ -1,0 +1,91 @@
+"""Batch runs with worker processes give the single-process reports, in input order.
+
+``run_jobs(..., n_jobs=2)`` must be a drop-in for checking the notes one by one: the same
+reports (``model_dump``), in the order the jobs came in, and a note that cannot be checked
+becomes an error result in its place while every other note is still checked.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+import opnote.batch as batch
+from opnote.batch import NoteJob, run_jobs
+
+
+@pytest.fixture
+def pool_used(monkeypatch):
+    """Force the worker-pool path even on a one-CPU machine, and record that a pool was made."""
+    made = []
+
+    class RecordingPool(batch.ProcessPoolExecutor):
+        def __init__(self, *args, **kwargs):
+            made.append(kwargs.get("max_workers"))
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(batch, "ProcessPoolExecutor", RecordingPool)
+    monkeypatch.setattr(batch.os, "cpu_count", lambda: 2)
+    return made
+
+
+def _notes(sample_dir, n=6):
+    paths = sorted((sample_dir / "dev").glob("*.txt"))[:n]
+    assert len(paths) == n
+    return paths
+
+
+def test_two_workers_match_single_process_in_order(checker, sample_dir, pool_used):
+    paths = _notes(sample_dir)
+    texts = [p.read_text(encoding="utf-8") for p in paths]
+    # More jobs than one chunk per worker, so results come back from both workers.
+    jobs = [NoteJob(source=f"note{i}", text=texts[i % len(texts)], id=i) for i in range(3 * batch.CHUNK + 3)]
+
+    results = list(run_jobs(jobs, checker=checker, n_jobs=2))
+
+    assert pool_used == [2]
+    assert [r.job.id for r in results] == list(range(len(jobs)))
+    assert all(r.ok for r in results)
+    for job, res in zip(jobs, results):
+        expected = checker.check(job.text, source=job.source)
+        assert res.report.model_dump() == expected.model_dump()
+
+
+def test_bad_notes_in_the_middle_become_errors_and_the_rest_are_checked(checker, sample_dir, pool_used):
+    paths = _notes(sample_dir, 4)
+    texts = [p.read_text(encoding="utf-8") for p in paths]
+    jobs = [
+        NoteJob(source="a", text=texts[0]),
+        NoteJob(source="b", text=texts[1]),
+        NoteJob(source="empty", text="   \n"),
+        NoteJob(source="binary", data=b"%PDF-1.4\x00\x01\x02binary"),
+        NoteJob(source="c", text=texts[2]),
+        NoteJob(source="file", path=str(paths[3])),
+        NoteJob(source="missing", path=str(sample_dir / "no_such_note.txt")),
+        NoteJob(source="d", text=texts[0]),
+    ]
+
+    results = list(run_jobs(jobs, checker=checker, n_jobs=2))
+
+    assert pool_used == [2]
+    assert [r.job.source for r in results] == [j.source for j in jobs]
+    by_source = {r.job.source: r for r in results}
+    assert by_source["empty"].ok is False and by_source["empty"].error_type == "EmptyNoteError"
+    assert by_source["binary"].ok is False and by_source["binary"].error_type == "BinaryInputError"
+    assert by_source["missing"].ok is False and by_source["missing"].error_type == "UnreadableError"
+    for src, text in (("a", texts[0]), ("b", texts[1]), ("c", texts[2]), ("d", texts[0])):
+        assert by_source[src].ok
+        assert by_source[src].report.model_dump() == checker.check(text, source=src).model_dump()
+    assert by_source["file"].report.model_dump() == checker.check_file(paths[3]).model_dump() | {"source": "file"}
+
+
+def test_workers_build_their_own_pipeline_when_not_given_one(checker, sample_dir, pool_used):
+    text = _notes(sample_dir, 1)[0].read_text(encoding="utf-8")
+    jobs = [NoteJob(source=f"n{i}", text=text) for i in range(3)]
+
+    results = list(run_jobs(jobs, n_jobs=2))
+
+    assert pool_used == [2]
+    assert [r.job.source for r in results] == ["n0", "n1", "n2"]
+    expected = checker.check(text, source="n0").model_dump()
+    assert results[0].report.model_dump() == expected
+    assert all(r.report.model_dump() | {"source": "n0"} == expected for r in results)
