@@ -19,9 +19,10 @@ Known speed limits shape the sizes (they are speed problems, reported separately
   imaging term take minutes (medspaCy's ConText compares every pair of modifiers in the note;
   the frozen-section and imaging attributes rescan the sentence for each mention). The
   10,000-token test draws its token from the other note words; the triggers get 600 repetitions.
-* spaCy's English tokenizer splits a run of "=", "_", "*", "#", "(", ")", "," or ":" one
-  character at a time, each time searching the rest of the run: quadratic, about 50 s for
-  12,000 "=" here. Very long lines of other characters are up to 30,000 long; those runs, 1,500.
+* spaCy's English tokenizer splits a run of most ASCII punctuation ("=", "_", "*", "#", "(",
+  ")", ",", ":", "!", "?", quotes, brackets...; not "-", ".", "/") one character at a time, each
+  time searching the rest of the run: quadratic, about 50 s for 12,000 "=" here. Very long lines
+  of other characters are up to 30,000 long; those runs, 1,500.
 """
 
 from __future__ import annotations
@@ -175,35 +176,37 @@ def plain_words(checker) -> list[str]:
 
 
 # ----------------------------------------------------------------------------- properties
-@fuzz_settings(400)
+@fuzz_settings(600)
 @given(text=st.text(max_size=1500))
 def test_arbitrary_unicode(checker, text):
     assert_sound(checker, text)
 
 
-@fuzz_settings(300)
+@fuzz_settings(500)
 @given(text=token_soup())
 def test_soup_of_note_words_and_control_characters(checker, text):
     assert_sound(checker, text)
 
 
-@fuzz_settings(150)
+@fuzz_settings(300)
 @given(text=edited_note())
 def test_sample_notes_with_random_edits(checker, text):
     assert_sound(checker, text)
 
 
-@fuzz_settings(10)
+@fuzz_settings(12)
 @given(data=st.data())
 def test_ten_thousand_repeated_tokens(checker, plain_words, data):
     note = data.draw(st.sampled_from(NOTES))
     token = data.draw(st.sampled_from(plain_words + ["(DFR)", "5 cm", "x", "-", "DFR", "right", "margin", "femur"]))
     sep = data.draw(st.sampled_from([" ", "\n", ". ", ""]))
+    if sep == "" and not any(ch.isalnum() for ch in token):
+        sep = " "  # a 10,000-long run of punctuation: the tokenizer limit in the module docstring
     at = data.draw(st.integers(0, len(note)))
     assert_sound(checker, note[:at] + sep.join([token] * 10_000) + sep + note[at:])
 
 
-@fuzz_settings(4)
+@fuzz_settings(6)
 @given(data=st.data())
 def test_clinical_triggers_repeated(checker, data):
     """ConText triggers and frozen-section / imaging terms, repeated 600 times (see the docstring)."""
@@ -213,7 +216,7 @@ def test_clinical_triggers_repeated(checker, data):
     assert_sound(checker, note + "\n" + sep.join([token] * 600))
 
 
-@fuzz_settings(300)
+@fuzz_settings(500)
 @given(data=st.binary(max_size=3000))
 def test_arbitrary_bytes_decode_or_raise_an_input_error(checker, data):
     try:

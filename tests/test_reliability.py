@@ -1,5 +1,6 @@
 """Reliability through the Python API: typed errors for bad input, encodings, atomic writes,
-threads, no network, and no note text in any log or error message.
+threads, byte-identical reports across processes, no network, and no note text in any log or
+error message.
 
 Permission tests: the suite runs as root here, and root reads a file whatever its mode. When
 the tests run as root, the reading is done in a child process started without the two
@@ -488,3 +489,31 @@ def test_no_note_text_reaches_logs_or_standard_error(tmp_path, order):
     for captured in (out["logging"], out["loguru"], proc.stderr, *out["errors"]):
         assert_no_note_text(captured)
     assert len(out["errors"]) == 2
+
+
+# ----------------------------------------------------------------------------- determinism across processes
+DUMP = textwrap.dedent("""
+    import hashlib, json, pathlib, sys
+    from opnote import Checker
+    from opnote.render import render
+    checker = Checker()
+    out = {}
+    for p in sorted(pathlib.Path(sys.argv[1]).rglob("*.txt")):
+        text = p.read_text(encoding="utf-8")
+        for variant, t in (("as-is", text), ("twice", text + "\\n" + text), ("abbrev", text.replace("distal femoral replacement", "distal femoral replacement (DFR)") + "\\nDFR. FS negative. (DFR) DFR")):
+            out[p.name + ":" + variant] = hashlib.sha256(render(checker.check(t, source=p.name), "json").encode()).hexdigest()
+    print(json.dumps(out))
+""")
+
+
+def test_the_same_note_gives_byte_identical_json_in_another_process():
+    """Set and dict order change with the hash seed: the reports must not."""
+    runs = []
+    for seed in ("1", "2"):
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        proc = subprocess.run([sys.executable, "-c", DUMP, str(ROOT / "sample_notes")], capture_output=True, text=True, timeout=900, env=env)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        runs.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+    assert len(runs[0]) >= 3 * 50
+    differ = sorted(k for k in runs[0] if runs[0][k] != runs[1].get(k))
+    assert differ == []

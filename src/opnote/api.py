@@ -6,8 +6,12 @@ import threading
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from spacy.language import Language
-from spacy.tokens import Doc
+from ._compat import import_spacy
+
+import_spacy()  # spaCy without its command line: about 0.3 s of every cold start
+
+from spacy.language import Language  # noqa: E402
+from spacy.tokens import Doc  # noqa: E402
 
 from . import rules as rule_files
 from .coding import validate_claim_codes
@@ -96,7 +100,8 @@ class Checker:
 
             raise NoteTooLargeError(f"{source or '<text>'}: {len(text)} characters is over the limit of {self.max_bytes} (max_bytes)")
         doc = self._run(text)
-        return evaluate(doc.text, doc._.opnote_findings, doc._.opnote_cues or [], code=code or self.code, icd10=claim, source=source, encoding=encoding)
+        # `text` is doc.text (spaCy rebuilds doc.text from its tokens on every access).
+        return evaluate(text, doc._.opnote_findings, doc._.opnote_cues or [], code=code or self.code, icd10=claim, source=source, encoding=encoding)
 
     def _run(self, text: str) -> Doc:
         # spaCy pipelines are not documented as thread-safe; one lock keeps shared use correct.
@@ -118,12 +123,20 @@ class Checker:
         (naming it ``<text N>``, counted from 0). :func:`opnote.batch.run_jobs` gives an error
         per note instead.
         """
+        import itertools
+
         claim = _claim_codes(icd10)
         checked = (check_text(t, f"<text {i}>").text for i, t in enumerate(texts))
-        with self._lock:
-            docs = list(self.nlp.pipe(checked, batch_size=batch_size))
-        for doc in docs:
-            yield evaluate(doc.text, doc._.opnote_findings, doc._.opnote_cues or [], code=code or self.code, icd10=claim)
+        # One batch at a time: memory stays bounded, and the lock is not held while the caller
+        # handles a report (so it may use this Checker inside the loop).
+        while True:
+            batch = list(itertools.islice(checked, batch_size))
+            if not batch:
+                return
+            with self._lock:
+                docs = list(self.nlp.pipe(batch, batch_size=batch_size))
+            for text, doc in zip(batch, docs):
+                yield evaluate(text, doc._.opnote_findings, doc._.opnote_cues or [], code=code or self.code, icd10=claim)
 
     def explain(self, text: str) -> Doc:
         """The processed Doc for a note (findings in ``doc.spans["opnote_findings"]``)."""

@@ -83,6 +83,14 @@ def _of(findings: list[dict[str, Any]], kind: str | None = None, label: str | No
     return [f for f in findings if (kind is None or f.get("kind") == kind) and (label is None or f["label"] == label)]
 
 
+def _by_sent(recs: Iterable[dict[str, Any]]) -> dict[int, list[dict[str, Any]]]:
+    """Records grouped by sentence index, so neighbours are found without scanning the note."""
+    out: dict[int, list[dict[str, Any]]] = {}
+    for r in recs:
+        out.setdefault(r["sent"], []).append(r)
+    return out
+
+
 def _overlaps(a: dict[str, Any], others: Iterable[dict[str, Any]]) -> bool:
     return any(a is not o and a["start"] < o["end"] and o["start"] < a["end"] and (o["end"] - o["start"]) > (a["end"] - a["start"]) for o in others)
 
@@ -92,7 +100,11 @@ def derive_facts(text: str, findings: list[dict[str, Any]], cues: list[dict[str,
     tumors = [f for f in _of(findings, label="TUMOR")]
     current = [t for t in tumors if _is(t, "present", "possible")]
     historical = [t for t in tumors if _is(t, "historical")]
-    generic = [c for c in cues if c["label"] == "TUMOR_GENERIC" and _is(c, "present", "possible") and not _overlaps(c, findings)]
+    findings_by_sent = _by_sent(findings)
+    generic = [
+        c for c in cues
+        if c["label"] == "TUMOR_GENERIC" and _is(c, "present", "possible") and not _overlaps(c, findings_by_sent.get(c["sent"], ()))
+    ]
     facts.fracture = any(c["label"] == "FRACTURE" and _is(c, "present") for c in cues)
     if current:
         facts.current_tumor = True
@@ -129,10 +141,10 @@ def derive_facts(text: str, findings: list[dict[str, Any]], cues: list[dict[str,
 
     # Site: where the tumor is, weighted by section and by a tumor word in the same sentence.
     # A site inside a graft's name ("iliac crest bone graft", "free fibula") is a donor site.
-    grafts = [f for f in findings if f["label"] == "RECON"]
+    grafts = _by_sent(f for f in findings if f["label"] == "RECON")
     all_sites = [
         s for s in _of(findings, kind="tumor_location") + [c for c in cues if c["label"] == "SITE"]
-        if not any(g["start"] <= s["start"] and s["end"] <= g["end"] for g in grafts)
+        if not any(g["start"] <= s["start"] and s["end"] <= g["end"] for g in grafts.get(s["sent"], ()))
     ]
     sites = [f for f in all_sites if _is(f, "present")]
     tumor_sents = {t["sent"] for t in current} | {g["sent"] for g in generic} | {
@@ -140,6 +152,7 @@ def derive_facts(text: str, findings: list[dict[str, Any]], cues: list[dict[str,
     }
     histo_marks = [t for t in current if t["attributes"].get("histology") not in GENERIC_HISTOLOGY]
     tumor_marks = current + generic + [f for f in findings if f["label"] == "MARGIN" and _is(f, "present")]
+    histo_by_sent, tumor_by_sent = _by_sent(histo_marks), _by_sent(tumor_marks)
     scores: Counter[str] = Counter()
     by_site: dict[str, list[dict[str, Any]]] = {}
     for s in sites:
@@ -154,7 +167,7 @@ def derive_facts(text: str, findings: list[dict[str, Any]], cues: list[dict[str,
         elif s.get("section") == "procedure":
             w += 1
         # Nearness to the histology ("osteosarcoma of the right distal femur") counts most.
-        w += _nearness(s, histo_marks, (6, 3, 1)) or _nearness(s, tumor_marks, (2, 1, 0.5))
+        w += _nearness(s, histo_by_sent, (6, 3, 1)) or _nearness(s, tumor_by_sent, (2, 1, 0.5))
         scores[site] += w
         by_site.setdefault(site, []).append(s)
     # Thigh muscles are named in every distal femur resection; they locate the tumor only for a
@@ -213,12 +226,10 @@ def derive_facts(text: str, findings: list[dict[str, Any]], cues: list[dict[str,
     return facts
 
 
-def _nearness(s: dict[str, Any], marks: list[dict[str, Any]], bonus: tuple[float, float, float]) -> float:
+def _nearness(s: dict[str, Any], marks: dict[int, list[dict[str, Any]]], bonus: tuple[float, float, float]) -> float:
     """Bonus for a site mention by its distance to the nearest mark in the same sentence."""
     best = None
-    for t in marks:
-        if t["sent"] != s["sent"]:
-            continue
+    for t in marks.get(s["sent"], ()):
         d = s["start"] - t["end"] if s["start"] >= t["end"] else t["start"] - s["end"]
         best = d if best is None or d < best else best
     if best is None:
@@ -369,18 +380,22 @@ def evaluate(
     r = rules["informed_consent"]
     consents = [f for f in _of(findings, kind="consent") if _is(f, "present")]
     if consents:
+        onc_cues = [x for x in cues if x["label"] == "ONCOLOGIC"]
+        limb_cues = [x for x in cues if x["label"] == "AMPUTATION_DISCUSSION"]
+        onc_by_sent, limb_by_sent = _by_sent(onc_cues), _by_sent(limb_cues)
+        onc_in_consent = [x for x in onc_cues if x.get("section") == "consent"]
+        limb_in_consent = [x for x in limb_cues if x.get("section") == "consent"]
         best = None
         for c in consents:
             # The discussion often comes before the word "consent" ("We discussed ... She signed consent").
             lo, hi = c["sent"] - 4, c["sent"] + 2
-            sec_end = None
+            onc = [x for k in range(lo, hi + 1) for x in onc_by_sent.get(k, ()) if not _is(x, "negated")]
             if c.get("section") == "consent":
-                sec_end = next((s["end"] for s in [] if False), None)
-            onc = [x for x in cues if x["label"] == "ONCOLOGIC" and lo <= x["sent"] <= hi and not _is(x, "negated")]
-            onc += [x for x in cues if x["label"] == "ONCOLOGIC" and x.get("section") == "consent" and c.get("section") == "consent"]
+                onc += onc_in_consent
             # "a wide resection rather than an amputation" discusses amputation even though it is declined.
-            limb = [x for x in cues if x["label"] == "AMPUTATION_DISCUSSION" and lo <= x["sent"] <= hi]
-            limb += [x for x in cues if x["label"] == "AMPUTATION_DISCUSSION" and x.get("section") == "consent" and c.get("section") == "consent"]
+            limb = [x for k in range(lo, hi + 1) for x in limb_by_sent.get(k, ())]
+            if c.get("section") == "consent":
+                limb += limb_in_consent
             score = (bool(onc) + bool(limb), -c["start"])
             if best is None or score > best[0]:
                 best = (score, c, onc, limb)

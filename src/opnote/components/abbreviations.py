@@ -32,7 +32,8 @@ class OpnoteAbbreviations:
         # scispaCy's extension default is one shared list: give each doc its own.
         doc._.abbreviations = []
         self._detect(doc)
-        abbrs = list(doc._.abbreviations)
+        # scispaCy returns them in set order, which varies between processes: sort by position.
+        abbrs = sorted(doc._.abbreviations, key=lambda a: (a.start_char, a.end_char))
         # Keep plain data on the Doc so it pickles (multiprocessing) and serializes.
         doc._.abbreviations = [
             {"short_text": a.text, "short_start": a.start_char, "short_end": a.end_char,
