@@ -337,7 +337,8 @@ class OpnoteFindings:
                 self._frozen(rec, text, sents, hdr)
             elif label == "IMAGING":
                 s_start, s_end = sents[rec["sent"]] if sents else (0, len(text))
-                m = CONTRAST_RE.search(text, s_start, s_end)
+                # Windows around the mention stay bounded, so a giant one-sentence note stays linear.
+                m = CONTRAST_RE.search(text, max(s_start, span.start_char - 200), min(s_end, span.end_char + 200))
                 if m:
                     rec["attributes"]["contrast"] = "without" if re.match(r"(?i)without contrast|non-?contrast", m.group(0)) else "with"
             elif label == "TUMOR":
@@ -371,11 +372,12 @@ class OpnoteFindings:
     def _frozen(rec: dict[str, Any], text: str, sents: list[tuple[int, int]], hdr: Any) -> None:
         if rec["assertion"] == "negated":
             s_start, s_end = sents[rec["sent"]] if sents else (0, len(text))
-            sentence = text[s_start:s_end]
+            sentence = text[max(s_start, rec["start"] - 200):min(s_end, rec["end"] + 300)]
             rec["attributes"]["result"] = "not_performed"
             rec["attributes"]["reason"] = bool(FS_REASON_RE.search(sentence))
             if not rec["attributes"]["reason"] and rec["sent"] + 1 < len(sents):
-                nxt = text[sents[rec["sent"] + 1][0]:sents[rec["sent"] + 1][1]]
+                ns, ne = sents[rec["sent"] + 1]
+                nxt = text[ns:min(ne, ns + 300)]
                 rec["attributes"]["reason"] = bool(re.match(r"\s*(?:the |this )?(?:diagnosis|biopsy|it|this)\b", nxt, re.I) and FS_REASON_RE.search(nxt))
             rec["assertion"] = "present"
             rec["attributes"]["site"] = None
@@ -389,13 +391,14 @@ class OpnoteFindings:
             nxt = rec["sent"] + 1
             if nxt < len(sents) and not FS_RESULT_RE.search(text, window_start, window_end):
                 ns, ne = sents[nxt]
-                if re.match(r"\s*(?:\w+\s+){0,4}?(?:these|this|they|both|all|it|which|the (?:result|frozen|margin|margins))\b", text[ns:ne], re.I) or re.match(r"\s*(?:result|results|read|reading)\b", text[ns:ne], re.I):
+                head = text[ns:min(ne, ns + 120)]
+                if re.match(r"\s*(?:\w+\s+){0,4}?(?:these|this|they|both|all|it|which|the (?:result|frozen|margin|margins))\b", head, re.I) or re.match(r"\s*(?:result|results|read|reading)\b", head, re.I):
                     window_end = min(ne, ns + 300)
         m = FS_RESULT_RE.search(text, window_start, window_end)
         result = m.lastgroup if m else None
         if result is None and hdr is None:
             s_start, _ = sents[rec["sent"]] if sents else (0, 0)
-            before = text[s_start:rec["start"]]
+            before = text[max(s_start, rec["start"] - 200):rec["start"]]
             mb = None
             for mb in FS_RESULT_RE.finditer(before):
                 pass
