@@ -29,3 +29,14 @@ def note(**changes: str | None) -> str:
         else:
             parts[k] = v
     return "\n\n".join(parts.values()) + "\n"
+
+
+# A sample note that is complete ("ready"), and the same note with a line that only the note
+# could have put into a log or an error message (for the no-patient-text tests).
+from pathlib import Path  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+DEV = ROOT / "sample_notes" / "dev"
+READY_NOTE = DEV / "right_distal_femur_osteosarcoma_dfr_templated.txt"
+SECRET = "The patient Zebulon Quartermaine-Vasquez was seen in clinic."
+SECRET_NOTE = SECRET + "\n" + READY_NOTE.read_text(encoding="utf-8")

@@ -29,12 +29,10 @@ from typer.testing import CliRunner
 from opnote.cli import app
 from opnote.io import DEFAULT_MAX_BYTES
 
-ROOT = Path(__file__).resolve().parents[1]
-DEV = ROOT / "sample_notes" / "dev"
-GOOD = DEV / "right_distal_femur_osteosarcoma_dfr_templated.txt"
+from notes import DEV, ROOT, SECRET, SECRET_NOTE  # noqa: F401
+from notes import READY_NOTE as GOOD
+
 NOTE = GOOD.read_text(encoding="utf-8")
-SECRET = "The patient Zebulon Quartermaine-Vasquez was seen in clinic."
-SECRET_NOTE = SECRET + "\n" + NOTE
 
 
 def assert_clean(stderr: str) -> None:

@@ -115,16 +115,21 @@ def test_evidence_offsets_and_lengths_index_the_note(reports):
     assert n > 20
 
 
-def test_offsets_count_characters_not_bytes(checker):
-    text = "Résumé — dictée 2025.\n" + DEV[0].read_bytes().decode("utf-8")
-    report = checker.check(text)
-    bundle = to_fhir(report, text, validate=True)
+def assert_offsets_index(bundle, text):
+    """Every evidence reference's offset and length point at its display text in the note."""
     refs = [ref for _, r in resources(bundle, "DetectedIssue") for ev in r.get("evidence", []) for ref in ev["detail"]]
     assert refs
     for ref in refs:
         sub = derivation(ref)
         start, length = sub["offset"]["valueInteger"], sub["length"]["valueInteger"]
         assert text[start:start + length] == ref["display"]
+
+
+def test_offsets_count_characters_not_bytes(checker):
+    text = "Résumé — dictée 2025.\n" + DEV[0].read_bytes().decode("utf-8")
+    report = checker.check(text)
+    bundle = to_fhir(report, text, validate=True)
+    assert_offsets_index(bundle, text)
 
 
 def test_document_reference_embeds_the_note_when_text_is_given(reports):
@@ -238,10 +243,5 @@ def test_the_example_in_docs_is_valid_and_indexes_its_note():
     (_, doc), = resources(example, "DocumentReference")
     note = ROOT / doc["content"][0]["attachment"]["title"]
     text = note.read_bytes().decode("utf-8")
-    refs = [ref for _, r in resources(example, "DetectedIssue") for ev in r.get("evidence", []) for ref in ev["detail"]]
-    assert refs
-    for ref in refs:
-        sub = derivation(ref)
-        start, length = sub["offset"]["valueInteger"], sub["length"]["valueInteger"]
-        assert text[start:start + length] == ref["display"]
+    assert_offsets_index(example, text)
     assert {r["status"] for _, r in resources(example, "DetectedIssue")} == {"preliminary"}

@@ -39,13 +39,10 @@ from opnote.errors import (
 from opnote.io import expand_paths, read_note
 from opnote.render import render
 
-ROOT = Path(__file__).resolve().parents[1]
-DEV = ROOT / "sample_notes" / "dev"
-NOTE_PATH = DEV / "right_distal_femur_osteosarcoma_dfr_templated.txt"
+from notes import DEV, ROOT, SECRET, SECRET_NOTE  # noqa: F401
+from notes import READY_NOTE as NOTE_PATH
+
 NOTE = NOTE_PATH.read_text(encoding="utf-8")
-# A line a log or an error message could only have taken from the note.
-SECRET = "The patient Zebulon Quartermaine-Vasquez was seen in clinic."
-SECRET_NOTE = SECRET + "\n" + NOTE
 
 
 def sentences(text: str, min_len: int = 25) -> list[str]:
