@@ -177,6 +177,20 @@ def test_coding_modifier_fires(checker, extra, code):
     assert adv.evidence
 
 
+def test_coding_modifier_79_for_an_unrelated_procedure_in_the_global_period(checker):
+    extra = "Six weeks after his resection, within the global period, he has an unrelated problem: a right carpal tunnel release is also done today."
+    assert "79" in codes(checker.check(note(post=f"POSTOPERATIVE DIAGNOSIS: Same. {extra}")), "modifier")
+    assert "79" not in codes(checker.check(note(post="POSTOPERATIVE DIAGNOSIS: Same. The problem is unrelated to his diet.")), "modifier")
+
+
+def test_coding_modifier_xs_for_a_distinct_reconstruction(checker):
+    flap = note(desc="DESCRIPTION OF PROCEDURE: Resected en bloc, 15 cm osteotomy. Frozen section negative. "
+                     "A distal femoral replacement was cemented and a medial gastrocnemius flap covered it.")
+    adv = [a for a in checker.check(flap).advisories if a.code == "59/XS"]
+    assert adv and "gastrocnemius flap" in adv[0].evidence[0].text
+    assert "59/XS" not in codes(checker.check(note()), "modifier")
+
+
 def test_coding_modifiers_quiet_on_a_plain_note(checker):
     assert set(codes(checker.check(note()), "modifier")) == {"RT"}
 

@@ -302,6 +302,10 @@ def modifiers(facts: "NoteFacts", findings: list[dict[str, Any]], cues: list[dic
     unrel = live("MOD79")
     if unrel and live("GLOBAL_CUE"):
         out.append(Advisory(kind="modifier", code="79", message="An unrelated procedure during a global period is described: it takes modifier 79 (a new global period starts).", confidence="verified", evidence=_ev(text, unrel), source="opnote coding reference 4 (modifier 79, verified)"))
+    distinct = [f for f in findings if f.get("kind") == "reconstruction" and f["assertion"] == "present"
+                and f["attributes"].get("kind") in {"vascularized_fibula", "muscle_flap"}]
+    if distinct:
+        out.append(Advisory(kind="modifier", code="59/XS", message="A separately reported reconstruction (free fibula or muscle flap) is documented: where an NCCI edit pairs it with the resection and its modifier indicator allows a bypass, XS (separate structure) is preferred to 59, and the note must show it was a distinct procedure. RT/LT describe the side, not distinctness.", confidence="verified", evidence=_ev(text, distinct, 2), source="opnote coding reference 2.9 and 4 (59/X{EPSU}, verified)"))
     if facts.laterality and facts.current_tumor:
         code = "RT" if facts.laterality == "right" else "LT"
         ev = facts.side_evidence.get(facts.laterality, [])
