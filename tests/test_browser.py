@@ -107,9 +107,12 @@ def test_report_screenshot_is_not_blank(vague, tmp_path):
     page = tmp_path / "report.html"
     page.write_text(render_html(report, text=text), encoding="utf-8")
     shot = tmp_path / "shot.png"
-    chromium(tmp_path, "--window-size=800,600", f"--screenshot={shot}", page.as_uri())
+    # A virtual-time budget lets layout and paint finish before the shot (without it a loaded
+    # machine sometimes captured a half-painted page); the window is tall enough that the first
+    # MISSING card is in view whatever the fonts.
+    chromium(tmp_path, "--window-size=800,1000", "--virtual-time-budget=3000", f"--screenshot={shot}", page.as_uri())
     width, height, rows, ch = read_png(shot)
-    assert (width, height) == (800, 600)
+    assert (width, height) == (800, 1000)
     colours = Counter(row[x: x + 3] for row in rows for x in range(0, len(row), ch))
     assert len(colours) > 200, "the page looks blank or unstyled"
     assert colours.most_common(1)[0][1] < 0.8 * width * height
