@@ -15,7 +15,7 @@ from spacy.tokens import Doc  # noqa: E402
 
 from . import rules as rule_files
 from .coding import validate_claim_codes
-from .errors import CodeError, InputError
+from .errors import CodeError
 from .io import DEFAULT_MAX_BYTES, Note, check_text, decode, read_note
 from .pipeline import load_nlp
 from .schema import Report
@@ -152,4 +152,3 @@ def check(text: str, icd10: list[str] | None = None, *, code: str = "27365") -> 
 
 
 _DEFAULT: Checker | None = None
-_ = (CodeError, InputError)

@@ -219,13 +219,13 @@ def code_selection(facts: "NoteFacts", findings: list[dict[str, Any]], cues: lis
     if out:
         return out
 
-    if facts.current_tumor and facts.site in cl.better_code_for_site and facts.site not in cl.sites:
+    if facts.current_tumor and facts.site in cl.better_code_for_site:
+        # Bone tumor codes are chosen by bone: a site in this checklist's region (the proximal
+        # tibia for 27365) can still belong to another code.
         code = cl.better_code_for_site[facts.site]
         where = facts.site.replace("_", " ")
-        out.append(Advisory(kind="code_selection", code=code, message=f"The tumor is in the {where}: a radical resection there is reported as {code}, not {cl.code}.", evidence=_ev(text, facts.site_evidence), source="opnote coding reference: bone tumor codes are chosen by bone (likely)"))
-        return out
-    if facts.current_tumor and facts.site in cl.better_code_for_site and cl.code == "27365" and facts.site == "proximal_tibia":
-        out.append(Advisory(kind="code_selection", code="27645", message="The tumor is in the proximal tibia: a radical resection of the tibia is reported as 27645; 27365 is for the femur and knee (a claim that 27365 covers the proximal tibia could not be verified).", evidence=_ev(text, facts.site_evidence), source="opnote coding reference 1.4 (unverified claim, not used) and 27645 (likely)"))
+        also = f" (the {where} is in the {cl.code} checklist's region, but the code follows the bone)" if facts.site in cl.sites else ""
+        out.append(Advisory(kind="code_selection", code=code, message=f"The tumor is in the {where}: a radical resection there is reported as {code}, not {cl.code}{also}.", evidence=_ev(text, facts.site_evidence), source="opnote coding reference: bone tumor codes are chosen by bone (likely)"))
         return out
 
     if facts.current_tumor and facts.category == "soft_tissue_sarcoma" and not (recon_kinds & BONE_RECON_KINDS):

@@ -6,7 +6,6 @@ dicts) and the note's text; output is the :class:`~opnote.schema.Report`.
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Iterable
@@ -14,12 +13,10 @@ from typing import Any, Iterable
 from . import __version__
 from . import coding
 from . import rules as rule_files
-from .schema import Advisory, ChecklistItem, Diagnosis, Evidence, Finding, Report
+from .schema import Advisory, ChecklistItem, Evidence, Finding, Report
 
 SPECIFIC_SITES = {"distal_femur", "femoral_shaft", "proximal_femur", "proximal_tibia", "tibia", "fibula", "patella", "pelvis", "thigh"}
-FEMUR_SITES = {"distal_femur", "femoral_shaft", "proximal_femur", "femur"}
 KEY_SECTIONS = {"preop_diagnosis", "postop_diagnosis", "procedure"}
-BONE_RECON = {"endoprosthesis", "allograft", "allograft_prosthetic_composite", "vascularized_fibula", "arthrodesis", "rotationplasty", "cement_spacer"}
 DEFINITE_FS = {"negative", "positive", "close", "atypical"}
 BENIGNISH = {"benign_aggressive_bone", "uncertain_behavior_bone"}
 GENERIC_HISTOLOGY = {
@@ -39,7 +36,6 @@ BONE_GROUP = {
     "pelvis": {"pelvis"},
     "thigh": {"thigh", "femur", "knee"},
 }
-DEFINITIVE_SECTIONS = {"procedure", "postop_diagnosis", "procedure_description", "findings", None}
 
 
 @dataclass
@@ -243,10 +239,6 @@ def _status_item(rule: rule_files.ChecklistItemRule, status: str, message: str, 
         id=rule.id, status=status, evidence=evidence, message=message, suggestion=suggestion,
         title=rule.title, severity=rule.severity, why=rule.why,
     )
-
-
-def _window(facts: NoteFacts, rec: dict[str, Any], before: int, after: int) -> tuple[int, int]:
-    return rec["sent"] - before, rec["sent"] + after
 
 
 def evaluate(
