@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Any, Iterable, Iterator
 
 from ._compat import import_spacy
 
@@ -14,9 +14,12 @@ from spacy.language import Language  # noqa: E402
 from spacy.tokens import Doc  # noqa: E402
 
 from . import rules as rule_files
+from .anchor import reanchor
+from .assess import check_checklist
 from .coding import validate_claim_codes
 from .errors import CodeError
 from .io import DEFAULT_MAX_BYTES, Note, check_text, decode, read_note
+from .normalize import canonical
 from .pipeline import load_nlp
 from .schema import Report
 from .scoring import evaluate
@@ -56,7 +59,14 @@ def report_from_doc(
     if findings is None:
         raise ValueError("this Doc was not processed by the opnote_findings component")
     claim = _claim_codes(icd10, source)
-    return evaluate(doc.text, findings, doc._.opnote_cues or [], code=code, icd10=claim, source=source, encoding=encoding)
+    return _evaluate_doc(doc, doc.text, code=code, icd10=claim, source=source, encoding=encoding)
+
+
+def _evaluate_doc(doc: Doc, text: str, **kw: Any) -> Report:
+    """The report of a processed Doc whose text is ``text``."""
+    ext = doc._
+    return evaluate(text, ext.opnote_findings, ext.opnote_cues or [], sentences=getattr(ext, "opnote_sents", None),
+                    sections=getattr(ext, "opnote_sections", None), **kw)
 
 
 class Checker:
@@ -67,7 +77,7 @@ class Checker:
     """
 
     def __init__(self, model: str | Path | None = None, *, code: str = "27365", max_bytes: int = DEFAULT_MAX_BYTES) -> None:
-        rule_files.checklist(code)  # fail early on an unknown code
+        check_checklist(rule_files.checklist(code))  # fail early on an unknown code or item
         self.code = code
         self.max_bytes = max_bytes
         self.nlp: Language = load_nlp(model)
@@ -99,9 +109,10 @@ class Checker:
             from .errors import NoteTooLargeError
 
             raise NoteTooLargeError(f"{source or '<text>'}: {len(text)} characters is over the limit of {self.max_bytes} (max_bytes)")
-        doc = self._run(text)
-        # `text` is doc.text (spaCy rebuilds doc.text from its tokens on every access).
-        return evaluate(text, doc._.opnote_findings, doc._.opnote_cues or [], code=code or self.code, icd10=claim, source=source, encoding=encoding)
+        canon = canonical(text)
+        doc = self._run(canon.text)
+        report = _evaluate_doc(doc, canon.text, code=code or self.code, icd10=claim, source=source, encoding=encoding)
+        return reanchor(report, canon)
 
     def _run(self, text: str) -> Doc:
         # spaCy pipelines are not documented as thread-safe; one lock keeps shared use correct.
@@ -126,7 +137,7 @@ class Checker:
         import itertools
 
         claim = _claim_codes(icd10)
-        checked = (check_text(t, f"<text {i}>").text for i, t in enumerate(texts))
+        checked = (canonical(check_text(t, f"<text {i}>").text) for i, t in enumerate(texts))
         # One batch at a time: memory stays bounded, and the lock is not held while the caller
         # handles a report (so it may use this Checker inside the loop).
         while True:
@@ -134,13 +145,13 @@ class Checker:
             if not batch:
                 return
             with self._lock:
-                docs = list(self.nlp.pipe(batch, batch_size=batch_size))
-            for text, doc in zip(batch, docs):
-                yield evaluate(text, doc._.opnote_findings, doc._.opnote_cues or [], code=code or self.code, icd10=claim)
+                docs = list(self.nlp.pipe([c.text for c in batch], batch_size=batch_size))
+            for canon, doc in zip(batch, docs):
+                yield reanchor(_evaluate_doc(doc, canon.text, code=code or self.code, icd10=claim), canon)
 
     def explain(self, text: str) -> Doc:
         """The processed Doc for a note (findings in ``doc.spans["opnote_findings"]``)."""
-        return self._run(check_text(text).text)
+        return self._run(canonical(check_text(text).text).text)
 
 
 def check(text: str, icd10: list[str] | None = None, *, code: str = "27365") -> Report:

@@ -458,19 +458,32 @@ def evaluate_cmd(
     fmt: EvalFmt = typer.Option(EvalFmt.text, "--format", "-f"),
     min_accuracy: Optional[float] = typer.Option(None, "--min-accuracy", min=0.0, max=1.0, help="Exit 1 when overall checklist-item accuracy is below this."),
     model: Optional[Path] = typer.Option(None, "--model", help="A saved pipeline folder."),
+    perturb: bool = typer.Option(False, "--perturb", help="Also rewrite every gold note (layout, spelling, dictation; side, procedure, consent, ...) and report, per rewrite, how many notes behave as they must."),
+    show_heldout_misses: bool = typer.Option(False, "--show-heldout-misses", help="List held-out misses too (for a final audit; never tune rules on them)."),
 ) -> None:
-    """Measure accuracy against gold labels: per item, verdict, attributes, and every miss."""
-    from .evaluate import evaluate_dir, format_text
+    """Measure accuracy against gold labels: held-out first, per item, verdict, attributes, dev misses."""
+    from .evaluate import evaluate_dir, format_text, public_result
 
     if not directory.is_dir():
         raise _fail(f"{directory}: not a directory")
     result = evaluate_dir(directory, model=model)
     if result["n_notes"] == 0:
         raise _fail(f"{directory}: no notes with .expected.json gold files")
+    pert = None
+    if perturb:
+        from .perturb import format_perturbation, run_perturbations
+
+        pert = run_perturbations(directory, model=model)
     if fmt == EvalFmt.json:
-        typer.echo(json.dumps(result, indent=2))
+        out = public_result(result, show_heldout_misses=show_heldout_misses)
+        if pert is not None:
+            out["perturbation"] = pert
+        typer.echo(json.dumps(out, indent=2))
     else:
-        typer.echo(format_text(result))
+        typer.echo(format_text(result, show_heldout_misses=show_heldout_misses))
+        if pert is not None:
+            typer.echo("")
+            typer.echo(format_perturbation(pert))
     if min_accuracy is not None and result["overall"]["item_accuracy"] < min_accuracy:
         _err(f"item accuracy {result['overall']['item_accuracy']:.3f} is below --min-accuracy {min_accuracy}")
         raise typer.Exit(1)

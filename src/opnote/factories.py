@@ -134,7 +134,7 @@ def make_context(nlp: Language, name: str, spans_key: str):
     "opnote_findings",
     default_config={"spans_key": CANDIDATES_KEY},
     requires=["token.is_sent_start", "doc.spans"],
-    assigns=["doc.spans", "doc._.opnote_findings", "doc._.opnote_cues", "doc._.opnote_sections"],
+    assigns=["doc.spans", "doc._.opnote_findings", "doc._.opnote_cues", "doc._.opnote_sections", "doc._.opnote_sents"],
 )
 def make_findings(nlp: Language, name: str, spans_key: str):
     """Findings with assertion and normalized attributes, from the candidate span group.

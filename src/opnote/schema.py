@@ -101,6 +101,7 @@ class Diagnosis(_Model):
     category: DiagnosisCategory = "unknown"
     laterality: Literal["right", "left"] | None = None
     certainty: Literal["confirmed", "uncertain", "none"] = "none"
+    companions: list[str] = Field(default_factory=list)
     site: str | None = None
     expected_icd10: list[str] = Field(default_factory=list)
     claim_icd10: list[str] = Field(default_factory=list)
@@ -118,6 +119,78 @@ class Advisory(_Model):
     confidence: Literal["verified", "likely"] = "likely"
     source: str = ""
     evidence: list[Evidence] = Field(default_factory=list)
+
+
+Operation = Literal[
+    "radical_resection", "intralesional", "soft_tissue_resection", "amputation", "disarticulation", "biopsy",
+    "prophylactic_fixation", "arthroplasty", "revision", "other", "unknown",
+]
+AmputationLevel = Literal["transfemoral", "knee", "transtibial", "hip", "hindquarter", "other"]
+Tissue = Literal["bone", "soft_tissue", "soft_tissue_invading_bone", "unknown"]
+TumorStatus = Literal["current", "historical", "none", "unknown"]
+Side = Literal["right", "left", "bilateral"]
+VerdictReason = Literal["ready", "gaps", "operation", "tissue", "tumor_status", "site", "code_selection", "conflict"]
+
+
+class OperationFact(_Model):
+    """What was done in this operation, and the spans that say so."""
+
+    value: Operation = "unknown"
+    evidence: list[Evidence] = Field(default_factory=list)
+
+
+class AmputationLevelFact(_Model):
+    value: AmputationLevel | None = None
+    evidence: list[Evidence] = Field(default_factory=list)
+
+
+class TissueFact(_Model):
+    value: Tissue = "unknown"
+    evidence: list[Evidence] = Field(default_factory=list)
+
+
+class TumorStatusFact(_Model):
+    value: TumorStatus = "unknown"
+    evidence: list[Evidence] = Field(default_factory=list)
+
+
+class SideConflict(_Model):
+    """A mention of the other side, where it stands (diagnosis, procedure, implants, ...)."""
+
+    value: Side
+    place: str
+    evidence: list[Evidence] = Field(default_factory=list)
+
+
+class SideFact(_Model):
+    value: Side | None = None
+    evidence: list[Evidence] = Field(default_factory=list)
+    conflicts: list[SideConflict] = Field(default_factory=list)
+
+
+class Case(_Model):
+    """What the note says happened, settled before any checklist item is judged."""
+
+    operation: OperationFact = Field(default_factory=OperationFact)
+    amputation_level: AmputationLevelFact = Field(default_factory=AmputationLevelFact)
+    tissue: TissueFact = Field(default_factory=TissueFact)
+    tumor_status: TumorStatusFact = Field(default_factory=TumorStatusFact)
+    side: SideFact = Field(default_factory=SideFact)
+
+
+class FeeContext(_Model):
+    """What the code is worth, as data with its year and source (never a promise of payment)."""
+
+    code: str
+    year: int
+    national_amount: float | None = None
+    total_rvus: float | None = None
+    global_days: int | None = None
+    currency: str = "USD"
+    setting: str = "facility"
+    confidence: Literal["verified", "likely"] = "likely"
+    source: str = ""
+    note: str = ""
 
 
 class GlobalPeriod(_Model):
@@ -142,8 +215,11 @@ class Report(_Model):
     checklist: list[ChecklistItem]
     findings: list[Finding] = Field(default_factory=list)
     diagnosis: Diagnosis = Field(default_factory=Diagnosis)
+    case: Case = Field(default_factory=Case)
+    verdict_reason: VerdictReason | None = None
     advisories: list[Advisory] = Field(default_factory=list)
     global_period: GlobalPeriod | None = None
+    fee: FeeContext | None = None
     encoding: str | None = None
     opnote_version: str = ""
     checklist_version: str = ""

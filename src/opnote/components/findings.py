@@ -63,7 +63,7 @@ FS_SITE_RE = re.compile(
     re.I,
 )
 FS_REASON_RE = re.compile(
-    r"\b(?:because|as the|since|given|due to|secondary to|in view of|established|known|already|previous(?:ly)?|prior|biopsy[- ]proven|was not indicated|not indicated|not felt|not needed|not necessary|unnecessary|diagnosis (?:was|had been)|per surgeon|surgeon'?s? (?:discretion|preference))",
+    r"\b(?:because|as the|as (?:crp|esr|there|it|this|a|an|diagnosis)|since|given|due to|secondary to|in view of|established|known|already|previous(?:ly)?|prior|biopsy[- ]proven|was not indicated|not indicated|not felt|not needed|not necessary|unnecessary|diagnosis (?:was|had been)|per surgeon|surgeon'?s? (?:discretion|preference))",
     re.I,
 )
 CONTRAST_RE = re.compile(r"\b(?:with(?:out)?(?: and without)? (?:iv |intravenous )?(?:contrast|gadolinium)|contrast[- ]enhanced|gadolinium[- ]enhanced|non-?contrast|post-?contrast)\b", re.I)
@@ -214,7 +214,7 @@ class OpnoteFindings:
         self.spans_key = spans_key
         self.attrs = rule_files.target_attrs()
         self.exclusions = rule_files.target_exclusions()
-        for ext in ("opnote_findings", "opnote_cues", "opnote_sections"):
+        for ext in ("opnote_findings", "opnote_cues", "opnote_sections", "opnote_sents"):
             if not Doc.has_extension(ext):
                 Doc.set_extension(ext, default=None)
 
@@ -258,6 +258,7 @@ class OpnoteFindings:
         doc._.opnote_sections = [
             {"category": c, "title_start": ts, "title_end": te, "end": be} for ts, te, be, c in sections
         ]
+        doc._.opnote_sents = [list(b) for b in sents]
 
         import bisect
 
@@ -332,7 +333,10 @@ class OpnoteFindings:
                 d = doc.user_data.get(("opnote_dim", span.start_char, span.end_char))
                 if d is None:
                     continue
-                rec["attributes"] = {"values_mm": d["values_mm"], "measures": d["measures"]}
+                measures = d["measures"]
+                if measures == "other" and rec["section"] == "specimens":
+                    measures = "specimen"  # "Specimen: right distal femur ... 19 x 11 x 10 cm"
+                rec["attributes"] = {"values_mm": d["values_mm"], "measures": measures}
             elif label == "FROZEN":
                 self._frozen(rec, text, sents, hdr)
             elif label == "IMAGING":
@@ -372,6 +376,8 @@ class OpnoteFindings:
     def _frozen(rec: dict[str, Any], text: str, sents: list[tuple[int, int]], hdr: Any) -> None:
         if rec["assertion"] == "negated":
             s_start, s_end = sents[rec["sent"]] if sents else (0, len(text))
+            if hdr is not None:
+                s_end = max(s_end, min(hdr[2], rec["end"] + 300))  # "FROZEN SECTION: not sent - diagnosis established"
             sentence = text[max(s_start, rec["start"] - 200):min(s_end, rec["end"] + 300)]
             rec["attributes"]["result"] = "not_performed"
             rec["attributes"]["reason"] = bool(FS_REASON_RE.search(sentence))

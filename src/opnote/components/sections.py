@@ -21,20 +21,33 @@ from .._compat import import_medspacy
 from .. import rules as rule_files
 
 
+NEWLINE = {"TEXT": {"REGEX": "\n"}}
+LIST_MARKER = {"TEXT": {"REGEX": "^(?:(?:[ivxIVX]{1,4}|\\d{1,2}|[a-hA-H])[.)]?|[-*#]+)$"}}
+LIST_CLOSE = {"TEXT": {"REGEX": "^[.)]$"}, "OP": "?"}
+
+
 def build_section_rules(nlp: Language) -> list[dict[str, Any]]:
-    """Expand ``sections.json`` into medspaCy section rules (as dicts)."""
+    """Expand ``sections.json`` into medspaCy section rules (as dicts).
+
+    A heading starts a line (after a list marker "1.", "II.", "a)", "-" at most) and ends with a
+    colon or the spoken word "colon"; a heading in capitals may also stand alone on its line. The
+    canonical text (``opnote.normalize``) puts every heading it recognizes in this form: it gives
+    a heading without a colon one and moves a heading dictated mid-line onto a line of its own, so
+    "Operation: scraping out the lesion" inside a consent paragraph is not a heading.
+    """
     out: list[dict[str, Any]] = []
     for group in rule_files.sections().sections:
         for phrase in group.phrases:
             words = [t.text for t in nlp.make_doc(phrase)]
             lower = [{"LOWER": w.lower()} for w in words]
-            out.append({"literal": phrase + ":", "category": group.category, "pattern": lower + [{"ORTH": ":"}]})
-            out.append({"literal": phrase + " colon", "category": group.category, "pattern": lower + [{"LOWER": "colon"}]})
+            for end, name in (({"ORTH": ":"}, ":"), ({"LOWER": "colon"}, " colon")):
+                out.append({"literal": phrase + name, "category": group.category, "pattern": [NEWLINE] + lower + [end]})
+                out.append({"literal": "N. " + phrase + name, "category": group.category, "pattern": [NEWLINE, LIST_MARKER, LIST_CLOSE] + lower + [end]})
             caps = [{"ORTH": w.upper()} for w in words]
             out.append({
                 "literal": phrase.upper() + " (own line)",
                 "category": group.category,
-                "pattern": [{"TEXT": {"REGEX": "\n"}}] + caps + [{"TEXT": {"REGEX": "^\\s*\n"}}],
+                "pattern": [NEWLINE] + caps + [{"TEXT": {"REGEX": "^\\s*\n"}}],
             })
     return out
 

@@ -114,6 +114,152 @@ def validate(model: type[BaseModel], data: Any, name: str) -> Any:
         raise RuleFileError("\n".join(lines)) from None
 
 
+class NormalizationFile(_Strict):
+    version: str
+    description: str
+    spelling: dict[str, str]
+    phrases: dict[str, str]
+
+
+@lru_cache(maxsize=None)
+def normalization() -> NormalizationFile:
+    """Spelling variants and dictation phrases rewritten before the rules read a note."""
+    data: NormalizationFile = validate(NormalizationFile, read_json("normalize.json"), "normalize.json")
+    return data
+
+
+class SideRules(_Strict):
+    weights: dict[str, float]
+    conflict_min_weight: float
+    anywhere_places: list[str]
+    not_the_tumor_side: list[str]
+    not_the_tumor_side_after: list[str]
+    not_a_side_before: list[str]
+    not_a_side_after: list[str]
+    correction: str
+
+
+class OperationRules(_Strict):
+    weights: dict[str, float]
+    precedence: list[str]
+    classes: dict[str, str]
+    levels: dict[str, str]
+    past_anchor: str
+    not_done: str
+    procedure_line_chars: int
+
+
+class BoneRules(_Strict):
+    spared: str
+    resected: str
+
+
+class TissueRules(_Strict):
+    soft_tissue_histology: list[str]
+    either_histology: list[str]
+    bone_context: str
+    soft_context: str
+    invasion: str
+
+
+class TumorRules(_Strict):
+    historical: str
+    current: str
+    treated_then: str
+    then: str
+
+
+class CaseFile(_Strict):
+    version: str
+    description: str
+    places: dict[str, str]
+    side: SideRules
+    operation: OperationRules
+    bone: BoneRules
+    tissue: TissueRules
+    tumor: TumorRules
+
+    @field_validator("places")
+    @classmethod
+    def _has_default(cls, v: dict[str, str]) -> dict[str, str]:
+        if "" not in v:
+            raise ValueError('places needs a default ("") for text outside any heading')
+        return v
+
+
+def _regexes(case: CaseFile) -> list[tuple[str, str]]:
+    s, o = case.side, case.operation
+    out = [("side.correction", s.correction), ("operation.past_anchor", o.past_anchor)]
+    out += [(f"side.not_the_tumor_side[{i}]", r) for i, r in enumerate(s.not_the_tumor_side)]
+    out += [(f"side.not_the_tumor_side_after[{i}]", r) for i, r in enumerate(s.not_the_tumor_side_after)]
+    out += [(f"side.not_a_side_before[{i}]", r) for i, r in enumerate(s.not_a_side_before)]
+    out += [(f"side.not_a_side_after[{i}]", r) for i, r in enumerate(s.not_a_side_after)]
+    out += [("operation.not_done", o.not_done)]
+    out += [(f"operation.levels.{k}", r) for k, r in o.levels.items()]
+    out += [("bone.spared", case.bone.spared), ("bone.resected", case.bone.resected)]
+    out += [(f"tissue.{k}", getattr(case.tissue, k)) for k in ("bone_context", "soft_context", "invasion")]
+    out += [("tumor.historical", case.tumor.historical), ("tumor.current", case.tumor.current)]
+    out += [("tumor.treated_then", case.tumor.treated_then), ("tumor.then", case.tumor.then)]
+    return out
+
+
+@lru_cache(maxsize=None)
+def case_rules() -> CaseFile:
+    """The rules that settle the case model (places, weights, precedence, cue expressions)."""
+    import re
+
+    data: CaseFile = validate(CaseFile, read_json("case.json"), "case.json")
+    for where, rx in _regexes(data):
+        try:
+            re.compile(rx)
+        except re.error as e:
+            raise RuleFileError(f"rule file case.json: {where} is not a valid regular expression: {e}") from None
+    unknown = set(data.operation.classes.values()) - set(data.operation.precedence)
+    if unknown:
+        raise RuleFileError(f"rule file case.json: operation classes {sorted(unknown)} have no precedence")
+    return data
+
+
+class CodeEntry(_Strict):
+    """A code the note's facts point to (by variant: graft kind, size class), with its footing."""
+
+    code: str | None = None
+    none: str | None = None
+    allograft: str | None = None
+    autograft: str | None = None
+    small: str | None = None
+    large: str | None = None
+    what: str
+    confidence: Literal["verified", "likely"]
+    source: str
+
+
+class FeeEntry(_Strict):
+    code: str
+    year: int
+    total_rvus: float | None = None
+    national_amount: float | None = None
+    global_days: int | None = None
+    currency: str = "USD"
+    setting: str = "facility"
+    confidence: Literal["verified", "likely"]
+    source: str
+
+
+class CodingFile(_Strict):
+    version: str
+    description: str
+    operation_codes: dict[str, dict[str, CodeEntry]]
+    fees: list[FeeEntry]
+
+
+@lru_cache(maxsize=None)
+def coding() -> CodingFile:
+    """Code-selection facts and fee-schedule context (only verified or likely facts)."""
+    data: CodingFile = validate(CodingFile, read_json("coding.json"), "coding.json")
+    return data
+
+
 @lru_cache(maxsize=None)
 def sections() -> SectionFile:
     return validate(SectionFile, read_json("sections.json"), "sections.json")
@@ -155,10 +301,7 @@ def target_exclusions() -> dict[str, set[str]]:
 
 
 class ChecklistItemRule(_Strict):
-    id: Literal[
-        "tumor_location", "margin_intent", "resection_dimensions", "frozen_section", "preop_imaging",
-        "pathology", "diagnosis_code", "reconstruction", "informed_consent",
-    ]
+    id: str
     title: str
     severity: Literal["required", "recommended"]
     weight: int
@@ -166,6 +309,12 @@ class ChecklistItemRule(_Strict):
     why: str
     suggestion: str
     source: str
+    # The assessor that judges this item (opnote.assess); the item's id when not given.
+    assessor: str | None = None
+
+    @property
+    def assessor_name(self) -> str:
+        return self.assessor or self.id
 
 
 class Checklist(_Strict):
@@ -180,11 +329,16 @@ class Checklist(_Strict):
 
     @field_validator("items")
     @classmethod
-    def _all_nine(cls, v: list[ChecklistItemRule]) -> list[ChecklistItemRule]:
+    def _unique(cls, v: list[ChecklistItemRule]) -> list[ChecklistItemRule]:
         ids = [i.id for i in v]
-        if len(ids) != 9 or len(set(ids)) != 9:
-            raise ValueError("a checklist lists each of the nine items exactly once")
+        if not ids or len(ids) != len(set(ids)):
+            raise ValueError("a checklist lists at least one item, each id once")
         return v
+
+    @property
+    def item_ids(self) -> list[str]:
+        """The item ids in the checklist's order."""
+        return [i.id for i in self.items]
 
 
 def available_checklists() -> list[str]:

@@ -1,0 +1,344 @@
+"""The assessors of the 27365 (and 27645) checklist items; ``docs/items.md`` is their definition."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+
+from ..case import Span, _irrealis, _past
+from ..mentions import Mention
+from . import Assessment, Context, assessor
+
+DEFINITE_FS = {"negative", "positive", "close", "atypical"}
+TUMOR_OPERATIONS = {"radical_resection", "intralesional", "soft_tissue_resection", "amputation", "disarticulation", "unknown"}
+BENIGNISH = {"benign_aggressive_bone", "uncertain_behavior_bone"}
+# Places whose words describe this operation (not the consent, the history or the plan).
+OPERATIVE_PLACES = {"diagnosis", "procedure", "narrative", "specimen", "pathology", "implants", "addendum", "marking"}
+NO_TUMOR = "No current tumor is documented (the note describes {what}), so there is nothing to document for it."
+
+DISCUSSION_RE = re.compile(
+    r"\b(?:discuss(?:ed|ion|ions|ing)?|counsel(?:l)?(?:ed|ing)|explain(?:ed|ing)?|review(?:ed|ing)?|went over|talk(?:s|ed)?|spoke|conversations?|inform(?:ed)?|would|chance|"
+    r"understand(?:s|ing)?|understood|options?|alternatives?|elect(?:ed|s)?|chose|choose|opted|agree(?:d|s)?|wish(?:ed|es)?|"
+    r"decid(?:ed|es)|decision|consent(?:ed|s)?|aware|acknowledg\w*|accept(?:ed|s)?|expressed|prefer(?:red|s)?)\b",
+    re.I,
+)
+COMPONENT_RE = re.compile(
+    r"\b(?:\d+(?:\.\d+)?\s*(?:mm|cm|millimeters?|centimeters?|ml|cc|milliliters?)\b|size\s+\d|pack(?:ed|ing)|fill(?:ed|ing)|stems?\b|body segments?|segments?\b|bushings?|polyethylene|poly\b|"
+    r"(?:tibial|femoral|patellar) (?:component|tray|baseplate|base plate|bearing|insert)|baseplates?|collars?|hinge[ds]?\b|axle|yoke|"
+    r"cement(?:ed|less)?\b|press[- ]?fit|uncemented|screws?\b|plates?\b|plated|plating|nails?\b|nailing|rods?\b|k-?wires?|cables?|"
+    r"(?:fixed|secured|stabili[sz]ed|held|fixated|anchored) (?:with|by|using)|fixation|locking|bicortical|compression|"
+    r"sutur(?:ed|es)|inset|rotated|transposed|advanced|mesh|tendon|reattach\w*|repaired|trunnion|taper|liner|bipolar|"
+    r"head\b|lot\b|catalog|ref\b|reference number|manufacturer|modular|trial(?:ed|s)?|impacted|assembled|vascular (?:anastomos\w+|pedicle)|anastomos\w+|"
+    r"pedicle|peroneal (?:artery|vessels)|graft (?:was )?(?:fixed|secured|plated|contoured|cut|shaped|fashioned)|docking|docked)",
+    re.I,
+)
+BLANK_RECORD_RE = re.compile(r"\b(?:per (?:the )?(?:or|operating room|implant|intraoperative) (?:record|log|sheet)|see (?:the )?(?:implant|or) (?:record|log|sheet)|in the usual (?:fashion|manner)|as per (?:the )?(?:implant )?(?:log|record))\b", re.I)
+
+
+def _ev(ms: Iterable[Mention], limit: int = 6) -> list[Span]:
+    out: list[Span] = []
+    for m in ms:
+        sp = (m.start, m.end)
+        if sp not in out:
+            out.append(sp)
+        if len(out) >= limit:
+            break
+    return out
+
+
+def _what(ctx: Context) -> str:
+    op = ctx.case.operation.value or "unknown"
+    status = ctx.case.tumor_status.value
+    if status == "historical":
+        return "a tumor treated in the past, with none now"
+    return {"arthroplasty": "an arthroplasty", "revision": "a revision", "other": "no tumor operation"}.get(op, "no tumor")
+
+
+def _operative(m: Mention) -> bool:
+    return m.place in OPERATIVE_PLACES
+
+
+# ----------------------------------------------------------------------------- tumor_location
+@assessor("tumor_location")
+def tumor_location(ctx: Context) -> Assessment:
+    case, cl = ctx.case, ctx.checklist
+    if case.side_conflicts:
+        return _side_conflict(ctx)
+    if not case.current_tumor:
+        return Assessment("missing", NO_TUMOR.format(what=_what(ctx)))
+    site, side = case.site, case.laterality
+    ev = _ev(case.site_evidence)
+    where = (site or "").replace("_", " ")
+    if site and site in cl.sites and side:
+        return Assessment("met", f"Tumor site ({where}) and side ({side}) are documented.", ev)
+    if site and site in cl.sites:
+        return Assessment("partial", f"Tumor site ({where}) is documented but the side is not.", ev)
+    if side:
+        outside = f" ({where} is outside the {cl.code} region)" if site else ""
+        return Assessment("partial", f"The side ({side}) is documented but not a tumor site in the {cl.code} region{outside}.", ev or case.side.evidence[:2])
+    return Assessment("missing", "No tumor site and side were found.")
+
+
+def _side_conflict(ctx: Context) -> Assessment:
+    case = ctx.case
+    other = case.side_conflicts
+    places = sorted({o.place for o in other})
+    value = case.side.value or "?"
+    msg = (f"The note gives the {value} side for the tumor, but the {other[0].value} side in the "
+           f"{' and '.join(places)}; the side must be consistent (or the other limb named as such).")
+    ev = case.side.evidence[:2] + [o.span for o in other[:3]]
+    return Assessment("conflict", msg, ev)
+
+
+# ----------------------------------------------------------------------------- margin_intent
+@assessor("margin_intent")
+def margin_intent(ctx: Context) -> Assessment:
+    if not ctx.case.current_tumor:
+        return Assessment("missing", NO_TUMOR.format(what=_what(ctx)))
+    margins = [m for m in ctx.view.of("MARGIN") if _operative(m) and _this_operation(ctx, m)]
+    wide = [m for m in margins if m.attr("intent") in ("radical", "wide")]
+    lesser = [m for m in margins if m.attr("intent") in ("marginal", "intralesional")]
+    if wide:
+        intents = sorted({str(m.attr("intent")) for m in wide})
+        return Assessment("met", f"Margin intent documented: {', '.join(intents)}.", _ev(wide))
+    if lesser:
+        intents = sorted({str(m.attr("intent")) for m in lesser})
+        return Assessment("partial", f"Only {' and '.join(intents)} margins are documented; a radical resection needs a radical or wide margin.", _ev(lesser))
+    return Assessment("missing", "No margin intent (radical, wide, en bloc) was found for this operation.")
+
+
+def _this_operation(ctx: Context, m: Mention) -> bool:
+    """Said of this operation: not of an earlier one ("the index wide resection 19 days ago"), not
+    as an option ("a wide margin would require ..."); a ConText "historical" from a word such as
+    "underwent" does not put it in the past by itself."""
+    if not m.is_("present", "historical"):
+        return False
+    if _past(ctx.view, m):
+        return False
+    return m.place in ("procedure", "diagnosis") or not _irrealis(ctx.view, m)
+
+
+# ----------------------------------------------------------------------------- resection_dimensions
+@assessor("resection_dimensions")
+def resection_dimensions(ctx: Context) -> Assessment:
+    if not ctx.case.current_tumor:
+        return Assessment("missing", NO_TUMOR.format(what=_what(ctx)))
+    dims = [m for m in ctx.view.of("DIMENSION") if m.is_("present", "historical") and m.place not in ("consent", "plan", "implants")]
+    good = [m for m in dims if m.attr("measures") in ("resection_length", "specimen", "margin_distance")]
+    tumor = [m for m in dims if m.attr("measures") == "tumor"]
+    if good:
+        return Assessment("met", "Resection measurements are documented.", _ev(good))
+    if tumor:
+        return Assessment("partial", "Only the tumor size is given; the resection length, specimen size or margin distance is not.", _ev(tumor))
+    return Assessment("missing", "No resection length, specimen size or margin distance was found.")
+
+
+# ----------------------------------------------------------------------------- frozen_section
+@assessor("frozen_section")
+def frozen_section(ctx: Context) -> Assessment:
+    fs = [m for m in ctx.view.of("FROZEN") if m.present and m.place not in ("consent", "plan")]
+    definite = [m for m in fs if m.attr("result") in DEFINITE_FS]
+    reasoned = [m for m in fs if m.attr("result") == "not_performed" and m.attr("reason")]
+    if definite:
+        res = sorted({str(m.attr("result")) for m in definite})
+        return Assessment("met", f"Frozen section documented with its result ({', '.join(res)}).", _ev(definite))
+    if reasoned:
+        return Assessment("met", "The note states that no frozen section was sent, with the reason.", _ev(reasoned))
+    if fs:
+        res = sorted({str(m.attr("result") or "unknown") for m in fs})
+        what = {"pending": "its result is pending", "unknown": "no result is given", "not_performed": "it was not sent and no reason is given"}
+        return Assessment("partial", "A frozen section is mentioned but " + " / ".join(what.get(x, x) for x in res) + ".", _ev(fs))
+    blank = ctx.view.of("BLANK_FROZEN")
+    msg = "The frozen-section field is left blank." if blank else "No intraoperative frozen section (or reason for none) was found."
+    return Assessment("missing", msg)
+
+
+# ----------------------------------------------------------------------------- preop_imaging
+@assessor("preop_imaging")
+def preop_imaging(ctx: Context) -> Assessment:
+    imaging = [m for m in ctx.view.of("IMAGING") if m.is_("present", "historical") and m.place not in ("plan", "consent")]
+    generic = [m for m in ctx.view.of("IMAGING_GENERIC") if m.is_("present", "historical") and m.place not in ("plan",)]
+    if imaging:
+        mods = sorted({str(m.attr("modality")) for m in imaging})
+        return Assessment("met", f"Preoperative imaging named: {', '.join(x.replace('_', ' ') for x in mods)}.", _ev(imaging))
+    if generic:
+        return Assessment("partial", "Imaging is referred to but no modality (MRI, CT, bone scan, PET, radiographs) is named.", _ev(generic))
+    return Assessment("missing", "No preoperative imaging was found.")
+
+
+# ----------------------------------------------------------------------------- pathology
+@assessor("pathology")
+def pathology(ctx: Context) -> Assessment:
+    case = ctx.case
+    if not case.current_tumor:
+        return Assessment("missing", NO_TUMOR.format(what=_what(ctx)))
+    tumor = case.tumor
+    histology = tumor.attr("histology") if (tumor is not None and case.certainty == "confirmed") else None
+    # Margins reported for an earlier operation ("final pathology from that procedure showed negative
+    # margins") say nothing about this one.
+    status = [m for m in ctx.view.of("MARGIN_STATUS") if m.present and not _past(ctx.view, m)]
+    pending = [m for m in ctx.view.of("PATH_PENDING") if m.is_("present", "hypothetical") and m.place != "consent" and not _past(ctx.view, m)]
+    hist_ev = [tumor] if tumor is not None else []
+    if not pending:
+        pending = _specimen_sent(ctx)
+    if histology and (status or pending):
+        what = "margin status" if status else "final pathology pending"
+        return Assessment("met", f"Histology ({histology}) and {what} are documented.", _ev(hist_ev + status + pending))
+    if histology:
+        return Assessment("partial", f"Histology ({histology}) is documented but not the margin status or that final pathology is pending.", _ev(hist_ev))
+    if status or pending:
+        return Assessment("partial", "Margin status or pending pathology is documented but not a confirmed histology.", _ev(status + pending + hist_ev))
+    return Assessment("missing", "Neither a confirmed histology nor a margin status was found.")
+
+
+SENT_TO_LAB_RE = re.compile(r"\b(?:histo\w*|path\w*|permanents?|lab(?:oratory)?|cytology|margins)\b", re.I)
+
+
+def _specimen_sent(ctx: Context) -> list[Mention]:
+    """A specimen line that sends the specimen to the laboratory ("curettings - histopathology")."""
+    out: list[Mention] = []
+    for sec in ctx.view.sections:
+        if sec.category == "specimens" and SENT_TO_LAB_RE.search(ctx.view.text[sec.title_end:sec.end]):
+            out += [m for m in ctx.view.mentions if sec.title_start <= m.start < sec.end and m.label in ("SITE", "TUMOR", "DIMENSION", "PATH_PENDING")][:1]
+            if not out:
+                out.append(Mention(label="PATH_PENDING", group="path.specimen_line", start=sec.title_start, end=sec.title_end,
+                                   text=ctx.view.text[sec.title_start:sec.title_end], sent=ctx.view.sent_index(sec.title_start),
+                                   section="specimens", assertion="present", attrs={}))
+    return out
+
+
+# ----------------------------------------------------------------------------- diagnosis_code
+@assessor("diagnosis_code")
+def diagnosis_code(ctx: Context) -> Assessment:
+    status, message = ctx.diagnosis_status
+    ev = [(e.start, e.end) for e in ctx.diagnosis.evidence] if status != "missing" else []
+    return Assessment(status, message, ev)
+
+
+# ----------------------------------------------------------------------------- reconstruction
+@assessor("reconstruction")
+def reconstruction(ctx: Context) -> Assessment:
+    case, view = ctx.case, ctx.view
+    if case.operation.value in ("amputation", "disarticulation"):
+        return Assessment("not_applicable", "An amputation: the stump closure is part of it, not a reconstruction.")
+    recon = [
+        m for m in view.of("RECON")
+        if m.present and m.place not in ("consent", "plan", "history") and not _past(view, m)
+        and (m.place in ("procedure", "implants") or not _irrealis(view, m))
+    ]
+    if case.operation.value == "revision":
+        # A revision's reconstruction is the implant it revises: its old name is not "the past".
+        recon = [m for m in view.of("RECON") if m.present and m.place not in ("consent", "plan")] or recon
+    if case.operation.value == "other":
+        # A washout or debridement keeps the implant it finds; only new coverage is reconstruction.
+        recon = [m for m in recon if m.attr("kind") == "muscle_flap"]
+        if not recon:
+            return Assessment("not_applicable", "No reconstruction is done in this operation.")
+    generic = [m for m in view.of("RECON_GENERIC") if m.present and not m.header and m.place in OPERATIVE_PLACES]
+    if recon:
+        kinds = sorted({str(m.attr("kind")) for m in recon})
+        named = ", ".join(k.replace("_", " ") for k in kinds)
+        if _components_described(ctx, recon):
+            return Assessment("met", f"Reconstruction documented with its components: {named}.", _ev(recon, limit=10))
+        return Assessment("partial", f"Reconstruction named ({named}) but none of its components (implant sizes, fixation, graft or flap details) is described.", _ev(recon, limit=10))
+    if generic:
+        return Assessment("partial", "Reconstruction is mentioned but its kind and components (implant or graft, fixation, coverage) are not named.", _ev(generic))
+    return Assessment("not_applicable", "No reconstruction is described.")
+
+
+PLACED_RE = re.compile(r"\b(?:impacted|packed|filled|inserted|implanted|cemented|press[- ]?fit|fixed|secured|plated|assembled|seated|docked|reduced|inset|sutured|tensioned|harvested)\b", re.I)
+PART_RE = re.compile(r"\b(?:graft|bone|allograft|autograft|implant|prosthesis|component|stem|plate|nail|cement|segment|spacer|flap|body|bushing|construct)s?\b", re.I)
+
+
+def _components_described(ctx: Context, recon: Sequence[Mention]) -> bool:
+    view = ctx.view
+    text = view.text
+    if not BLANK_RECORD_RE.search(text):
+        # The narrative places a named part: "bone harvested from the iliac crest and impacted into
+        # the cavity", "the stem was cemented".
+        for k in range(len(view.sentences)):
+            sentence = view.sentence_text(k)
+            if PLACED_RE.search(sentence) and PART_RE.search(sentence):
+                s, _ = view.sentence(k)
+                if _in_operative_narrative(ctx, s):
+                    return True
+    for sec in view.sections:
+        if sec.category == "implants":
+            body = text[sec.title_end:sec.end]
+            if COMPONENT_RE.search(body) and not BLANK_RECORD_RE.search(body):
+                return True
+    for m in recon:
+        s, e = view.sentence(m.sent)
+        _, e2 = view.sentence(m.sent + 1)
+        window = text[s:max(e, e2)]
+        stripped = window.replace(m.text, " ")
+        if COMPONENT_RE.search(stripped) and not (BLANK_RECORD_RE.search(window) and not re.search(r"\d", stripped)):
+            return True
+    return False
+
+
+def _in_operative_narrative(ctx: Context, char: int) -> bool:
+    from ..mentions import place_of
+
+    sec = ctx.view.section_at(char)
+    return place_of(sec.category if sec else None) in ("narrative", "procedure", "implants")
+
+
+# ----------------------------------------------------------------------------- informed_consent
+@assessor("informed_consent")
+def informed_consent(ctx: Context) -> Assessment:
+    view, case = ctx.view, ctx.case
+    consents = [m for m in view.of("CONSENT") if m.present]
+    if not consents:
+        return Assessment("missing", "No informed consent was found.")
+    best: tuple[tuple[int, int], Mention, list[Mention], list[Mention]] | None = None
+    for c in consents:
+        onc = _discussed(ctx, c, "ONCOLOGIC")
+        limb = _discussed(ctx, c, "AMPUTATION_DISCUSSION")
+        score = (bool(onc) + bool(limb), -c.start)
+        if best is None or score > best[0]:
+            best = (score, c, onc, limb)
+    assert best is not None
+    _, c, onc, limb = best
+    waived = case.category in BENIGNISH or case.tumor_status.value != "current"
+    if case.tumor_status.value != "current" or case.operation.value not in TUMOR_OPERATIONS:
+        onc = []  # no tumor is removed in this operation: its consent has no oncologic purpose to name
+    elif limb and not onc:
+        # Limb salvage against amputation is an oncologic discussion; the tumor it is about is
+        # named in the same paragraph (the indications the consent closes).
+        onc = _same_paragraph(ctx, c, "ONCOLOGIC")
+    ev = _ev([c] + onc[:2] + limb[:2])
+    if onc and (limb or waived):
+        tail = " and limb salvage versus amputation." if limb else " (no malignant tumor: the amputation discussion is not required)."
+        return Assessment("met", "Consent documents the oncologic nature of the surgery" + tail, ev)
+    lacking = []
+    if not onc:
+        lacking.append("the oncologic purpose of this operation")
+    if not limb and not waived:
+        lacking.append("limb salvage versus amputation")
+    return Assessment("partial", "Consent is documented but does not name " + " or ".join(lacking) + " (a signature or generic risks, benefits and alternatives is not enough).", ev)
+
+
+def _same_paragraph(ctx: Context, consent: Mention, label: str) -> list[Mention]:
+    text = ctx.view.text
+    start = text.rfind("\n\n", 0, consent.start)
+    end = text.find("\n\n", consent.end)
+    start, end = (0 if start < 0 else start), (len(text) if end < 0 else end)
+    return [m for m in ctx.view.of(label) if start <= m.start < end and not m.is_("negated", "hypothetical")]
+
+
+def _discussed(ctx: Context, consent: Mention, label: str) -> list[Mention]:
+    """Cues of ``label`` in the consent discussion: the consent's own sentence and section, or nearby
+    sentences that discuss something with the patient."""
+    view = ctx.view
+    out: list[Mention] = []
+    for k in range(consent.sent - 4, consent.sent + 3):
+        cues = [x for x in view.in_sent(k, label) if not x.is_("negated")]
+        if not cues:
+            continue
+        same_section = consent.section is not None and consent.section == cues[0].section and consent.section == "consent"
+        if k == consent.sent or same_section or DISCUSSION_RE.search(view.sentence_text(k)):
+            if k != consent.sent and not same_section and view.sentence_text(k).count("\n\n"):
+                continue
+            out.extend(cues)
+    return out

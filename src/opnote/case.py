@@ -1,0 +1,641 @@
+"""The case model: what the note says happened, settled once before any checklist item is judged.
+
+A rule that matches words cannot tell an above-knee amputation from a limb-salvage resection
+whose consent discusses amputation, a soft-tissue sarcoma peeled off the femur from a bone
+sarcoma, or a side dictated wrong in one place from the other leg being padded. Each of those is a
+fact about the *case*, decided here from where each mention stands (the procedure line outranks
+the consent, the diagnosis line outranks the narrative) and what surrounds it. The places, their
+weights, the precedence of operations and the cue expressions are rule data
+(``rules/case.json``); this module only applies them. Items, verdict, code selection and coding
+advisories read the :class:`Case`; none of them re-derives these facts from words.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from . import rules as rule_files
+from .mentions import Mention, NoteView
+
+Span = tuple[int, int]
+
+BONE_SITES = {"distal_femur", "femoral_shaft", "proximal_femur", "femur", "proximal_tibia", "tibia", "fibula", "patella", "pelvis"}
+SPECIFIC_SITES = {"distal_femur", "femoral_shaft", "proximal_femur", "proximal_tibia", "tibia", "fibula", "patella", "pelvis", "thigh", "calf"}
+SOFT_SITES = {"thigh", "calf"}
+KEY_SECTIONS = {"preop_diagnosis", "postop_diagnosis", "procedure"}
+BONE_RECON_KINDS = {"endoprosthesis", "allograft", "allograft_prosthetic_composite", "vascularized_fibula", "arthrodesis", "rotationplasty", "cement_spacer", "autograft"}
+GENERIC_HISTOLOGY = {
+    "soft tissue sarcoma", "soft-tissue sarcoma", "sarcoma", "bone sarcoma", "metastatic carcinoma", "metastatic disease",
+    "metastatic lesion", "benign bone tumor", "benign lesion", "benign tumor", "benign bone lesion", "metastatic",
+    "metastasis", "metastases", "lymphoma", "myeloma",
+}
+# Mentions of these sites carry the tumor's side; a leg, thigh or knee elsewhere in the note
+# counts only beside the tumor.
+BONE_GROUP = {
+    **{k: {"distal_femur", "femoral_shaft", "proximal_femur", "femur", "knee", "thigh", "limb"} for k in ("distal_femur", "femoral_shaft", "proximal_femur", "femur")},
+    "knee": {"distal_femur", "femur", "knee", "proximal_tibia", "patella", "limb"},
+    "patella": {"patella", "knee", "limb"},
+    "proximal_tibia": {"proximal_tibia", "tibia", "knee", "limb"},
+    "tibia": {"proximal_tibia", "tibia", "limb"},
+    "fibula": {"fibula", "limb"},
+    "pelvis": {"pelvis", "limb"},
+    "thigh": {"thigh", "femur", "knee", "limb"},
+    "calf": {"calf", "tibia", "fibula", "knee", "limb"},
+}
+IMPENDING_RE = re.compile(r"\b(?:impending|prophylactic|risk of|at risk|prevent\w*|threatened|to avoid|avoid(?:ing)?)\b", re.I)
+OPERATION_VALUES = (
+    "radical_resection", "intralesional", "soft_tissue_resection", "amputation", "disarticulation", "biopsy",
+    "prophylactic_fixation", "arthroplasty", "revision", "other", "unknown",
+)
+
+
+@dataclass
+class Fact:
+    """One settled fact and the spans of the note it was decided from."""
+
+    value: str | None
+    evidence: list[Span] = field(default_factory=list)
+
+
+@dataclass
+class SideMention:
+    """A side the note gives for the tumor, where it stands and how much that place counts."""
+
+    value: str
+    place: str
+    weight: float
+    span: Span
+
+
+@dataclass
+class Case:
+    """What the note says happened (see ``docs/items.md``, "The case comes first")."""
+
+    operation: Fact
+    amputation_level: Fact
+    tissue: Fact
+    tumor_status: Fact
+    side: Fact
+    side_conflicts: list[SideMention]
+    tumor: Mention | None = None
+    category: str = "unknown"
+    certainty: str = "none"
+    site: str | None = None
+    site_evidence: list[Mention] = field(default_factory=list)
+    fracture: bool = False
+    bone_resected: bool | None = None
+    historical_category: str | None = None
+
+    @property
+    def current_tumor(self) -> bool:
+        return self.tumor_status.value == "current"
+
+    @property
+    def laterality(self) -> str | None:
+        return self.side.value if self.side.value in ("right", "left") else None
+
+    @property
+    def side_conflict(self) -> bool:
+        return bool(self.side_conflicts)
+
+
+# ----------------------------------------------------------------------------- rule access
+@dataclass(frozen=True)
+class _Compiled:
+    not_side_before: tuple[re.Pattern[str], ...]
+    not_side_after: tuple[re.Pattern[str], ...]
+    not_a_side_before: tuple[re.Pattern[str], ...]
+    not_a_side_after: tuple[re.Pattern[str], ...]
+    correction: re.Pattern[str]
+    not_done: re.Pattern[str]
+    levels: tuple[tuple[str, re.Pattern[str]], ...]
+    past_anchor: re.Pattern[str]
+    bone_spared: re.Pattern[str]
+    bone_resected: re.Pattern[str]
+    bone_context: re.Pattern[str]
+    soft_context: re.Pattern[str]
+    invasion: re.Pattern[str]
+    historical: re.Pattern[str]
+    current: re.Pattern[str]
+    treated_then: re.Pattern[str]
+    then: re.Pattern[str]
+
+
+@lru_cache(maxsize=1)
+def _rx() -> _Compiled:
+    r = rule_files.case_rules()
+    c = lambda s: re.compile(s, re.I)  # noqa: E731
+    return _Compiled(
+        not_side_before=tuple(c(x) for x in r.side.not_the_tumor_side),
+        not_side_after=tuple(c(x) for x in r.side.not_the_tumor_side_after),
+        not_a_side_before=tuple(c(x) for x in r.side.not_a_side_before),
+        not_a_side_after=tuple(c(x) for x in r.side.not_a_side_after),
+        correction=c(r.side.correction),
+        not_done=c(r.operation.not_done),
+        levels=tuple((k, c(v)) for k, v in r.operation.levels.items()),
+        past_anchor=c(r.operation.past_anchor),
+        bone_spared=c(r.bone.spared),
+        bone_resected=c(r.bone.resected),
+        bone_context=c(r.tissue.bone_context),
+        soft_context=c(r.tissue.soft_context),
+        invasion=c(r.tissue.invasion),
+        historical=c(r.tumor.historical),
+        current=c(r.tumor.current),
+        treated_then=c(r.tumor.treated_then),
+        then=c(r.tumor.then),
+    )
+
+
+def _span(m: Mention) -> Span:
+    return (m.start, m.end)
+
+
+def _spans(ms: Iterable[Mention], limit: int = 4) -> list[Span]:
+    out: list[Span] = []
+    for m in ms:
+        if _span(m) not in out:
+            out.append(_span(m))
+        if len(out) >= limit:
+            break
+    return out
+
+
+# ----------------------------------------------------------------------------- tumor status
+def _tumor_mentions(view: NoteView) -> list[Mention]:
+    """Histologies and generic tumor words that speak of this patient's tumor."""
+    out = []
+    for m in view.of("TUMOR", "TUMOR_GENERIC"):
+        if m.is_("negated", "hypothetical") or m.place in ("consent", "plan", "attestation", "personnel"):
+            continue
+        out.append(m)
+    return out
+
+
+def _time_of(view: NoteView, m: Mention) -> str:
+    """"current" or "historical" for one tumor mention, from the words around it.
+
+    Historical: treated (resected, excised, amputated) at a time in the past ("at age 16 (2013)",
+    "in 09/2022"), or followed by no disease now ("disease-free on surveillance", "no recurrence").
+    Current: a recurrence, a presentation, a new or residual tumor now.
+    """
+    rx = _rx()
+    s, e = view.sentence(m.sent)
+    window = clause(view, m.start, m.end, before=160, after=200)
+    _, e2 = view.sentence(m.sent + 1)
+    after = view.text[m.end:max(e, min(e2, e + 200))]
+    if rx.treated_then.search(window) and _then(view, window) and not re.search(r"(?<!no )(?<!without )\brecurren", window, re.I):
+        return "historical"
+    if rx.current.search(window):
+        return "current"
+    if m.is_("historical") or rx.historical.search(window) or rx.historical.search(after):
+        return "historical"
+    return "current"
+
+
+def _dos_year(view: NoteView) -> int | None:
+    from .coding import date_of_service
+
+    found = date_of_service(view.text)
+    return found[0].year if found else None
+
+
+def _then(view: NoteView, window: str) -> bool:
+    """A time before this episode: "at age 16", "years ago", or a year before the date of service."""
+    dos = _dos_year(view)
+    for m in _rx().then.finditer(window):
+        years = re.findall(r"(?:19|20)\d\d", m.group(0))
+        if not years or dos is None or int(years[-1]) < dos:
+            return True
+    return False
+
+
+def _settle_tumor_status(view: NoteView) -> tuple[Fact, list[Mention], list[Mention]]:
+    mentions = _tumor_mentions(view)
+    if not mentions:
+        return Fact("none"), [], []
+    timed = [(m, _time_of(view, m)) for m in mentions]
+    current = [m for m, t in timed if t == "current"]
+    historical = [m for m, t in timed if t == "historical"]
+    dx = [(m, t) for m, t in timed if m.place == "diagnosis" and m.label == "TUMOR"]
+    if dx:
+        dx_current = [m for m, t in dx if t == "current"]
+        if dx_current:
+            return Fact("current", _spans(dx_current)), current, historical
+        return Fact("historical", _spans(m for m, _ in dx)), current, historical
+    # Without a diagnosis line: a named tumor now, or generic words where the operation is told.
+    named_now = [m for m in current if m.label == "TUMOR"]
+    generic_now = [m for m in current if m.label == "TUMOR_GENERIC" and m.place in ("procedure", "narrative", "specimen", "pathology")]
+    if named_now or (generic_now and not historical):
+        return Fact("current", _spans(named_now or generic_now)), current, historical
+    if historical:
+        return Fact("historical", _spans(historical)), current, historical
+    if generic_now:
+        return Fact("current", _spans(generic_now)), current, historical
+    return Fact("unknown"), current, historical
+
+
+# ----------------------------------------------------------------------------- category
+def _tissue_of_histology(view: NoteView, t: Mention) -> str | None:
+    """"soft" or "bone" where the histology (or the words around it) say which."""
+    rules = rule_files.case_rules().tissue
+    h = (t.attr("histology") or "").lower()
+    if h in rules.soft_tissue_histology and h not in rules.either_histology:
+        return "soft"
+    if h in rules.either_histology or t.attr("category") in ("soft_tissue_sarcoma",):
+        rx = _rx()
+        s, e = view.sentence(t.sent)
+        window = view.text[max(s, t.start - 120):min(e, t.end + 160)]
+        if rx.bone_context.search(window):
+            return "bone"
+        if rx.soft_context.search(window):
+            return "soft"
+        return None
+    return "bone" if t.attr("category") not in (None, "unknown", "soft_tissue_sarcoma") else None
+
+
+def _category_weights(view: NoteView, current: Sequence[Mention]) -> Counter[str]:
+    weight: Counter[str] = Counter()
+    for t in current:
+        cat = _adjusted_category(view, t)
+        w = 3.0 if t.section in KEY_SECTIONS else 1.0
+        if t.attr("histology") in GENERIC_HISTOLOGY:
+            w *= 0.5
+        if not t.present:
+            w *= 0.5
+        weight[cat] += w
+    return weight
+
+
+def _adjusted_category(view: NoteView, t: Mention) -> str:
+    cat = str(t.attr("category") or "unknown")
+    if cat in ("primary_malignant_bone", "soft_tissue_sarcoma") and t.attr("histology"):
+        where = _tissue_of_histology(view, t)
+        if where == "soft":
+            return "soft_tissue_sarcoma"
+        if where == "bone" and cat == "soft_tissue_sarcoma":
+            return "primary_malignant_bone"
+    return cat
+
+
+def _specificity(t: Mention) -> tuple[int, int, int]:
+    return (
+        0 if t.attr("histology") in GENERIC_HISTOLOGY else 1,
+        1 if t.section in ("postop_diagnosis", "preop_diagnosis") else 0,
+        len(t.attr("histology") or ""),
+    )
+
+
+# ----------------------------------------------------------------------------- site
+def _nearness(s: Mention, marks: dict[int, list[Mention]], bonus: tuple[float, float, float]) -> float:
+    best: int | None = None
+    for t in marks.get(s.sent, ()):
+        d = s.start - t.end if s.start >= t.end else t.start - s.end
+        best = d if best is None or d < best else best
+    if best is None:
+        return 0.0
+    return bonus[0] if best <= 40 else bonus[1] if best <= 100 else bonus[2]
+
+
+def _by_sent(ms: Iterable[Mention]) -> dict[int, list[Mention]]:
+    out: dict[int, list[Mention]] = {}
+    for m in ms:
+        out.setdefault(m.sent, []).append(m)
+    return out
+
+
+def _site_mentions(view: NoteView) -> list[Mention]:
+    """Site mentions, less those naming a graft's donor site ("iliac crest bone graft", "free fibula")."""
+    grafts = _by_sent(m for m in view.of("RECON"))
+    return [
+        s for s in view.of("SITE")
+        if not any(g.start <= s.start and s.end <= g.end for g in grafts.get(s.sent, ()))
+    ]
+
+
+def _settle_site(view: NoteView, case: Case, current: Sequence[Mention], sites: Sequence[Mention]) -> None:
+    present = [s for s in sites if s.present or s.is_("historical")]
+    margins = [m for m in view.of("MARGIN") if m.present]
+    generic = [m for m in current if m.label == "TUMOR_GENERIC"]
+    named = [m for m in current if m.label == "TUMOR"]
+    histo_by_sent = _by_sent(t for t in named if t.attr("histology") not in GENERIC_HISTOLOGY)
+    tumor_by_sent = _by_sent(list(named) + generic + margins)
+    scores: Counter[str] = Counter()
+    by_site: dict[str, list[Mention]] = {}
+    for s in present:
+        site = s.attr("site")
+        if not site or site == "limb":
+            continue
+        w = 0.2
+        if s.section in ("preop_diagnosis", "postop_diagnosis"):
+            w += 2
+        elif s.section == "procedure":
+            w += 1
+        w += _nearness(s, histo_by_sent, (6, 3, 1)) or _nearness(s, tumor_by_sent, (2, 1, 0.5))
+        if site == "tibia" and s.text.lower() in ("tibia", "tibial"):
+            site = "tibia_generic"  # "tibial" alone says no level; it joins the level the note gives
+        scores[site] += w
+        by_site.setdefault(site, []).append(s)
+    generic = scores.pop("tibia_generic", 0.0)
+    if generic:
+        level = "proximal_tibia" if scores.get("proximal_tibia") else "tibia"
+        scores[level] += generic
+        by_site.setdefault(level, []).extend(by_site.pop("tibia_generic", []))
+    # Thigh and calf muscles are named in every bone resection near them; they locate the tumor
+    # only for a soft-tissue tumor (or when no bone is named at all).
+    for soft in SOFT_SITES:
+        if not scores.get(soft):
+            continue
+        if case.category == "soft_tissue_sarcoma":
+            scores[soft] += 5
+        elif any(k in scores for k in SPECIFIC_SITES - SOFT_SITES | {"femur", "knee"}):
+            del scores[soft]
+    if not scores or case.tumor_status.value != "current":
+        return
+    specific = {k: v for k, v in scores.items() if k in SPECIFIC_SITES}
+    chosen: str | None = None
+    if specific:
+        chosen = max(specific, key=lambda k: (specific[k], k == "distal_femur"))
+    elif scores.get("femur"):
+        chosen = "femur"
+    elif scores.get("knee"):
+        chosen = "knee"
+    case.site = chosen
+    if chosen:
+        case.site_evidence = sorted(by_site.get(chosen, []), key=lambda r: (r.section not in KEY_SECTIONS, r.start))
+
+
+# ----------------------------------------------------------------------------- bone and tissue
+def _bone_resected(view: NoteView) -> tuple[bool | None, list[Span]]:
+    """Whether bone was resected in this operation: None when the note does not say."""
+    rx = _rx()
+    spared = [m for m in rx.bone_spared.finditer(view.text)]
+    resected_recon = [m for m in view.of("RECON") if m.present and m.attr("kind") in BONE_RECON_KINDS]
+    lengths = [m for m in view.of("DIMENSION") if m.present and m.attr("measures") == "resection_length"]
+    cut = [
+        m for m in rx.bone_resected.finditer(view.text)
+        if not _in_places(view, m.start(), ("consent", "history", "plan")) and not any(sp.start() <= m.start() < sp.end() for sp in spared)
+        and not _past_at(view, m.start(), m.end())
+    ]
+    if spared and not resected_recon and not lengths:
+        return False, [(m.start(), m.end()) for m in spared[:3]]
+    if resected_recon or lengths or cut:
+        ev: list[Span] = _spans(resected_recon + lengths, 3) + [(m.start(), m.end()) for m in cut[:2]]
+        return True, ev
+    return None, []
+
+
+def _past_at(view: NoteView, start: int, end: int) -> bool:
+    return bool(_rx().past_anchor.search(clause(view, start, end, after=80)))
+
+
+def _in_places(view: NoteView, char: int, places: Sequence[str]) -> bool:
+    from .mentions import place_of
+
+    sec = view.section_at(char)
+    return place_of(sec.category if sec else None) in places
+
+
+def _settle_tissue(view: NoteView, case: Case) -> Fact:
+    if case.tumor_status.value != "current":
+        return Fact("unknown")
+    bone, ev = case.bone_resected, []
+    tumor_ev = [_span(case.tumor)] if case.tumor else []
+    if case.category == "soft_tissue_sarcoma" or (case.site in SOFT_SITES and case.category == "unknown"):
+        if bone:
+            rx = _rx()
+            inv = rx.invasion.search(view.text)
+            ev = tumor_ev + ([(inv.start(), inv.end())] if inv else [])
+            return Fact("soft_tissue_invading_bone", ev)
+        return Fact("soft_tissue", tumor_ev)
+    return Fact("bone", tumor_ev + _spans(case.site_evidence[:1]))
+
+
+# ----------------------------------------------------------------------------- operation
+def _operation_candidates(view: NoteView, case: Case) -> list[tuple[str, Mention, float]]:
+    rules = rule_files.case_rules().operation
+    rx = _rx()
+    out: list[tuple[str, Mention, float]] = []
+    anchors = {m.sent for m in view.of("SITE", "TUMOR", "TUMOR_GENERIC") if not m.is_("negated")}
+    for m in view.of("PROCEDURE"):
+        if m.is_("negated", "hypothetical", "possible"):
+            continue
+        w = rules.weights.get(m.place, 0.0)
+        if w <= 0:
+            continue
+        sentence = view.sentence_text(m.sent)
+        if m.place != "procedure" and (m.is_("historical") or m.place in ("history", "diagnosis", "narrative")) and _past(view, m):
+            continue  # "diagnosed on a core needle biopsy in January", "underwent resection 19 days ago"
+        if m.place != "procedure" and _irrealis(view, m):
+            continue  # "limb salvage carries more risk than amputation": discussed, not done
+        cls = rules.classes.get(str(m.attr("procedure")), "other")
+        if cls == "resection" and m.sent not in anchors:
+            continue  # "the wound edges were excised", "scar excised": a resection names a site or a tumor
+        out.append((cls, m, w))
+    return out
+
+
+def clause(view: NoteView, start: int, end: int, before: int = 100, after: int = 160) -> str:
+    """The text around ``[start, end)`` within its sentence and its clause (cut at ";" and "|")."""
+    k = view.sent_index(start)
+    s, e = view.sentence(k)
+    lo, hi = max(s, start - before), min(e, end + after)
+    text = view.text
+    cut = max(text.rfind(";", lo, start), text.rfind("|", lo, start))
+    lo = cut + 1 if cut >= 0 else lo
+    nxt = [i for i in (text.find(";", end, hi), text.find("|", end, hi)) if i >= 0]
+    return text[lo:min(nxt) if nxt else hi]
+
+
+def _past(view: NoteView, m: Mention) -> bool:
+    """Whether the clause around ``m`` puts it before this operation (a date, "years ago", "prior")."""
+    return bool(_rx().past_anchor.search(clause(view, m.start, m.end)))
+
+
+def _irrealis(view: NoteView, m: Mention) -> bool:
+    """Whether the words around ``m`` discuss it (options, risks, comparisons) rather than report it."""
+    s, e = view.sentence(m.sent)
+    window = view.text[max(s, m.start - 80):min(e, m.end + 40)]
+    return bool(_rx().not_done.search(window))
+
+
+def _level_of(view: NoteView, m: Mention) -> str:
+    rx = _rx()
+    s, e = view.sentence(m.sent)
+    window = view.text[max(s, m.start - 60):min(e, m.end + 60)]
+    lvl = m.attr("level")
+    if lvl:
+        return str(lvl)
+    for name, pat in rx.levels:
+        if pat.search(window):
+            return name
+    sites = {x.attr("site") for x in view.in_sent(m.sent, "SITE")}
+    if sites & {"tibia", "proximal_tibia", "fibula"} and not sites & {"distal_femur", "femur", "femoral_shaft", "proximal_femur"}:
+        return "transtibial"
+    if sites & {"distal_femur", "femur", "femoral_shaft", "proximal_femur", "thigh"}:
+        return "transfemoral"
+    return "other"
+
+
+def _settle_operation(view: NoteView, case: Case) -> tuple[Fact, Fact]:
+    rules = rule_files.case_rules().operation
+    cands = _operation_candidates(view, case)
+    rotation = [m for m in view.of("RECON") if m.present and m.attr("kind") == "rotationplasty"]
+    if not case.current_tumor:
+        cands = [c for c in cands if c[0] != "resection"]  # bone cuts of an arthroplasty or a revision
+    by_place: dict[float, list[tuple[str, Mention, float]]] = {}
+    for c in cands:
+        by_place.setdefault(c[2], []).append(c)
+    chosen: list[tuple[str, Mention, float]] = by_place[max(by_place)] if by_place else []
+    order = {cls: i for i, cls in enumerate(rules.precedence)}
+    if chosen:
+        best_cls = min((c[0] for c in chosen), key=lambda k: order.get(k, len(order)))
+        ev = [c[1] for c in chosen if c[0] == best_cls]
+    else:
+        best_cls, ev = _inferred_operation(view, case), []
+    if best_cls in ("amputation", "disarticulation") and rotation:
+        return Fact("radical_resection", _spans(rotation + ev)), Fact(None)
+    if best_cls in ("amputation", "disarticulation"):
+        level = _level_of(view, ev[0]) if ev else "other"
+        if best_cls == "disarticulation" and level not in ("knee", "hip"):
+            level = "hip" if "hip" in ev[0].text.lower() else "knee"
+        value = "disarticulation" if level in ("knee", "hip") else "amputation"
+        return Fact(value, _spans(ev)), Fact(level, _spans(ev[:1]))
+    if best_cls == "resection":
+        return _resection_fact(view, case, ev), Fact(None)
+    if best_cls in (None, "unknown"):
+        return Fact("unknown"), Fact(None)
+    return Fact(best_cls, _spans(ev)), Fact(None)
+
+
+def _resection_fact(view: NoteView, case: Case, ev: list[Mention]) -> Fact:
+    """A tumor resection: of bone (radical) or of soft tissue only."""
+    if case.category == "soft_tissue_sarcoma" and case.bone_resected is not True:
+        return Fact("soft_tissue_resection", _spans(ev))
+    if case.bone_resected is False:
+        return Fact("soft_tissue_resection", _spans(ev))
+    if case.site in SOFT_SITES and case.bone_resected is not True:
+        return Fact("soft_tissue_resection", _spans(ev))
+    margins = [m for m in view.of("MARGIN") if m.present]
+    intents = {m.attr("intent") for m in margins}
+    if intents and intents <= {"intralesional"} and not any(m.attr("measures") == "resection_length" for m in view.of("DIMENSION")):
+        curettage = [m for m in margins if m.attr("intent") == "intralesional"]
+        if case.bone_resected is not True:
+            return Fact("intralesional", _spans(curettage))
+    return Fact("radical_resection", _spans(ev))
+
+
+def _inferred_operation(view: NoteView, case: Case) -> str:
+    """No procedure named: a wide margin, a resection length or a bone reconstruction tells it."""
+    if not case.current_tumor:
+        return "unknown"
+    if any(m.present and m.group == "mod.return" for m in view.of("MOD78")):
+        return "other"  # a return to the operating room that resects nothing
+    margins = {m.attr("intent") for m in view.of("MARGIN") if m.present and not _past(view, m)}
+    lengths = [m for m in view.of("DIMENSION") if m.present and m.attr("measures") in ("resection_length", "specimen") and not _past(view, m)]
+    if margins & {"radical", "wide"} or lengths:
+        return "resection"
+    if margins & {"intralesional"}:
+        return "intralesional"
+    return "unknown"
+
+
+# ----------------------------------------------------------------------------- side
+def _side_candidates(view: NoteView, case: Case) -> list[tuple[SideMention, Mention]]:
+    """Every side the note gives for the tumor's limb, with its place and weight."""
+    rules = rule_files.case_rules().side
+    rx = _rx()
+    text = view.text
+    group = BONE_GROUP.get(case.site or "", {"distal_femur", "femoral_shaft", "proximal_femur", "femur", "knee", "thigh", "limb", "proximal_tibia", "patella", "tibia"})
+    linked: dict[Span, Mention] = {}
+    for s in view.of("SITE"):
+        if s.side_span and s.attr("laterality") and not s.is_("negated") and s.attr("site") in group | {"limb"}:
+            linked[s.side_span] = s
+    out: list[tuple[SideMention, Mention]] = []
+    for m in view.of("SIDE"):
+        if m.is_("negated"):
+            continue
+        value = str(m.attr("laterality") or "")
+        if value not in ("right", "left"):
+            continue
+        pre = text[max(0, m.start - 20):m.start]
+        post = text[m.end:m.end + 20]
+        if any(p.search(pre) for p in rx.not_a_side_before) or any(p.search(post) for p in rx.not_a_side_after):
+            continue  # "a cuff was left on the tumor", "a right-angle clamp"
+        site = linked.get(_span(m))
+        if site is None and m.place not in rules.anywhere_places:
+            continue
+        s_start, s_end = view.sentence(m.sent)
+        before = text[max(s_start, m.start - 60):m.start]
+        after = text[m.end:min(s_end, m.end + 80)]
+        if site is not None and site.end > m.end:
+            after = text[site.end:min(s_end, site.end + 80)]
+        if any(p.search(before) for p in rx.not_side_before) or any(p.search(after) for p in rx.not_side_after):
+            continue
+        weight = rules.weights.get(m.place, 1.0)
+        span = (min(m.start, site.start), max(m.end, site.end)) if site is not None else _span(m)
+        out.append((SideMention(value, m.place, weight, span), m))
+    return out
+
+
+def _settle_side(view: NoteView, case: Case) -> tuple[Fact, list[SideMention]]:
+    rules = rule_files.case_rules().side
+    rx = _rx()
+    cands = _side_candidates(view, case)
+    if not cands:
+        return Fact(None), []
+    # A correction (usually an addendum) settles the side and supersedes what it corrects.
+    corrected = [sm for sm, m in cands if sm.place == "addendum" and rx.correction.search(view.sentence_text(m.sent))]
+    votes: Counter[str] = Counter()
+    for sm, _ in cands:
+        votes[sm.value] += sm.weight
+    if corrected:
+        value = corrected[-1].value
+        return Fact(value, [c.span for c in corrected[:2]]), []
+    value = max(votes, key=lambda k: (votes[k], k == "right"))
+    ev = [sm.span for sm, _ in sorted(cands, key=lambda c: -c[0].weight) if sm.value == value][:3]
+    others = [sm for sm, _ in cands if sm.value != value]
+    if sum(o.weight for o in others) >= rules.conflict_min_weight and any(o.weight >= rules.conflict_min_weight for o in others):
+        return Fact(value, ev), others
+    return Fact(value, ev), []
+
+
+# ----------------------------------------------------------------------------- the whole case
+def build_case(view: NoteView) -> Case:
+    """Settle the case of one note."""
+    status, current, historical = _settle_tumor_status(view)
+    case = Case(
+        operation=Fact("unknown"), amputation_level=Fact(None), tissue=Fact("unknown"),
+        tumor_status=status, side=Fact(None), side_conflicts=[],
+    )
+    named_current = [m for m in current if m.label == "TUMOR"]
+    if case.current_tumor and named_current:
+        weight = _category_weights(view, named_current)
+        cat = max(weight, key=lambda k: (weight[k], k == "metastatic_bone"))
+        case.category = cat
+        in_cat = [t for t in named_current if _adjusted_category(view, t) == cat]
+        confirmed = [t for t in in_cat if t.present]
+        in_dx = [t for t in in_cat if t.place == "diagnosis"]
+        if in_dx and all(t.is_("possible") for t in in_dx):
+            # The diagnosis lines say "suspected": a "consistent with" in the history does not confirm it.
+            confirmed = [t for t in confirmed if t.place in ("pathology", "addendum")]
+        case.certainty = "confirmed" if confirmed else "uncertain"
+        case.tumor = max(confirmed or in_cat, key=_specificity)
+    elif case.current_tumor:
+        case.certainty = "uncertain"
+    if status.value == "historical" and historical:
+        named = [m for m in historical if m.label == "TUMOR"]
+        if named:
+            case.historical_category = _adjusted_category(view, max(named, key=_specificity))
+    case.fracture = any(c.present and not IMPENDING_RE.search(view.text[max(0, c.start - 40):c.end]) for c in view.of("FRACTURE"))
+    _settle_site(view, case, current, _site_mentions(view))
+    case.bone_resected, bone_ev = _bone_resected(view)
+    case.tissue = _settle_tissue(view, case)
+    case.operation, case.amputation_level = _settle_operation(view, case)
+    if case.operation.value == "radical_resection" and case.tissue.value == "soft_tissue" and case.bone_resected:
+        case.tissue = Fact("soft_tissue_invading_bone", case.tissue.evidence + bone_ev[:1])
+    case.side, case.side_conflicts = _settle_side(view, case)
+    return case

@@ -1,0 +1,214 @@
+"""The typed hand-off from the pipeline to the case model and the checklist assessors.
+
+The ``opnote_findings`` component leaves plain dicts on the Doc (``doc._.opnote_findings`` and
+``doc._.opnote_cues``, which pickle and serialize with it). Everything after the pipeline reads
+them as :class:`Mention` objects, grouped in a :class:`NoteView` with the note's sentences and
+sections, so no later step indexes a dict by a string key it hopes is there.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypedDict
+
+from . import rules as rule_files
+
+
+class Attrs(TypedDict, total=False):
+    """Normalized attributes a mention may carry (which ones depends on its label)."""
+
+    site: str | None
+    laterality: str | None
+    intent: str
+    values_mm: list[float]
+    measures: str
+    result: str
+    reason: bool
+    modality: str
+    contrast: str
+    kind: str
+    histology: str | None
+    category: str
+    margin_status: str | None
+    procedure: str
+    level: str
+    cue: str
+
+
+@dataclass(slots=True)
+class Mention:
+    """One matched phrase of the note, with its assertion, section and place."""
+
+    label: str  # the rule label: SITE, SIDE, TUMOR, MARGIN, PROCEDURE, ...
+    group: str  # the rule group id, e.g. "site.distal_femur"
+    start: int
+    end: int
+    text: str
+    sent: int
+    section: str | None
+    assertion: str  # present, negated, possible, hypothetical, historical
+    attrs: Attrs
+    kind: str | None = None  # the contract's finding kind, None for a cue
+    place: str = "narrative"  # where in the note it stands (see rules/case.json)
+    header: bool = False  # inside a section heading's field ("FROZEN SECTION: negative")
+    blank: bool = False  # in a template field left blank
+    side_span: tuple[int, int] | None = None  # the side word a site mention carries
+
+    def is_(self, *assertions: str) -> bool:
+        """Whether the assertion is one of ``assertions``."""
+        return self.assertion in assertions
+
+    @property
+    def present(self) -> bool:
+        return self.assertion == "present"
+
+    def attr(self, key: str) -> Any:
+        """An attribute or None."""
+        return self.attrs.get(key)  # type: ignore[misc]
+
+    def overlaps(self, other: Mention) -> bool:
+        return self.start < other.end and other.start < self.end
+
+    def inside(self, other: Mention) -> bool:
+        return other.start <= self.start and self.end <= other.end
+
+
+@dataclass(frozen=True, slots=True)
+class Section:
+    """A section of the note: its heading's category and extent (body to the next heading)."""
+
+    category: str
+    title_start: int
+    title_end: int
+    end: int
+
+
+@dataclass
+class NoteView:
+    """A note as the case model and the assessors read it: text, sentences, sections, mentions."""
+
+    text: str
+    sentences: list[tuple[int, int]]
+    sections: list[Section]
+    mentions: list[Mention]
+    _by_label: dict[str, list[Mention]] = field(default_factory=dict, repr=False)
+    _by_sent: dict[int, list[Mention]] = field(default_factory=dict, repr=False)
+    _sent_starts: list[int] = field(default_factory=list, repr=False)
+
+    def __post_init__(self) -> None:
+        for m in self.mentions:
+            self._by_label.setdefault(m.label, []).append(m)
+            self._by_sent.setdefault(m.sent, []).append(m)
+        self._sent_starts = [s for s, _ in self.sentences]
+
+    # -- lookups -----------------------------------------------------------------------
+    def of(self, *labels: str) -> list[Mention]:
+        """Mentions with any of these labels, in note order."""
+        if len(labels) == 1:
+            return list(self._by_label.get(labels[0], ()))
+        out = [m for label in labels for m in self._by_label.get(label, ())]
+        out.sort(key=lambda m: (m.start, -m.end))
+        return out
+
+    def kind(self, kind: str) -> list[Mention]:
+        """Findings of one contract kind, in note order."""
+        return [m for m in self.mentions if m.kind == kind]
+
+    def in_sent(self, sent: int, *labels: str) -> list[Mention]:
+        """Mentions in sentence ``sent`` (with any of ``labels`` when given)."""
+        ms = self._by_sent.get(sent, ())
+        return [m for m in ms if not labels or m.label in labels]
+
+    def near(self, m: Mention, labels: Iterable[str], window: int = 0) -> Iterator[Mention]:
+        """Mentions with ``labels`` in the same sentence as ``m`` (or within ``window`` sentences)."""
+        wanted = set(labels)
+        for k in range(m.sent - window, m.sent + window + 1):
+            for o in self._by_sent.get(k, ()):
+                if o is not m and o.label in wanted:
+                    yield o
+
+    def sentence(self, k: int) -> tuple[int, int]:
+        """Character bounds of sentence ``k`` (the whole note when there are none)."""
+        if 0 <= k < len(self.sentences):
+            return self.sentences[k]
+        return (0, len(self.text))
+
+    def sentence_text(self, k: int) -> str:
+        s, e = self.sentence(k)
+        return self.text[s:e]
+
+    def sent_index(self, char: int) -> int:
+        return max(0, bisect.bisect_right(self._sent_starts, char) - 1)
+
+    def section_at(self, char: int) -> Section | None:
+        for sec in self.sections:
+            if sec.title_start <= char < sec.end:
+                return sec
+        return None
+
+
+def place_of(section: str | None) -> str:
+    """The place of a section category (rules/case.json); narrative outside any heading."""
+    places = rule_files.case_rules().places
+    return places.get(section or "", places.get("", "narrative"))
+
+
+def mention_from_dict(rec: Mapping[str, Any]) -> Mention:
+    """A :class:`Mention` from the dict the findings component leaves on the Doc."""
+    side = (rec["side_start"], rec["side_end"]) if "side_start" in rec else None
+    return Mention(
+        label=rec["label"],
+        group=rec.get("id") or rec["label"].lower(),
+        start=rec["start"],
+        end=rec["end"],
+        text=rec["text"],
+        sent=rec.get("sent", 0),
+        section=rec.get("section"),
+        assertion=rec.get("assertion", "present"),
+        attrs=Attrs(**rec.get("attributes", {})),  # type: ignore[typeddict-item]
+        kind=rec.get("kind"),
+        place=place_of(rec.get("section")),
+        header=bool(rec.get("header")),
+        blank=rec["label"].startswith("BLANK_"),
+        side_span=side,
+    )
+
+
+def _procedure_line_end(text: str, sec: Section, limit: int) -> int:
+    """Where the procedure line of a procedure section ends: a blank line, or ``limit`` characters.
+
+    "PROCEDURE:" heads the list of what was done in most notes, but some notes dictate the whole
+    narrative under it; only its first lines are the procedure line.
+    """
+    blank = text.find("\n\n", sec.title_end, sec.end)
+    end = sec.end if blank < 0 else blank
+    return min(end, sec.title_end + limit)
+
+
+def _settle_places(text: str, mentions: list[Mention], sections: list[Section]) -> None:
+    limit = rule_files.case_rules().operation.procedure_line_chars
+    for sec in sections:
+        if sec.category != "procedure":
+            continue
+        line_end = _procedure_line_end(text, sec, limit)
+        for m in mentions:
+            if m.section == "procedure" and line_end <= m.start < sec.end:
+                m.place = "narrative"
+
+
+def note_view(
+    text: str,
+    findings: Sequence[Mapping[str, Any]],
+    cues: Sequence[Mapping[str, Any]],
+    sentences: Sequence[Sequence[int]] | None = None,
+    sections: Sequence[Mapping[str, Any]] | None = None,
+) -> NoteView:
+    """The :class:`NoteView` of a processed note (what ``doc._`` holds after opnote's pipeline)."""
+    mentions = [mention_from_dict(r) for r in list(findings) + list(cues)]
+    mentions.sort(key=lambda m: (m.start, -m.end, m.label))
+    sents = [(int(s[0]), int(s[1])) for s in sentences] if sentences else []
+    secs = [Section(s["category"], s["title_start"], s["title_end"], s["end"]) for s in sections or ()]
+    _settle_places(text, mentions, secs)
+    return NoteView(text=text, sentences=sents, sections=secs, mentions=mentions)

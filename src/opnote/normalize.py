@@ -1,0 +1,324 @@
+"""A canonical form of a note's text for the rules to read, with a map back to the original.
+
+Notes arrive with the layout of whatever wrote them: CRLF line ends, tabs, non-breaking spaces,
+double spaces after a full stop, typographic dashes and quotes, British spelling, the
+misrecognitions of speech software. spaCy turns every extra space into a token of its own, so a
+rule for "distal femur" misses "distal  femur"; measured on the gold notes, doubling the spaces
+changed the verdict of most of them. Rather than teach every rule every layout, the pipeline reads
+one canonical text and every offset it reports is mapped back to the note as read
+(:meth:`Canonical.to_original`), so ``note[start:end] == evidence.text`` still holds.
+
+The rewrites are rule data (``rules/normalize.json``): whole-word spelling variants and spoken or
+misrecognized phrases. Whitespace and punctuation rules are fixed here.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from . import rules as rule_files
+
+# Horizontal whitespace other than a plain space; zero-width characters that carry nothing.
+_HSPACE = "\t\v\f\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u202f\u205f\u3000"
+_ZERO_WIDTH = "\u200b\u200c\u200d\u2060\ufeff\u00ad"
+_PUNCT = {
+    "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'",
+    "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201f": '"', "\u2033": '"',
+    "\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2014": "-", "\u2015": "-", "\u2212": "-",
+    "\u2026": "...", "\u00d7": "x", "\u2022": "-", "\u25e6": "-", "\u25aa": "-", "\u2023": "-", "\u2043": "-",
+    "\u00b7": "-",
+}
+
+
+@dataclass(frozen=True)
+class Canonical:
+    """A note's canonical text and the map from its offsets to the note as read."""
+
+    text: str
+    original: str
+    # (canonical start, canonical end, original start, original end) of every rewritten stretch,
+    # in order; everything between two rewrites is copied unchanged.
+    _edits: tuple[tuple[int, int, int, int], ...] = field(default=(), repr=False)
+    _starts: tuple[int, ...] = field(default=(), repr=False)
+
+    @property
+    def changed(self) -> bool:
+        """Whether the canonical text differs from the original."""
+        return bool(self._edits)
+
+    def _pos(self, p: int, *, end: bool) -> int:
+        k = bisect.bisect_right(self._starts, p) - 1
+        if k < 0:
+            return p
+        cs, ce, os_, oe = self._edits[k]
+        if p > ce or (p == ce and ce > cs):
+            return oe + (p - ce)
+        if p == cs == ce:  # a deletion: a span starting here starts after it, one ending here before
+            return os_ if end else oe
+        if p == cs:
+            return os_
+        return oe if end else os_
+
+    def to_original(self, start: int, end: int) -> tuple[int, int]:
+        """The original offsets of the canonical span ``[start, end)``."""
+        if not self._edits:
+            return start, end
+        s = self._pos(start, end=False)
+        e = self._pos(end, end=True) if end > start else s
+        return s, max(s, e)
+
+
+def _word_map_regex(mapping: dict[str, str]) -> re.Pattern[str] | None:
+    if not mapping:
+        return None
+    words = sorted(mapping, key=len, reverse=True)
+    return re.compile(r"(?<![\w-])(?:" + "|".join(re.escape(w) for w in words) + r")(?![\w-])", re.IGNORECASE)
+
+
+def _same_case(src: str, repl: str) -> str:
+    if src.isupper() and len(src) > 1:
+        return repl.upper()
+    if src[:1].isupper():
+        return repl[:1].upper() + repl[1:]
+    return repl
+
+
+@dataclass(frozen=True)
+class _Rules:
+    words: dict[str, str]
+    words_re: re.Pattern[str] | None
+    phrases: dict[str, str]
+    phrases_re: re.Pattern[str] | None
+
+
+@lru_cache(maxsize=1)
+def _rules() -> _Rules:
+    data = rule_files.normalization()
+    words = {k.lower(): v for k, v in data.spelling.items()}
+    phrases = {" ".join(k.lower().split()): v for k, v in data.phrases.items()}
+    # A phrase matches across any run of spaces between its words.
+    phrase_re = None
+    if phrases:
+        alts = [r"\s+".join(re.escape(w) for w in p.split()) for p in sorted(phrases, key=len, reverse=True)]
+        phrase_re = re.compile(r"(?<![\w-])(?:" + "|".join(alts) + r")(?![\w-])", re.IGNORECASE)
+    return _Rules(words, _word_map_regex(words), phrases, phrase_re)
+
+
+class _Builder:
+    """Collects the canonical text piece by piece, remembering what each rewrite replaced."""
+
+    def __init__(self, original: str) -> None:
+        self.original = original
+        self.parts: list[str] = []
+        self.edits: list[tuple[int, int, int, int]] = []
+        self.length = 0
+
+    def copy(self, s: str) -> None:
+        self.parts.append(s)
+        self.length += len(s)
+
+    def rewrite(self, o_start: int, o_end: int, repl: str) -> None:
+        self.edits.append((self.length, self.length + len(repl), o_start, o_end))
+        self.parts.append(repl)
+        self.length += len(repl)
+
+
+def _char_pass(text: str) -> Canonical:
+    """Whitespace, line ends and typographic punctuation, in one scan."""
+    b = _Builder(text)
+    i, n = 0, len(text)
+    plain_start = 0
+
+    def flush(upto: int) -> None:
+        if upto > plain_start:
+            b.copy(text[plain_start:upto])
+
+    while i < n:
+        ch = text[i]
+        if ch == " " or ch in _HSPACE or ch in _ZERO_WIDTH or ch == "\r" or ch == "\n":
+            j = i
+            while j < n and (text[j] in " \r\n" or text[j] in _HSPACE or text[j] in _ZERO_WIDTH):
+                j += 1
+            run = text[i:j]
+            newlines = run.count("\n") + run.count("\r") - run.count("\r\n")
+            if newlines:
+                repl = "\n\n" if newlines >= 2 else "\n"
+            elif all(c in _ZERO_WIDTH for c in run):
+                repl = ""
+            else:
+                repl = " "
+            if run != repl:
+                flush(i)
+                b.rewrite(i, j, repl)
+                plain_start = j
+            i = j
+            continue
+        rep = _PUNCT.get(ch)
+        if rep is not None:
+            if ch == "\u00b7" and 0 < i < n - 1 and text[i - 1].isdigit() and text[i + 1].isdigit():
+                rep = "."  # "1·5 cm": a decimal point in British print
+            flush(i)
+            b.rewrite(i, i + 1, rep)
+            plain_start = i + 1
+        i += 1
+    flush(n)
+    out = "".join(b.parts)
+    edits = tuple(b.edits)
+    return Canonical(out, text, edits, tuple(e[0] for e in edits))
+
+
+def _compose(first: Canonical, text: str, second: list[tuple[int, int, int, int]]) -> Canonical:
+    """``text`` made from ``first.text`` by the rewrites ``second``, mapped to ``first.original``.
+
+    A rewrite of the second pass takes its original extent through the first pass's map; the
+    first pass's rewrites outside it are kept, shifted by what the second pass added before them.
+    """
+    out: list[tuple[int, int, int, int]] = []
+    firsts = first._edits
+    j, delta = 0, 0
+    for cs, ce, ms, me in second:
+        while j < len(firsts) and firsts[j][1] <= ms and firsts[j][0] <= ms:
+            a, b, c, d = firsts[j]
+            out.append((a + delta, b + delta, c, d))
+            j += 1
+        while j < len(firsts) and firsts[j][0] < me:
+            j += 1  # swallowed by this rewrite
+        os_, oe = first.to_original(ms, me)
+        out.append((cs, ce, os_, oe))
+        delta += (ce - cs) - (me - ms)
+    for a, b, c, d in firsts[j:]:
+        out.append((a + delta, b + delta, c, d))
+    return Canonical(text, first.original, tuple(out), tuple(e[0] for e in out))
+
+
+def _apply(c: Canonical, found: list[tuple[int, int, str]]) -> Canonical:
+    """``c`` with the rewrites ``found`` (start, end, replacement) applied, in order, non-overlapping."""
+    text = c.text
+    found.sort()
+    parts: list[str] = []
+    edits: list[tuple[int, int, int, int]] = []
+    pos = length = 0
+    for s, e, repl in found:
+        if s < pos or text[s:e] == repl:
+            continue
+        parts.append(text[pos:s])
+        length += s - pos
+        edits.append((length, length + len(repl), s, e))
+        parts.append(repl)
+        length += len(repl)
+        pos = e
+    if not edits:
+        return c
+    parts.append(text[pos:])
+    return _compose(c, "".join(parts), edits)
+
+
+@lru_cache(maxsize=1)
+def _heading_re() -> re.Pattern[str]:
+    phrases = sorted({" ".join(p.lower().split()) for g in rule_files.sections().sections for p in g.phrases}, key=len, reverse=True)
+    alts = "|".join(r"\s+".join(re.escape(w) for w in p.split()) for p in phrases)
+    marker = r"(?:(?:[ivx]{1,4}|\d{1,2}|[a-h])[.)]\s*|[-*]\s+|#+\s*)?"
+    return re.compile(rf"^[ ]*{marker}(?P<head>{alts})(?![\w(/-])(?P<after>[^\n]{{0,60}})", re.IGNORECASE | re.MULTILINE)
+
+
+@lru_cache(maxsize=1)
+def _inline_heading_re() -> re.Pattern[str]:
+    phrases = sorted({" ".join(p.lower().split()) for g in rule_files.sections().sections for p in g.phrases}, key=len, reverse=True)
+    alts = "|".join(r"\s+".join(re.escape(w) for w in p.split()) for p in phrases)
+    return re.compile(rf"(?<=[^\n])(?<![\w-])(?P<head>{alts})(?P<end>\s*:|\s+colon\b)", re.IGNORECASE)
+
+
+def _heading_case_ok(head: str) -> bool:
+    words = [w for w in re.split(r"[\s/]+", head) if w and w[0].isalpha()]
+    if head.isupper():
+        return True
+    return len(words) >= 2 and all(w[0].isupper() for w in words if w.lower() not in {"of", "the", "for", "and", "to", "in", "at", "with"})
+
+
+def _heading_pass(c: Canonical) -> Canonical:
+    """Give a heading without a colon one: alone on its line in any case, before a colon a few words
+    on ("Indications / discussion with family:"), or in Title Case or capitals before its content
+    ("Procedure Performed Radical resection ..."). The section rules then see every heading alike."""
+    found: list[tuple[int, int, str]] = []
+    for m in _heading_re().finditer(c.text):
+        head, after = m.group("head"), m.group("after")
+        stripped = after.lstrip(" ")
+        if stripped.startswith(":") or stripped.lower().startswith("colon") or stripped.startswith("-"):
+            continue
+        end = m.end("head")
+        if " " not in head.strip() and stripped.isupper() and len(stripped.split()) <= 3 and not stripped.endswith(":"):
+            continue  # "OPERATION RECORD": a document title, not a heading before its content
+        if not stripped:
+            found.append((end, end, ":"))
+        elif re.match(r"^[^.;:]{1,50}:", after) and not re.match(r"^\s*[a-z]+\s+(?:was|were|is|are|has|had)\b", after):
+            found.append((end, end, ":"))
+        elif _heading_case_ok(head) and re.match(r"^ +[A-Z0-9(\[#]", after) and (head.isupper() or " " in head.strip()):
+            found.append((end, end, ":"))
+    found += _inline_headings(c.text)
+    if not c.text.startswith("\n"):
+        found.append((0, 0, "\n"))  # every heading, the first line's too, starts a line
+    return _apply(c, found) if found else c
+
+
+def _inline_headings(text: str) -> list[tuple[int, int, str]]:
+    """A heading dictated or joined mid-line gets a line of its own: in capitals ("... Same.
+    PROCEDURE: ..."), spoken ("... period procedure colon ..."), or of several words after a full
+    stop. A single Title-case word with a colon inside prose ("Operation: scraping out the lesion"
+    in a consent paragraph) stays prose."""
+    found: list[tuple[int, int, str]] = []
+    at_line_start = [(m.start("head"), m.end("head")) for m in _heading_re().finditer(text)]
+    for m in _inline_heading_re().finditer(text):
+        head, start = m.group("head"), m.start("head")
+        if any(s <= start < e for s, e in at_line_start):
+            continue  # the tail of a heading that starts its line ("PREOPERATIVE DIAGNOSIS:")
+        if head.isupper() and re.search(r"\b[A-Z][A-Z/&-]+\s+$", text[max(0, start - 30):start]):
+            continue  # inside a longer run of capitals
+        if text[max(0, start - 3):start].endswith("\n") or re.search(r"\n[ ]*(?:(?:[ivx]{1,4}|\d{1,2}|[a-h])[.)]\s*|[-*#]+\s*)?$", text[max(0, start - 8):start], re.I):
+            continue
+        spoken = m.group("end").strip().lower() == "colon"
+        caps = head.isupper() and len(head) > 2
+        after_stop = " " in head.strip() and bool(re.search(r"(?:[.;]|\bperiod)\s*$", text[max(0, start - 12):start]))
+        if spoken or caps or after_stop:
+            found.append((start, start, "\n"))
+    return found
+
+
+_PLURAL_MARK = re.compile(r"(?<=[A-Za-z])\((?:s|es)\)", re.IGNORECASE)
+
+
+def _word_pass(c: Canonical) -> Canonical:
+    r = _rules()
+    text = c.text
+    # "Procedure(s):" tokenizes as "Procedure(s" + "):"; the plural reads the same to a rule.
+    found: list[tuple[int, int, str]] = [(m.start(), m.end(), m.group(0)[1:-1]) for m in _PLURAL_MARK.finditer(text)]
+    if r.phrases_re is not None:
+        for m in r.phrases_re.finditer(text):
+            key = " ".join(m.group(0).lower().split())
+            found.append((m.start(), m.end(), _same_case(m.group(0), r.phrases[key])))
+    if r.words_re is not None:
+        taken = [(s, e) for s, e, _ in found]
+        for m in r.words_re.finditer(text):
+            if any(s < m.end() and m.start() < e for s, e in taken):
+                continue
+            found.append((m.start(), m.end(), _same_case(m.group(0), r.words[m.group(0).lower()])))
+    return _apply(c, found) if found else c
+
+
+_WRAP = re.compile(r"(?<=[^\n]{40})(?<![.:;!?|])\n(?=(?:[a-z]|\d+(?![.)]))[^\n])")
+
+
+def _unwrap_pass(c: Canonical) -> Canonical:
+    """Join hard-wrapped lines: a long line that stops mid-sentence, and a next line that goes on
+    in lower case or with a number ("...treated in\n2016 with chemotherapy"). Lists, headings and
+    sentences that end stay on their own lines."""
+    found = [(m.start(), m.end(), " ") for m in _WRAP.finditer(c.text)]
+    return _apply(c, found) if found else c
+
+
+def canonical(text: str) -> Canonical:
+    """The canonical text of ``text`` with its offset map."""
+    return _heading_pass(_unwrap_pass(_word_pass(_char_pass(text))))
+
