@@ -89,10 +89,16 @@ def test_cli_malformed_checklist_gives_a_clear_error():
     with pytest.raises(RuleFileError) as e:
         validate(Checklist, bad, "checklists/broken.json")
     assert "checklists/broken.json" in str(e.value) and "items.0.weight" in str(e.value)
-    short = json.loads(json.dumps(good))
-    short["items"] = short["items"][:8]
-    with pytest.raises(RuleFileError, match="nine items"):
-        validate(Checklist, short, "checklists/short.json")
+    twice = json.loads(json.dumps(good))
+    twice["items"].append(twice["items"][0])
+    with pytest.raises(RuleFileError, match="each id once"):
+        validate(Checklist, twice, "checklists/twice.json")
+    unknown = json.loads(json.dumps(good))
+    unknown["items"][0]["id"] = "bone_density"
+    from opnote.assess import check_checklist
+
+    with pytest.raises(RuleFileError, match="no assessor for checklist item 'bone_density'"):
+        check_checklist(validate(Checklist, unknown, "checklists/unknown.json"))
     extra = json.loads(json.dumps(good))
     extra["colour"] = "red"
     with pytest.raises(RuleFileError, match="colour"):

@@ -8,7 +8,9 @@ from opnote.components.measurements import find_dimensions, parse_number
 
 
 def findings(nlp, text, kind=None):
-    doc = nlp(text)
+    import opnote
+
+    doc = opnote.process(nlp, text)
     return [f for f in doc._.opnote_findings if kind is None or f["kind"] == kind]
 
 
@@ -151,9 +153,12 @@ def test_abbreviations_lexicon(nlp, text, kind, attr, value):
 
 
 def test_abbreviations_defined_in_the_note(nlp):
+    from opnote.normalize import canonical
+
     text = "Endoprosthetic reconstruction (ENR) was chosen. The ENR was cemented."
     rec = findings(nlp, text, "reconstruction")
-    assert {text[f["start"]:f["end"]] for f in rec} >= {"ENR"}
+    seen = canonical(text).text  # the pipeline's offsets index the canonical text
+    assert {seen[f["start"]:f["end"]] for f in rec} >= {"ENR"}
 
 
 # ------------------------------------------------------------------ raw dictation
@@ -163,7 +168,8 @@ def test_raw_dictation_end_to_end(checker):
         "of the left distal femur with distal femoral replacement period new paragraph the mri was reviewed period "
         "we discussed limb salvage versus amputation for this malignant tumor and consent was signed period "
         "the tumor was removed in bloc with a wide margin comma the femur was cut fifteen centimeters from the joint line period "
-        "frozen section of the marrow was negative period specimen to pathology for permanent sections period"
+        "frozen section of the marrow was negative period the cemented distal femoral replacement was assembled with a rotating hinge period "
+        "specimen to pathology for permanent sections period"
     )
     report = checker.check(text)
     assert report.verdict == "ready", [(i.id, i.status) for i in report.checklist]

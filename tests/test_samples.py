@@ -1,7 +1,9 @@
-"""Regression: every sample note against its gold file (checklist statuses and verdict).
+"""Regression on the gold notes.
 
-Notes the checker still gets wrong are listed in ``known_misses.json`` with the reason; they run
-as strict xfails, so fixing one without updating the list fails too.
+Every dev note is a test of its own (checklist statuses and verdict). Notes the checker still
+gets wrong are listed in ``known_misses.json`` with what it gets wrong; they run as strict xfails,
+so fixing one without updating the list fails too. Held-out notes are never tested one by one
+(their misses are not for reading): the held-out split is held to summary thresholds instead.
 """
 
 from __future__ import annotations
@@ -16,12 +18,13 @@ KNOWN = json.loads((Path(__file__).with_name("known_misses.json")).read_text())
 
 
 def _cases():
-    for gold in sorted(ROOT.rglob("*.expected.json")):
+    for gold in sorted((ROOT / "dev").rglob("*.expected.json")):
         rel = str(gold.relative_to(ROOT))[: -len(".expected.json")]
         marks = [pytest.mark.xfail(strict=True, reason=KNOWN[rel])] if rel in KNOWN else []
         yield pytest.param(gold, id=rel, marks=marks)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("gold_path", list(_cases()))
 def test_sample_note_matches_gold(checker, gold_path: Path):
     gold = json.loads(gold_path.read_text())
@@ -31,8 +34,25 @@ def test_sample_note_matches_gold(checker, gold_path: Path):
     assert (got, report.verdict) == (gold["checklist"], gold["verdict"])
 
 
+# Floors a little under the held-out figures of this release (README, "Accuracy"): a change that
+# costs accuracy on notes the rules were not written for fails here, without naming a note.
+HELDOUT_FLOORS = {"gap_recall": 0.87, "met_precision": 0.96, "verdict_accuracy": 0.85, "item_accuracy": 0.93, "attribute_accuracy": 0.89}
+
+
+@pytest.mark.slow
+def test_heldout_summary_stays_above_its_floors(checker):
+    from opnote.evaluate import evaluate_dir
+
+    result = evaluate_dir(ROOT / "heldout", checker=checker)
+    summary = result["splits"]["heldout"]
+    low = {k: round(summary[k], 3) for k, floor in HELDOUT_FLOORS.items() if summary[k] < floor}
+    assert not low, f"held-out figures below their floors: {low}"
+
+
 def test_there_are_enough_sample_notes():
     golds = list(ROOT.rglob("*.expected.json"))
-    assert len(golds) >= 45
+    assert len(golds) >= 200
     splits = [json.loads(g.read_text())["split"] for g in golds]
-    assert splits.count("heldout") >= len(golds) // 3
+    assert splits.count("heldout") >= 0.38 * len(golds)
+    authors = {json.loads(g.read_text()).get("author") for g in golds} - {None}
+    assert len(authors) >= 4

@@ -22,6 +22,7 @@ __all__ = [
     "Diagnosis",
     "Advisory",
     "report_from_doc",
+    "process",
     "OpnoteError",
     "InputError",
     "CodeError",
@@ -30,12 +31,12 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .api import Checker, check, report_from_doc
+    from .api import Checker, check, process, report_from_doc
     from .errors import CodeError, InputError, ModelLoadError, OpnoteError, RuleFileError
     from .schema import Advisory, ChecklistItem, Diagnosis, Evidence, Finding, Report
 
 _LAZY = {
-    "Checker": "api", "check": "api", "report_from_doc": "api",
+    "Checker": "api", "check": "api", "report_from_doc": "api", "process": "api",
     "Report": "schema", "ChecklistItem": "schema", "Finding": "schema", "Evidence": "schema",
     "Diagnosis": "schema", "Advisory": "schema",
     "OpnoteError": "errors", "InputError": "errors", "CodeError": "errors", "RuleFileError": "errors",

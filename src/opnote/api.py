@@ -19,12 +19,12 @@ from .assess import check_checklist
 from .coding import validate_claim_codes
 from .errors import CodeError
 from .io import DEFAULT_MAX_BYTES, Note, check_text, decode, read_note
-from .normalize import canonical
+from .normalize import USER_DATA_KEY, canonical, from_user_data, to_user_data
 from .pipeline import load_nlp
 from .schema import Report
 from .scoring import evaluate
 
-__all__ = ["Checker", "report_from_doc"]
+__all__ = ["Checker", "process", "report_from_doc"]
 
 
 def _claim_codes(icd10: object, source: str | None = None) -> list[str]:
@@ -59,7 +59,21 @@ def report_from_doc(
     if findings is None:
         raise ValueError("this Doc was not processed by the opnote_findings component")
     claim = _claim_codes(icd10, source)
-    return _evaluate_doc(doc, doc.text, code=code, icd10=claim, source=source, encoding=encoding)
+    canon = from_user_data(doc.text, doc.user_data.get(USER_DATA_KEY))
+    return reanchor(_evaluate_doc(doc, doc.text, code=code, icd10=claim, source=source, encoding=encoding), canon)
+
+
+def process(nlp: Language, text: str) -> Doc:
+    """Run an opnote pipeline on a note the way :class:`Checker` does: on its canonical text.
+
+    The Doc's text is the canonical text (one space between words, headings on lines of their
+    own, standard spelling); :func:`report_from_doc` maps every offset back to ``text``.
+    """
+    canon = canonical(text)
+    doc = nlp(canon.text)
+    if canon.changed:
+        doc.user_data[USER_DATA_KEY] = to_user_data(canon)
+    return doc
 
 
 def _evaluate_doc(doc: Doc, text: str, **kw: Any) -> Report:
@@ -151,7 +165,9 @@ class Checker:
 
     def explain(self, text: str) -> Doc:
         """The processed Doc for a note (findings in ``doc.spans["opnote_findings"]``)."""
-        return self._run(canonical(check_text(text).text).text)
+        text = check_text(text).text
+        with self._lock:
+            return process(self.nlp, text)
 
 
 def check(text: str, icd10: list[str] | None = None, *, code: str = "27365") -> Report:

@@ -429,7 +429,7 @@ def _operation_candidates(view: NoteView, case: Case) -> list[tuple[str, Mention
         sentence = view.sentence_text(m.sent)
         if m.place != "procedure" and (m.is_("historical") or m.place in ("history", "diagnosis", "narrative")) and _past(view, m):
             continue  # "diagnosed on a core needle biopsy in January", "underwent resection 19 days ago"
-        if m.place != "procedure" and _irrealis(view, m):
+        if _irrealis(view, m):
             continue  # "limb salvage carries more risk than amputation": discussed, not done
         cls = rules.classes.get(str(m.attr("procedure")), "other")
         if cls == "resection" and m.sent not in anchors:
@@ -566,7 +566,10 @@ def _side_candidates(view: NoteView, case: Case) -> list[tuple[SideMention, Ment
         if any(p.search(pre) for p in rx.not_a_side_before) or any(p.search(post) for p in rx.not_a_side_after):
             continue  # "a cuff was left on the tumor", "a right-angle clamp"
         site = linked.get(_span(m))
-        if site is None and m.place not in rules.anywhere_places:
+        place = m.place
+        if _in_table_row(text, m.start):
+            place = "implants"  # a side column of a table (an implant log, a specimen list) labels the row
+        if site is None and place not in rules.anywhere_places:
             continue
         s_start, s_end = view.sentence(m.sent)
         before = text[max(s_start, m.start - 60):m.start]
@@ -575,10 +578,16 @@ def _side_candidates(view: NoteView, case: Case) -> list[tuple[SideMention, Ment
             after = text[site.end:min(s_end, site.end + 80)]
         if any(p.search(before) for p in rx.not_side_before) or any(p.search(after) for p in rx.not_side_after):
             continue
-        weight = rules.weights.get(m.place, 1.0)
+        weight = rules.weights.get(place, 1.0)
         span = (min(m.start, site.start), max(m.end, site.end)) if site is not None else _span(m)
-        out.append((SideMention(value, m.place, weight, span), m))
+        out.append((SideMention(value, place, weight, span), m))
     return out
+
+
+def _in_table_row(text: str, char: int) -> bool:
+    start = text.rfind("\n", 0, char) + 1
+    end = text.find("\n", char)
+    return text.count("|", start, len(text) if end < 0 else end) >= 2
 
 
 def _settle_side(view: NoteView, case: Case) -> tuple[Fact, list[SideMention]]:

@@ -9,6 +9,7 @@ sections, so no later step indexes a dict by a string key it hopes is there.
 from __future__ import annotations
 
 import bisect
+import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypedDict
@@ -187,14 +188,40 @@ def _procedure_line_end(text: str, sec: Section, limit: int) -> int:
     return min(end, sec.title_end + limit)
 
 
+# Headings of a one-line field ("EBL: 400 mL", "Surgeon: ...") and of a short block: the text
+# after the field is the note's narrative again, not more of the field.
+ONE_LINE_FIELDS = {"date", "ebl", "fluids", "drains", "tourniquet", "anesthesia", "personnel", "laterality", "complications"}
+BLOCK_FIELDS = {"specimens", "frozen_section", "implants", "disposition", "consent"}
+
+
+def _field_end(text: str, sec: Section) -> int:
+    if sec.category in ONE_LINE_FIELDS:
+        k = sec.title_end
+        while k < sec.end and text[k] in " \t:":
+            k += 1
+        if k < sec.end and text[k] == "\n":  # the value on the next line
+            k += 1
+        nl = text.find("\n", k, sec.end)
+        stop = re.search(r"[.;] +(?=[A-Z])", text[k:sec.end])  # a note with its lines joined
+        ends = [x for x in (nl, k + stop.end() if stop else -1) if x >= 0]
+        return min(ends) if ends else sec.end
+    if sec.category in BLOCK_FIELDS:
+        blank = text.find("\n\n", sec.title_end, sec.end)
+        return sec.end if blank < 0 else blank
+    return sec.end
+
+
 def _settle_places(text: str, mentions: list[Mention], sections: list[Section]) -> None:
     limit = rule_files.case_rules().operation.procedure_line_chars
     for sec in sections:
-        if sec.category != "procedure":
-            continue
-        line_end = _procedure_line_end(text, sec, limit)
+        end = _field_end(text, sec)
+        line_end = _procedure_line_end(text, sec, limit) if sec.category == "procedure" else end
         for m in mentions:
-            if m.section == "procedure" and line_end <= m.start < sec.end:
+            if m.section != sec.category or not (sec.title_start <= m.start < sec.end):
+                continue
+            if m.start >= end:
+                m.section, m.place = None, place_of(None)
+            elif sec.category == "procedure" and m.start >= line_end:
                 m.place = "narrative"
 
 

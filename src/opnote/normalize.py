@@ -251,8 +251,8 @@ def _heading_pass(c: Canonical) -> Canonical:
         end = m.end("head")
         if " " not in head.strip() and stripped.isupper() and len(stripped.split()) <= 3 and not stripped.endswith(":"):
             continue  # "OPERATION RECORD": a document title, not a heading before its content
-        if not stripped:
-            found.append((end, end, ":"))
+        if not stripped or re.fullmatch(r"\([^()]{1,40}\)\s*", stripped):
+            found.append((end, end, ":"))  # alone on its line, or with a remark: "Implant log (scanned)"
         elif re.match(r"^[^.;:]{1,50}:", after) and not re.match(r"^\s*[a-z]+\s+(?:was|were|is|are|has|had)\b", after):
             found.append((end, end, ":"))
         elif _heading_case_ok(head) and re.match(r"^ +[A-Z0-9(\[#]", after) and (head.isupper() or " " in head.strip()):
@@ -261,6 +261,13 @@ def _heading_pass(c: Canonical) -> Canonical:
     if not c.text.startswith("\n"):
         found.append((0, 0, "\n"))  # every heading, the first line's too, starts a line
     return _apply(c, found) if found else c
+
+
+# Single-word headings that prose does not use with a colon after a full stop ("... Same.
+# Procedure: ..." in a note whose lines were joined); "Operation:" or "Technique:" may be prose.
+STRONG_HEADINGS = {"procedure", "procedures", "diagnosis", "findings", "specimen", "specimens", "implants", "indications",
+                   "indication", "consent", "complications", "disposition", "anesthesia", "ebl", "drains", "attestation",
+                   "addendum", "pathology", "imaging", "laterality", "dx"}
 
 
 def _inline_headings(text: str) -> list[tuple[int, int, str]]:
@@ -280,7 +287,7 @@ def _inline_headings(text: str) -> list[tuple[int, int, str]]:
             continue
         spoken = m.group("end").strip().lower() == "colon"
         caps = head.isupper() and len(head) > 2
-        after_stop = " " in head.strip() and bool(re.search(r"(?:[.;]|\bperiod)\s*$", text[max(0, start - 12):start]))
+        after_stop = (" " in head.strip() or head.lower() in STRONG_HEADINGS) and bool(re.search(r"(?:[.;]|\bperiod)\s*$", text[max(0, start - 12):start]))
         if spoken or caps or after_stop:
             found.append((start, start, "\n"))
     return found
@@ -322,3 +329,19 @@ def canonical(text: str) -> Canonical:
     """The canonical text of ``text`` with its offset map."""
     return _heading_pass(_unwrap_pass(_word_pass(_char_pass(text))))
 
+
+
+USER_DATA_KEY = "opnote_canonical"
+
+
+def to_user_data(c: Canonical) -> dict[str, object]:
+    """What :func:`opnote.process` keeps on a Doc so a report can be re-anchored (plain data)."""
+    return {"original": c.original, "edits": [list(e) for e in c._edits]}
+
+
+def from_user_data(text: str, data: object) -> Canonical:
+    """The :class:`Canonical` of a Doc whose text is ``text`` (identity when ``data`` is missing)."""
+    if not isinstance(data, dict) or "original" not in data:
+        return Canonical(text, text)
+    edits = tuple(tuple(int(x) for x in e) for e in data.get("edits", []))
+    return Canonical(text, str(data["original"]), edits, tuple(e[0] for e in edits))  # type: ignore[arg-type]
