@@ -13,7 +13,14 @@ from __future__ import annotations
 import re
 
 from ..schema import Evidence, Report
-from .html import ADVISORY_LABEL, CATEGORY_LABEL, GAP_STATUSES, STATUS_ICON, STATUS_LABEL, VERDICT_LABEL
+from .labels import (
+    ADVISORY_LABEL,
+    CATEGORY_LABEL,
+    GAP_STATUSES,
+    STATUS_ICON,
+    STATUS_LABEL,
+    VERDICT_LABEL,
+)
 
 # Inline-significant characters only: everything opnote writes sits mid-line (after "| " or
 # "- "), so line-start markers (#, +, -, 1.) cannot trigger; "(" only matters after an escaped "]".
