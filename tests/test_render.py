@@ -449,3 +449,99 @@ def test_cli_progress_bar_only_on_a_terminal(tmp_path):
     assert piped.returncode == 1
     assert b"checking notes" not in piped.stderr and b"\r" not in piped.stderr
     assert b"wrote 3 report(s)" in piped.stderr
+
+
+# --- terminal text -------------------------------------------------------------------------------
+
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def hand_report(**update) -> Report:
+    """A small report built by hand (no pipeline), for exact-output tests."""
+    from opnote.schema import Advisory, ChecklistItem, Diagnosis
+
+    items = [
+        ChecklistItem(id="tumor_location", status="met", title="Tumor location and side", message="Tumor site (femur) and side (right) are documented.", evidence=[Evidence(start=0, end=18, text="Right distal femur")]),
+        ChecklistItem(
+            id="frozen_section", status="missing", title="Intraoperative frozen section",
+            message="No frozen section of the margins is documented; the pathologist's reading of the bone marrow margin is needed.",
+            suggestion="Frozen section of the ___ margin was ___.", why="Payers ask how the margin was assessed.",
+        ),
+        ChecklistItem(id="informed_consent", status="not_applicable", title="Informed consent", severity="recommended", message="Not needed here."),
+    ]
+    report = Report(
+        source="note.txt", score=65, verdict="at_risk", summary="At risk: 1 item to complete (intraoperative frozen section).", checklist=items,
+        diagnosis=Diagnosis(tumor_type="osteosarcoma", category="primary_malignant_bone", laterality="right", site="distal_femur", expected_icd10=["C40.21"], problems=["The claim has no code."]),
+        advisories=[Advisory(kind="modifier", code="RT", message="Append RT for the right side.", confidence="verified")],
+    )
+    return report.model_copy(update=update)
+
+
+TEXT_WIDE = """\
+note.txt  CPT 27365  score 65/100  AT RISK
+At risk: 1 item to complete (intraoperative frozen section).
+
+  [   MET   ] Tumor location and side        Tumor site (femur) and side (right) are documented.
+                                             ↳ chars 0-18: "Right distal femur"
+  [ MISSING ] Intraoperative frozen section  No frozen section of the margins is documented; the pathologist's reading
+                                             of the bone marrow margin is needed.
+                                             dictate: Frozen section of the ___ margin was ___.
+                                             why: Payers ask how the margin was assessed.
+  [   N/A   ] Informed consent               Not needed here.
+
+Diagnosis: osteosarcoma (primary malignant bone), side right; supports C40.21
+  - The claim has no code.
+
+Advisories
+  - [modifier RT] Append RT for the right side. (verified)
+"""
+
+TEXT_NARROW = """\
+note.txt  CPT 27365  score 65/100  AT RISK
+At risk: 1 item to complete (intraoperative frozen section).
+
+  [   MET   ] Tumor location and side
+              Tumor site (femur) and side (right) are documented.
+              ↳ chars 0-18: "Right distal femur"
+  [ MISSING ] Intraoperative frozen section
+              No frozen section of the margins is documented; the pathologist's
+              reading of the bone marrow margin is needed.
+              dictate: Frozen section of the ___ margin was ___.
+              why: Payers ask how the margin was assessed.
+  [   N/A   ] Informed consent
+              Not needed here.
+
+Diagnosis: osteosarcoma (primary malignant bone), side right; supports C40.21
+  - The claim has no code.
+
+Advisories
+  - [modifier RT] Append RT for the right side. (verified)
+"""
+
+
+@pytest.mark.parametrize("columns,expected", [("120", TEXT_WIDE), ("80", TEXT_NARROW)], ids=["wide", "narrow"])
+def test_text_plain_output_is_pinned(monkeypatch, columns, expected):
+    from opnote.render.text import render_text
+
+    monkeypatch.setenv("COLUMNS", columns)
+    assert render_text(hand_report()) == expected
+
+
+def test_text_colour_is_the_plain_text_with_terminal_styles(monkeypatch):
+    from opnote.render.text import render_text
+
+    monkeypatch.setenv("COLUMNS", "120")
+    monkeypatch.setenv("NO_COLOR", "1")  # the caller decides (--color); the renderer does not second-guess it
+    coloured = render_text(hand_report(), color=True)
+    assert "\x1b[1;33mAT RISK\x1b[0m" in coloured  # verdict in bold yellow
+    assert "\x1b[31m[ MISSING ]\x1b[0m" in coloured and "\x1b[32m[   MET   ]\x1b[0m" in coloured
+    assert ANSI.sub("", coloured) == TEXT_WIDE
+
+
+def test_cli_text_is_plain_when_piped_and_coloured_on_request():
+    piped = CliRunner().invoke(app, ["check", str(VAGUE)])
+    assert piped.exit_code == 1
+    assert "\x1b" not in piped.stdout and "[ MISSING ]" in piped.stdout
+    coloured = CliRunner().invoke(app, ["check", str(VAGUE), "--color"])
+    assert "\x1b[31m[ MISSING ]\x1b[0m" in coloured.stdout
+    assert ANSI.sub("", coloured.stdout) == piped.stdout
