@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..schema import Report
+if TYPE_CHECKING:  # pragma: no cover
+    from ..schema import Report
 
 FORMATS = ("text", "json", "jsonl", "markdown", "html", "fhir")
 
@@ -38,7 +39,7 @@ def render(report: Report, fmt: str, *, text: str | None = None, color: bool = F
 
         return render_html(report, text=text)
     if fmt == "fhir":
-        from ..fhir import to_fhir
+        from .fhir import to_fhir
 
         return json.dumps(to_fhir(report, text=text), indent=2, ensure_ascii=False) + "\n"
     raise ValueError(f"unknown format {fmt!r}; choose from {', '.join(FORMATS)}")

@@ -11,8 +11,8 @@ blanks are not read as emphasis) and stay readable where the message is not rend
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
-from ..schema import Evidence, Report
 from .labels import (
     ADVISORY_LABEL,
     CATEGORY_LABEL,
@@ -21,6 +21,9 @@ from .labels import (
     STATUS_LABEL,
     VERDICT_LABEL,
 )
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..schema import Evidence, Report
 
 # Inline-significant characters only: everything opnote writes sits mid-line (after "| " or
 # "- "), so line-start markers (#, +, -, 1.) cannot trigger; "(" only matters after an escaped "]".
