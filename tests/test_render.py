@@ -479,6 +479,7 @@ def hand_report(**update) -> Report:
 
 TEXT_WIDE = """\
 note.txt  CPT 27365  score 65/100  AT RISK
+Case: Right distal femur
 At risk: 1 item to complete (intraoperative frozen section).
 
   [   MET   ] Tumor location and side        Tumor site (femur) and side (right) are documented.
@@ -498,6 +499,7 @@ Advisories
 
 TEXT_NARROW = """\
 note.txt  CPT 27365  score 65/100  AT RISK
+Case: Right distal femur
 At risk: 1 item to complete (intraoperative frozen section).
 
   [   MET   ] Tumor location and side
@@ -545,3 +547,117 @@ def test_cli_text_is_plain_when_piped_and_coloured_on_request():
     coloured = CliRunner().invoke(app, ["check", str(VAGUE), "--color"])
     assert "\x1b[31m[ MISSING ]\x1b[0m" in coloured.stdout
     assert ANSI.sub("", coloured.stdout) == piped.stdout
+
+
+# --- the case line -------------------------------------------------------------------------------
+
+CASE = {
+    "operation": {"value": "radical_resection", "evidence": [{"start": 40, "end": 57, "text": "radical resection"}]},
+    "amputation_level": {"value": None, "evidence": []},
+    "tissue": {"value": "bone", "evidence": []},
+    "tumor_status": {"value": "current", "evidence": []},
+    "side": {
+        "value": "right",
+        "evidence": [{"start": 0, "end": 5, "text": "Right"}],
+        "conflicts": [{"value": "left", "place": "implants", "evidence": [{"start": 90, "end": 94, "text": "left"}]}],
+    },
+}
+CASE_LINE = "Right distal femur, bone, current tumor, radical resection"
+CONFLICT_LINE = "Right distal femur (⚠ SIDE CONFLICT: left in implants), bone, current tumor, radical resection"
+
+
+class WithCase:
+    """A report with a ``case`` block, as the report model will have (delegates everything else)."""
+
+    def __init__(self, report: Report, case) -> None:
+        self._report = report
+        self.case = case
+
+    def __getattr__(self, name):
+        return getattr(self._report, name)
+
+
+def as_attributes(value):
+    """The case block as nested objects (the shape a pydantic model gives) instead of dicts."""
+    from types import SimpleNamespace
+
+    if isinstance(value, dict):
+        return SimpleNamespace(**{k: as_attributes(v) for k, v in value.items()})
+    if isinstance(value, list):
+        return [as_attributes(v) for v in value]
+    return value
+
+
+def without_conflict(case: dict) -> dict:
+    return {**case, "side": {k: v for k, v in case["side"].items() if k != "conflicts"}}
+
+
+@pytest.mark.parametrize("shape", [dict, as_attributes], ids=["dicts", "attributes"])
+def test_case_line_from_the_case_block(shape):
+    from opnote.render import case_line
+
+    report = hand_report()
+    assert case_line(WithCase(report, shape(without_conflict(CASE)))) == CASE_LINE
+    assert case_line(WithCase(report, shape(CASE))) == CONFLICT_LINE
+
+
+def test_case_line_before_the_report_has_a_case_block():
+    from opnote.render import case_line
+    from opnote.schema import Diagnosis
+
+    report = hand_report()
+    assert not hasattr(report, "case") or report.case is None
+    assert case_line(report) == "Right distal femur"  # from the diagnosis: side and site
+    left_only = report.model_copy(update={"diagnosis": Diagnosis(laterality="left")})
+    assert case_line(left_only) == "Left side"
+    site_only = report.model_copy(update={"diagnosis": Diagnosis(site="proximal_tibia")})
+    assert case_line(site_only) == "Proximal tibia, side not stated"
+    assert case_line(report.model_copy(update={"diagnosis": Diagnosis()})) is None
+
+
+def test_case_line_names_the_amputation_level_and_skips_unknowns():
+    from opnote.render import case_line
+
+    case = {
+        "operation": {"value": "amputation"},
+        "amputation_level": {"value": "transfemoral"},
+        "tissue": {"value": "soft_tissue_invading_bone"},
+        "tumor_status": {"value": "unknown"},
+        "side": {"value": None, "conflicts": []},
+    }
+    assert case_line(WithCase(hand_report(), case)) == "Right distal femur, soft tissue invading bone, amputation, transfemoral (above-knee)"
+
+
+def test_case_line_at_the_top_of_every_report(monkeypatch):
+    from opnote.render.text import render_text
+
+    monkeypatch.setenv("COLUMNS", "120")
+    report = WithCase(hand_report(), CASE)
+    page = render_html(report)
+    top = page[: page.index('aria-label="verdict"')]
+    assert f'<div class="case case-conflict">Case: <b>{CONFLICT_LINE}</b></div>' in top  # words and symbol, not colour alone
+    text = render_text(report)
+    assert text.splitlines()[1] == f"Case: {CONFLICT_LINE}"
+    coloured = render_text(report, color=True)
+    assert f"\x1b[1;35m{CONFLICT_LINE}\x1b[0m" in coloured and ANSI.sub("", coloured) == text
+    md = render_markdown(report)
+    assert md.index(f"**Case:** {CONFLICT_LINE}") < md.index("**AT RISK**")
+    plain = render_html(WithCase(hand_report(), without_conflict(CASE)))
+    assert f'<div class="case">Case: <b>{CASE_LINE}</b></div>' in plain and "SIDE CONFLICT" not in plain
+
+
+def test_case_line_is_escaped(monkeypatch):
+    evil = {**CASE, "side": {**CASE["side"], "conflicts": [{"value": "left", "place": "<b>implants</b> | *x*"}]}}
+    report = WithCase(hand_report(), evil)
+    page = render_html(report)
+    assert "<b>implants</b>" not in page and "left in &lt;b&gt;implants&lt;/b&gt; | *x*" in page
+    assert "left in \\<b\\>implants\\</b\\> \\| \\*x\\*" in render_markdown(report)
+
+
+def test_no_case_line_when_nothing_is_known(vague):
+    from opnote.schema import Diagnosis
+
+    report, text = vague
+    bare = report.model_copy(update={"diagnosis": Diagnosis()})
+    assert 'class="case' not in render_html(bare, text=text)
+    assert "**Case:**" not in render_markdown(bare)

@@ -5,8 +5,12 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
+from .case import case_line
+
 if TYPE_CHECKING:  # pragma: no cover
     from ..schema import Report
+
+__all__ = ["FORMATS", "SUFFIX", "case_line", "render", "report_dict", "to_json"]
 
 FORMATS = ("text", "json", "jsonl", "markdown", "html", "fhir")
 

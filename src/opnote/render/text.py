@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Final
 from rich.console import Console
 from rich.text import Text
 
+from .case import case_summary
 from .labels import short
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -63,6 +64,9 @@ def _head(report: Report, width: int) -> list[Line]:
     label, style = _VERDICT[report.verdict]
     head = f"{report.source or 'note'}  CPT {report.code}  score {report.score}/100  "
     lines: list[Line] = [[(head, "bold"), (label, style)]]
+    case = case_summary(report)
+    if case:
+        lines.append([("Case: ", "bold"), (case.text, "bold magenta" if case.has_conflict else "")])
     if report.summary:
         lines.extend(_wrap(report.summary, 0, width))
     return lines

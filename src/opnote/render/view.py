@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from .case import case_summary
 from .highlight import Piece, evidence_spans, note_pieces
 from .labels import (
     ADVISORY_LABEL,
@@ -110,6 +111,14 @@ class LegendEntry:
 
 
 @dataclass(frozen=True, slots=True)
+class CaseView:
+    """The case line; ``conflict`` when it shows a side the note contradicts."""
+
+    text: str
+    conflict: bool
+
+
+@dataclass(frozen=True, slots=True)
 class NoteView:
     """The highlighted note: the legend, the pieces to write and the number of spans."""
 
@@ -125,6 +134,7 @@ class ReportView:
     generator: str
     code: str
     source: str
+    case: CaseView | None
     verdict: str
     verdict_label: str
     verdict_icon: str
@@ -235,6 +245,11 @@ def _counts(report: Report) -> str:
     return ", ".join(f"{counts[s]} {STATUS_LABEL[s].lower()}" for s in STATUS_LABEL if counts.get(s))
 
 
+def _case(report: Report) -> CaseView | None:
+    summary = case_summary(report)
+    return CaseView(summary.text, summary.has_conflict) if summary else None
+
+
 def report_view(report: Report, text: str | None, *, csp: str, version: str) -> ReportView:
     """Everything the report page shows, decided; ``version`` stands in for a missing ``opnote_version``."""
     spans = evidence_spans(report, text)
@@ -249,6 +264,7 @@ def report_view(report: Report, text: str | None, *, csp: str, version: str) -> 
         generator=f"opnote {report.opnote_version or version}",
         code=report.code,
         source=source,
+        case=_case(report),
         verdict=verdict,
         verdict_label=vlabel,
         verdict_icon=VERDICT_ICON.get(verdict, ""),
