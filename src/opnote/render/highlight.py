@@ -190,6 +190,8 @@ class _Walker:
         return [sp for sp in popped if sp.end > p]
 
     def _open_starting(self, p: int, reopen: list[Span], new: list[Span]) -> None:
+        if not (reopen or new):
+            return
         going_on = reopen + [s for s in new if s.end > s.start]
         for sp in sorted(going_on, key=lambda s: (-s.end, s.ident not in self.opened)):
             self.open(sp)

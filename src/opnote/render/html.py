@@ -17,9 +17,9 @@ How a page is made (the layout of spaCy's displaCy, with Jinja2):
 * ``static/`` holds the CSS and the index's script as package files; they are read once and
   inlined, so the page stays self-contained, and the script is allowed by its hash in the policy.
 
-Escaping uses :func:`html.escape` (quotes too), so a note's ``'`` is written ``&#x27;`` exactly as
-before the templates; values the templates build themselves (macro output, CSS, the script) pass
-through unchanged.
+Every value is escaped by Jinja2's autoescape, quotes too; the page's quote entities are then
+written as :func:`html.escape` writes them (``&#x27;``, ``&quot;``), so pages are byte-identical
+to those of the renderer before the templates.
 """
 
 from __future__ import annotations
@@ -80,11 +80,14 @@ def esc(s: object) -> str:
     return _html.escape("" if s is None else str(s), quote=True)
 
 
-def _finalize(value: object) -> Markup:
-    """Every ``{{ value }}``: template-made markup as it is, anything else escaped (None as "")."""
-    if isinstance(value, Markup):
-        return value
-    return Markup(esc(value))
+def _entities(page: str) -> str:
+    """Write the quote entities as :func:`html.escape` does, as the pages always have.
+
+    Jinja2's autoescape (markupsafe) writes ``'`` and ``"`` as ``&#39;`` and ``&#34;``. Those
+    strings can only come from escaping (a note's own ``&#39;`` is escaped to ``&amp;#39;``, and
+    the templates, CSS and script contain neither), so replacing them on the whole page is exact.
+    """
+    return page.replace("&#39;", "&#x27;").replace("&#34;", "&quot;")
 
 
 @cache
@@ -92,7 +95,6 @@ def _env() -> Environment:
     return Environment(
         loader=PackageLoader("opnote.render", "templates"),
         autoescape=True,
-        finalize=_finalize,
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
@@ -119,7 +121,7 @@ def _csp_hash(script: str) -> str:
 def render_html(report: Report, text: str | None = None) -> str:
     """One self-contained HTML page for a report; with ``text``, the note with its evidence highlighted."""
     page = report_view(report, text, csp=_CSP_REPORT, version=__version__)
-    return _env().get_template("report.html").render(page=page, css=_static("report.css"))
+    return _entities(_env().get_template("report.html").render(page=page, css=_static("report.css")))
 
 
 def render_index(rows: Sequence[Mapping[str, Any]], code: str = "27365") -> str:
@@ -131,4 +133,4 @@ def render_index(rows: Sequence[Mapping[str, Any]], code: str = "27365") -> str:
     """
     script = _index_script()
     page = index_view(rows, code, csp=_CSP_INDEX.format(hash=_csp_hash(script)), version=__version__)
-    return _env().get_template("index.html").render(page=page, css=_static("index.css"), script=script)
+    return _entities(_env().get_template("index.html").render(page=page, css=_static("index.css"), script=script))
