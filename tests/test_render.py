@@ -605,8 +605,7 @@ def test_case_line_before_the_report_has_a_case_block():
     from opnote.render import case_line
     from opnote.schema import Diagnosis
 
-    report = hand_report()
-    assert not hasattr(report, "case") or report.case is None
+    report = hand_report()  # no case block (or an empty one, once the report model has it)
     assert case_line(report) == "Right distal femur"  # from the diagnosis: side and site
     left_only = report.model_copy(update={"diagnosis": Diagnosis(laterality="left")})
     assert case_line(left_only) == "Left side"
@@ -654,10 +653,27 @@ def test_case_line_is_escaped(monkeypatch):
     assert "left in \\<b\\>implants\\</b\\> \\| \\*x\\*" in render_markdown(report)
 
 
-def test_no_case_line_when_nothing_is_known(vague):
+def test_no_case_line_when_nothing_is_known(monkeypatch):
+    from opnote.render.text import render_text
     from opnote.schema import Diagnosis
 
-    report, text = vague
-    bare = report.model_copy(update={"diagnosis": Diagnosis()})
-    assert 'class="case' not in render_html(bare, text=text)
+    monkeypatch.setenv("COLUMNS", "120")
+    bare = hand_report(diagnosis=Diagnosis())
+    assert 'class="case' not in render_html(bare)
     assert "**Case:**" not in render_markdown(bare)
+    assert "Case:" not in render_text(bare)
+
+
+def test_templates_and_static_files_are_shipped_with_the_package():
+    """Every template, style sheet and script the pages inline is matched by pyproject's package-data
+    (a file left out would make an installed opnote fail to render HTML)."""
+    import fnmatch
+    import tomllib
+
+    globs = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]["package-data"]["opnote"]
+    pkg = ROOT / "src" / "opnote"
+    shipped = [p for d in ("render/templates", "render/static") for p in (pkg / d).iterdir() if p.is_file()]
+    assert {p.suffix for p in shipped} == {".html", ".css", ".js"}
+    for path in shipped:
+        rel = path.relative_to(pkg).as_posix()
+        assert any(fnmatch.fnmatch(rel, g) for g in globs), f"{rel} is not in package-data"
