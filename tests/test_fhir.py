@@ -245,3 +245,23 @@ def test_the_example_in_docs_is_valid_and_indexes_its_note():
     text = note.read_bytes().decode("utf-8")
     assert_offsets_index(example, text)
     assert {r["status"] for _, r in resources(example, "DetectedIssue")} == {"preliminary"}
+
+
+def test_fhir_renderer_sits_with_the_others_and_the_old_import_still_works():
+    import opnote.fhir
+    import opnote.render.fhir
+
+    for name in opnote.fhir.__all__:
+        assert getattr(opnote.fhir, name) is getattr(opnote.render.fhir, name)
+
+
+@pytest.mark.parametrize(
+    "first,never",
+    [("opnote.schema", ("opnote.fhir", "opnote.render.fhir")), ("opnote.render.fhir", ("opnote.schema",)), ("opnote.fhir", ("opnote.schema",))],
+)
+def test_schema_and_fhir_renderer_do_not_import_each_other(first, never):
+    """Neither module needs the other to load (Report.to_fhir imports the renderer when called)."""
+    script = f"import sys, json, {first}\nprint(json.dumps([m for m in {list(never)!r} if m in sys.modules]))\n"
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert json.loads(proc.stdout) == []

@@ -449,3 +449,231 @@ def test_cli_progress_bar_only_on_a_terminal(tmp_path):
     assert piped.returncode == 1
     assert b"checking notes" not in piped.stderr and b"\r" not in piped.stderr
     assert b"wrote 3 report(s)" in piped.stderr
+
+
+# --- terminal text -------------------------------------------------------------------------------
+
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def hand_report(**update) -> Report:
+    """A small report built by hand (no pipeline), for exact-output tests."""
+    from opnote.schema import Advisory, ChecklistItem, Diagnosis
+
+    items = [
+        ChecklistItem(id="tumor_location", status="met", title="Tumor location and side", message="Tumor site (femur) and side (right) are documented.", evidence=[Evidence(start=0, end=18, text="Right distal femur")]),
+        ChecklistItem(
+            id="frozen_section", status="missing", title="Intraoperative frozen section",
+            message="No frozen section of the margins is documented; the pathologist's reading of the bone marrow margin is needed.",
+            suggestion="Frozen section of the ___ margin was ___.", why="Payers ask how the margin was assessed.",
+        ),
+        ChecklistItem(id="informed_consent", status="not_applicable", title="Informed consent", severity="recommended", message="Not needed here."),
+    ]
+    report = Report(
+        source="note.txt", score=65, verdict="at_risk", summary="At risk: 1 item to complete (intraoperative frozen section).", checklist=items,
+        diagnosis=Diagnosis(tumor_type="osteosarcoma", category="primary_malignant_bone", laterality="right", site="distal_femur", expected_icd10=["C40.21"], problems=["The claim has no code."]),
+        advisories=[Advisory(kind="modifier", code="RT", message="Append RT for the right side.", confidence="verified")],
+    )
+    return report.model_copy(update=update)
+
+
+TEXT_WIDE = """\
+note.txt  CPT 27365  score 65/100  AT RISK
+Case: Right distal femur
+At risk: 1 item to complete (intraoperative frozen section).
+
+  [   MET   ] Tumor location and side        Tumor site (femur) and side (right) are documented.
+                                             ↳ chars 0-18: "Right distal femur"
+  [ MISSING ] Intraoperative frozen section  No frozen section of the margins is documented; the pathologist's reading
+                                             of the bone marrow margin is needed.
+                                             dictate: Frozen section of the ___ margin was ___.
+                                             why: Payers ask how the margin was assessed.
+  [   N/A   ] Informed consent               Not needed here.
+
+Diagnosis: osteosarcoma (primary malignant bone), side right; supports C40.21
+  - The claim has no code.
+
+Advisories
+  - [modifier RT] Append RT for the right side. (verified)
+"""
+
+TEXT_NARROW = """\
+note.txt  CPT 27365  score 65/100  AT RISK
+Case: Right distal femur
+At risk: 1 item to complete (intraoperative frozen section).
+
+  [   MET   ] Tumor location and side
+              Tumor site (femur) and side (right) are documented.
+              ↳ chars 0-18: "Right distal femur"
+  [ MISSING ] Intraoperative frozen section
+              No frozen section of the margins is documented; the pathologist's
+              reading of the bone marrow margin is needed.
+              dictate: Frozen section of the ___ margin was ___.
+              why: Payers ask how the margin was assessed.
+  [   N/A   ] Informed consent
+              Not needed here.
+
+Diagnosis: osteosarcoma (primary malignant bone), side right; supports C40.21
+  - The claim has no code.
+
+Advisories
+  - [modifier RT] Append RT for the right side. (verified)
+"""
+
+
+@pytest.mark.parametrize("columns,expected", [("120", TEXT_WIDE), ("80", TEXT_NARROW)], ids=["wide", "narrow"])
+def test_text_plain_output_is_pinned(monkeypatch, columns, expected):
+    from opnote.render.text import render_text
+
+    monkeypatch.setenv("COLUMNS", columns)
+    assert render_text(hand_report()) == expected
+
+
+def test_text_colour_is_the_plain_text_with_terminal_styles(monkeypatch):
+    from opnote.render.text import render_text
+
+    monkeypatch.setenv("COLUMNS", "120")
+    monkeypatch.setenv("NO_COLOR", "1")  # the caller decides (--color); the renderer does not second-guess it
+    coloured = render_text(hand_report(), color=True)
+    assert "\x1b[1;33mAT RISK\x1b[0m" in coloured  # verdict in bold yellow
+    assert "\x1b[31m[ MISSING ]\x1b[0m" in coloured and "\x1b[32m[   MET   ]\x1b[0m" in coloured
+    assert ANSI.sub("", coloured) == TEXT_WIDE
+
+
+def test_cli_text_is_plain_when_piped_and_coloured_on_request():
+    piped = CliRunner().invoke(app, ["check", str(VAGUE)])
+    assert piped.exit_code == 1
+    assert "\x1b" not in piped.stdout and "[ MISSING ]" in piped.stdout
+    coloured = CliRunner().invoke(app, ["check", str(VAGUE), "--color"])
+    assert "\x1b[31m[ MISSING ]\x1b[0m" in coloured.stdout
+    assert ANSI.sub("", coloured.stdout) == piped.stdout
+
+
+# --- the case line -------------------------------------------------------------------------------
+
+CASE = {
+    "operation": {"value": "radical_resection", "evidence": [{"start": 40, "end": 57, "text": "radical resection"}]},
+    "amputation_level": {"value": None, "evidence": []},
+    "tissue": {"value": "bone", "evidence": []},
+    "tumor_status": {"value": "current", "evidence": []},
+    "side": {
+        "value": "right",
+        "evidence": [{"start": 0, "end": 5, "text": "Right"}],
+        "conflicts": [{"value": "left", "place": "implants", "evidence": [{"start": 90, "end": 94, "text": "left"}]}],
+    },
+}
+CASE_LINE = "Right distal femur, bone, current tumor, radical resection"
+CONFLICT_LINE = "Right distal femur (⚠ SIDE CONFLICT: left in implants), bone, current tumor, radical resection"
+
+
+class WithCase:
+    """A report with a ``case`` block, as the report model will have (delegates everything else)."""
+
+    def __init__(self, report: Report, case) -> None:
+        self._report = report
+        self.case = case
+
+    def __getattr__(self, name):
+        return getattr(self._report, name)
+
+
+def as_attributes(value):
+    """The case block as nested objects (the shape a pydantic model gives) instead of dicts."""
+    from types import SimpleNamespace
+
+    if isinstance(value, dict):
+        return SimpleNamespace(**{k: as_attributes(v) for k, v in value.items()})
+    if isinstance(value, list):
+        return [as_attributes(v) for v in value]
+    return value
+
+
+def without_conflict(case: dict) -> dict:
+    return {**case, "side": {k: v for k, v in case["side"].items() if k != "conflicts"}}
+
+
+@pytest.mark.parametrize("shape", [dict, as_attributes], ids=["dicts", "attributes"])
+def test_case_line_from_the_case_block(shape):
+    from opnote.render import case_line
+
+    report = hand_report()
+    assert case_line(WithCase(report, shape(without_conflict(CASE)))) == CASE_LINE
+    assert case_line(WithCase(report, shape(CASE))) == CONFLICT_LINE
+
+
+def test_case_line_before_the_report_has_a_case_block():
+    from opnote.render import case_line
+    from opnote.schema import Diagnosis
+
+    report = hand_report()  # no case block (or an empty one, once the report model has it)
+    assert case_line(report) == "Right distal femur"  # from the diagnosis: side and site
+    left_only = report.model_copy(update={"diagnosis": Diagnosis(laterality="left")})
+    assert case_line(left_only) == "Left side"
+    site_only = report.model_copy(update={"diagnosis": Diagnosis(site="proximal_tibia")})
+    assert case_line(site_only) == "Proximal tibia, side not stated"
+    assert case_line(report.model_copy(update={"diagnosis": Diagnosis()})) is None
+
+
+def test_case_line_names_the_amputation_level_and_skips_unknowns():
+    from opnote.render import case_line
+
+    case = {
+        "operation": {"value": "amputation"},
+        "amputation_level": {"value": "transfemoral"},
+        "tissue": {"value": "soft_tissue_invading_bone"},
+        "tumor_status": {"value": "unknown"},
+        "side": {"value": None, "conflicts": []},
+    }
+    assert case_line(WithCase(hand_report(), case)) == "Right distal femur, soft tissue invading bone, amputation, transfemoral (above-knee)"
+
+
+def test_case_line_at_the_top_of_every_report(monkeypatch):
+    from opnote.render.text import render_text
+
+    monkeypatch.setenv("COLUMNS", "120")
+    report = WithCase(hand_report(), CASE)
+    page = render_html(report)
+    top = page[: page.index('aria-label="verdict"')]
+    assert f'<div class="case case-conflict">Case: <b>{CONFLICT_LINE}</b></div>' in top  # words and symbol, not colour alone
+    text = render_text(report)
+    assert text.splitlines()[1] == f"Case: {CONFLICT_LINE}"
+    coloured = render_text(report, color=True)
+    assert f"\x1b[1;35m{CONFLICT_LINE}\x1b[0m" in coloured and ANSI.sub("", coloured) == text
+    md = render_markdown(report)
+    assert md.index(f"**Case:** {CONFLICT_LINE}") < md.index("**AT RISK**")
+    plain = render_html(WithCase(hand_report(), without_conflict(CASE)))
+    assert f'<div class="case">Case: <b>{CASE_LINE}</b></div>' in plain and "SIDE CONFLICT" not in plain
+
+
+def test_case_line_is_escaped(monkeypatch):
+    evil = {**CASE, "side": {**CASE["side"], "conflicts": [{"value": "left", "place": "<b>implants</b> | *x*"}]}}
+    report = WithCase(hand_report(), evil)
+    page = render_html(report)
+    assert "<b>implants</b>" not in page and "left in &lt;b&gt;implants&lt;/b&gt; | *x*" in page
+    assert "left in \\<b\\>implants\\</b\\> \\| \\*x\\*" in render_markdown(report)
+
+
+def test_no_case_line_when_nothing_is_known(monkeypatch):
+    from opnote.render.text import render_text
+    from opnote.schema import Diagnosis
+
+    monkeypatch.setenv("COLUMNS", "120")
+    bare = hand_report(diagnosis=Diagnosis())
+    assert 'class="case' not in render_html(bare)
+    assert "**Case:**" not in render_markdown(bare)
+    assert "Case:" not in render_text(bare)
+
+
+def test_templates_and_static_files_are_shipped_with_the_package():
+    """Every template, style sheet and script the pages inline is matched by pyproject's package-data
+    (a file left out would make an installed opnote fail to render HTML)."""
+    import fnmatch
+    import tomllib
+
+    globs = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]["package-data"]["opnote"]
+    pkg = ROOT / "src" / "opnote"
+    shipped = [p for d in ("render/templates", "render/static") for p in (pkg / d).iterdir() if p.is_file()]
+    assert {p.suffix for p in shipped} == {".html", ".css", ".js"}
+    for path in shipped:
+        rel = path.relative_to(pkg).as_posix()
+        assert any(fnmatch.fnmatch(rel, g) for g in globs), f"{rel} is not in package-data"

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..schema import Report
+from .case import case_line
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..schema import Report
+
+__all__ = ["FORMATS", "SUFFIX", "case_line", "render", "report_dict", "to_json"]
 
 FORMATS = ("text", "json", "jsonl", "markdown", "html", "fhir")
 
@@ -38,7 +43,7 @@ def render(report: Report, fmt: str, *, text: str | None = None, color: bool = F
 
         return render_html(report, text=text)
     if fmt == "fhir":
-        from ..fhir import to_fhir
+        from .fhir import to_fhir
 
         return json.dumps(to_fhir(report, text=text), indent=2, ensure_ascii=False) + "\n"
     raise ValueError(f"unknown format {fmt!r}; choose from {', '.join(FORMATS)}")
