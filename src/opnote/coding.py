@@ -38,6 +38,7 @@ TIBIA_SITES = {"proximal_tibia", "tibia", "fibula"}
 LEG_SOFT_TISSUE = {"calf", "tibia", "proximal_tibia", "fibula"}
 UNCERTAIN_OK = ("D49", "R22", "M89.8", "D48", "R93")
 
+BUNDLING_SOURCE = "CPT reconstruction and graft codes as published code tables describe them; CPT graft guidelines (harvest included in 27357; 20900/20902 need a separate incision); pair edits: the current NCCI PTP tables"
 NCCI_REMINDER = "Check the pair against the current quarter's NCCI procedure-to-procedure edits before billing it with the resection."
 
 
@@ -347,7 +348,7 @@ def _m_spans(ms: Iterable[Mention]) -> list[Span]:
 
 
 def _advice(entry: CodeEntry, code: str, msg: str, text: str, ev: list[Span]) -> Advisory:
-    return Advisory(kind="code_selection", code=code, message=msg, confidence=entry.confidence, source="opnote coding reference: " + entry.source, evidence=_ev(text, ev))
+    return Advisory(kind="code_selection", code=code, message=msg, confidence=entry.confidence, source=entry.source, evidence=_ev(text, ev))
 
 
 def code_selection(case: Case, view: NoteView, cl: Checklist) -> list[Advisory]:
@@ -379,7 +380,7 @@ def code_selection(case: Case, view: NoteView, cl: Checklist) -> list[Advisory]:
         code = cl.better_code_for_site[case.site]
         where = case.site.replace("_", " ")
         also = f" (the {where} is in the {cl.code} checklist's region, but the code follows the bone)" if case.site in cl.sites else ""
-        return [Advisory(kind="code_selection", code=code, message=f"The tumor is in the {where}: a radical resection there is reported as {code}, not {cl.code}{also}.", evidence=_ev(text, _m_spans(case.site_evidence)), source="opnote coding reference: bone tumor codes are chosen by bone (likely)")]
+        return [Advisory(kind="code_selection", code=code, message=f"The tumor is in the {where}: a radical resection there is reported as {code}, not {cl.code}{also}.", evidence=_ev(text, _m_spans(case.site_evidence)), source="CPT bone tumor radical resection codes are chosen by bone (27365 femur/knee, 27645 tibia, 27646 fibula, 27075-27078 pelvis)")]
     return []
 
 
@@ -482,7 +483,7 @@ def _mod22(case: Case, view: NoteView) -> list[Advisory]:
     if ebl and ebl[0] >= 2000:
         reasons.append(f"blood loss of {ebl[0]:g} mL")
         ev.append(ebl[1])
-    src = "opnote coding reference 4 (modifier 22, verified)"
+    src = "Medicare modifier 22 guidance (MAC publications): substantially greater work, documented"
     if reasons:
         ev = _m_spans(radiation[:1]) + ev
         return [Advisory(kind="modifier", code="22", message="Modifier 22 may apply: " + "; ".join(reasons) + ". It needs a separate statement of why the work was substantially greater than usual (prior radiation, extreme blood loss, distorted anatomy); time alone does not qualify.", confidence="verified", evidence=_ev(text, ev), source=src)]
@@ -501,7 +502,7 @@ def _mod58(case: Case, view: NoteView) -> list[Advisory]:
         staged.append(c)
     if not staged:
         return []
-    return [Advisory(kind="modifier", code="58", message="A planned staged procedure is described: a later planned stage by the same surgeon in the global period takes modifier 58 (and starts a new global period).", confidence="verified", evidence=_ev(view.text, _m_spans(staged)), source="opnote coding reference 4 (modifier 58, verified)")]
+    return [Advisory(kind="modifier", code="58", message="A planned staged procedure is described: a later planned stage by the same surgeon in the global period takes modifier 58 (and starts a new global period).", confidence="verified", evidence=_ev(view.text, _m_spans(staged)), source="CMS global surgery rules: modifier 58 for a staged or planned procedure")]
 
 
 OWN_CODE_WORK_RE = re.compile(r"\b(?:flap|free fibula|vascularized fibula|fibula(?:r)? (?:harvest|graft)|harvest(?:ed|ing)?|microvascular|anastomos\w+|bypass|graft(?:ing)? of the (?:artery|vessel)|skin graft|arterial reconstruction|vascular reconstruction)\b", re.I)
@@ -517,10 +518,10 @@ def _mod62(case: Case, view: NoteView) -> list[Advisory]:
             continue
         (own if OWN_CODE_WORK_RE.search(view.text[s:e]) else cos).append(c)
     if own and not cos:
-        return [Advisory(kind="modifier", code=None, message="A second surgeon is documented doing a procedure that has its own code (a flap, a fibula harvest, a microvascular anastomosis, a bypass): each surgeon reports their own code, which is not co-surgery; modifier 62 is for two surgeons sharing one code.", confidence="verified", evidence=_ev(view.text, _m_spans(own)), source="opnote coding reference 4 and 7.6 (modifier 62, verified)")]
+        return [Advisory(kind="modifier", code=None, message="A second surgeon is documented doing a procedure that has its own code (a flap, a fibula harvest, a microvascular anastomosis, a bypass): each surgeon reports their own code, which is not co-surgery; modifier 62 is for two surgeons sharing one code.", confidence="verified", evidence=_ev(view.text, _m_spans(own)), source="Medicare modifier 62 guidance (MAC fact sheets): two surgeons sharing one code")]
     if not cos:
         return []
-    return [Advisory(kind="modifier", code="62", message="Co-surgeons are documented: when two surgeons share one code, each appends 62 and each note must describe that surgeon's distinct part (the code's co-surgery indicator must allow it). A surgeon who reports a procedure under its own code (a flap, a bypass) is not a co-surgeon.", confidence="verified", evidence=_ev(view.text, _m_spans(cos)), source="opnote coding reference 4 and 7.6 (modifier 62, verified)")]
+    return [Advisory(kind="modifier", code="62", message="Co-surgeons are documented: when two surgeons share one code, each appends 62 and each note must describe that surgeon's distinct part (the code's co-surgery indicator must allow it). A surgeon who reports a procedure under its own code (a flap, a bypass) is not a co-surgeon.", confidence="verified", evidence=_ev(view.text, _m_spans(cos)), source="Medicare modifier 62 guidance (MAC fact sheets): two surgeons sharing one code")]
 
 
 def _mod78(case: Case, view: NoteView) -> list[Advisory]:
@@ -531,14 +532,14 @@ def _mod78(case: Case, view: NoteView) -> list[Advisory]:
     ret = [c for c in _live(view, "MOD78") if RETURN_RE.search(view.sentence_text(c.sent)) or c.group == "mod.return" and "return" in c.text.lower()]
     if not ret:
         return []
-    return [Advisory(kind="modifier", code="78", message="An unplanned return to the operating room for a related complication is described: in the global period it takes modifier 78, and no new global period starts.", confidence="verified", evidence=_ev(view.text, _m_spans(ret)), source="opnote coding reference 4 and 7.9 (modifier 78, verified)")]
+    return [Advisory(kind="modifier", code="78", message="An unplanned return to the operating room for a related complication is described: in the global period it takes modifier 78, and no new global period starts.", confidence="verified", evidence=_ev(view.text, _m_spans(ret)), source="CMS global surgery rules: modifier 78 for an unplanned related return; no new global period")]
 
 
 def _mod79(case: Case, view: NoteView) -> list[Advisory]:
     unrel = _live(view, "MOD79")
     if not (unrel and _live(view, "GLOBAL_CUE")):
         return []
-    return [Advisory(kind="modifier", code="79", message="An unrelated procedure during a global period is described: it takes modifier 79 (a new global period starts).", confidence="verified", evidence=_ev(view.text, _m_spans(unrel)), source="opnote coding reference 4 (modifier 79, verified)")]
+    return [Advisory(kind="modifier", code="79", message="An unrelated procedure during a global period is described: it takes modifier 79 (a new global period starts).", confidence="verified", evidence=_ev(view.text, _m_spans(unrel)), source="CMS global surgery rules: modifier 79 for an unrelated procedure in the global period")]
 
 
 def _mod59(case: Case, view: NoteView) -> list[Advisory]:
@@ -548,14 +549,14 @@ def _mod59(case: Case, view: NoteView) -> list[Advisory]:
     distinct = [m for m in distinct if not SEPARATE_CODE_RE.search(view.sentence_text(m.sent))]
     if not distinct:
         return []
-    return [Advisory(kind="modifier", code="59/XS", message="A separately reported reconstruction (free fibula or muscle flap) is documented: where an NCCI edit pairs it with the resection and its modifier indicator allows a bypass, XS (separate structure) is preferred to 59, and the note must show it was a distinct procedure. RT/LT describe the side, not distinctness.", confidence="verified", evidence=_ev(view.text, _m_spans(distinct), 2), source="opnote coding reference 2.9 and 4 (59/X{EPSU}, verified)")]
+    return [Advisory(kind="modifier", code="59/XS", message="A separately reported reconstruction (free fibula or muscle flap) is documented: where an NCCI edit pairs it with the resection and its modifier indicator allows a bypass, XS (separate structure) is preferred to 59, and the note must show it was a distinct procedure. RT/LT describe the side, not distinctness.", confidence="verified", evidence=_ev(view.text, _m_spans(distinct), 2), source="CMS NCCI modifier 59 / X{EPSU} guidance (MLN SE1418)")]
 
 
 def _mod_side(case: Case, view: NoteView) -> list[Advisory]:
     if not (case.laterality and case.current_tumor and not case.side_conflict):
         return []
     code = "RT" if case.laterality == "right" else "LT"
-    return [Advisory(kind="modifier", code=code, message=f"Side documented as {case.laterality}: the {code} modifier should agree with the ICD-10-CM side character.", confidence="verified", evidence=_ev(view.text, case.side.evidence, 2), source="opnote coding reference 4 (RT/LT, verified)")]
+    return [Advisory(kind="modifier", code=code, message=f"Side documented as {case.laterality}: the {code} modifier should agree with the ICD-10-CM side character.", confidence="verified", evidence=_ev(view.text, case.side.evidence, 2), source="HCPCS anatomic modifiers RT/LT; ICD-10-CM guideline I.B.13")]
 
 
 def _mod_assistant(case: Case, view: NoteView) -> list[Advisory]:
@@ -574,7 +575,7 @@ def _mod_assistant(case: Case, view: NoteView) -> list[Advisory]:
     s, e = view.sentence(c.sent)
     line_end = text.find("\n", c.end)
     who = text[c.start:min(e, line_end if line_end > 0 else e, c.end + 80)]
-    src = "opnote coding reference 4 and 7.6 (80/82/AS, verified)"
+    src = "Medicare assistant-at-surgery guidance (MAC publications); teaching physician rules for residents"
     if RESIDENT_RE.search(who):
         return [Advisory(kind="modifier", code=None, message="The assistant documented is a resident or fellow: at a teaching hospital a resident's assistance is not billable as 80/82 unless no qualified resident was available, and then the reason must be written in the note.", confidence="verified", evidence=_ev(text, [(c.start, c.end)], 1), source=src)]
     return [Advisory(kind="modifier", code="80/82/AS", message="An assistant is documented: physician assistant-at-surgery is 80 (82 when no qualified resident was available, with the reason), a PA/NP/CNS is AS; the code's assistant-at-surgery indicator decides eligibility.", confidence="verified", evidence=_ev(text, [(c.start, c.end)], 1), source=src)]
@@ -597,7 +598,7 @@ def bundling(case: Case, view: NoteView) -> list[Advisory]:
         advice = _bundle(case, view, m, kinds)
         if advice is not None:
             code, conf, msg = advice
-            out.append(Advisory(kind="bundling", code=code, message=msg + " " + NCCI_REMINDER, confidence=conf, evidence=_ev(view.text, [(m.start, m.end)], 1), source=f"opnote coding reference 2 and 7.7 ({conf})"))
+            out.append(Advisory(kind="bundling", code=code, message=msg + " " + NCCI_REMINDER, confidence=conf, evidence=_ev(view.text, [(m.start, m.end)], 1), source=BUNDLING_SOURCE))
     return out
 
 

@@ -99,7 +99,12 @@ def _conflicts(case: object) -> tuple[SideConflict, ...]:
 
 
 def _conflict_text(conflicts: tuple[SideConflict, ...]) -> str:
-    where = ", ".join(f"{c.value} in {c.place}" if c.place else c.value for c in conflicts)
+    by_side: dict[str, list[str]] = {}
+    for c in conflicts:
+        places = by_side.setdefault(c.value, [])
+        if c.place and c.place not in places:
+            places.append(c.place)
+    where = "; ".join(f"{side} in {' and '.join(places)}" if places else side for side, places in by_side.items())
     return f"({CONFLICT_ICON} SIDE CONFLICT: {where})"
 
 

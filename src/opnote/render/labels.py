@@ -61,3 +61,23 @@ def short(s: str, n: int = 90) -> str:
     """``s`` with whitespace runs collapsed, cut to ``n`` characters with an ellipsis."""
     s = " ".join(s.split())
     return s if len(s) <= n else s[: n - 1] + "…"
+
+
+def fee_sentence(fee: object) -> str | None:
+    """The fee context in one sentence ("CPT 27365, 2026: national amount $1,837.05 ..."), or None."""
+    if fee is None:
+        return None
+    code, year = getattr(fee, "code", ""), getattr(fee, "year", "")
+    amount = getattr(fee, "national_amount", None)
+    note = getattr(fee, "note", "")
+    if amount is None:
+        return f"CPT {code}, {year}: {note or 'no fee-schedule figures'}"
+    rvus = getattr(fee, "total_rvus", None)
+    days = getattr(fee, "global_days", None)
+    parts = [f"national amount ${amount:,.2f}"]
+    if rvus is not None:
+        parts.append(f"{rvus:g} total RVUs ({getattr(fee, 'setting', 'facility')})")
+    if days is not None:
+        parts.append(f"{days}-day global")
+    text = f"CPT {code}, {year}: " + ", ".join(parts) + f" ({getattr(fee, 'confidence', '')}; {getattr(fee, 'source', '')})."
+    return text + (f" {note}" if note else "")

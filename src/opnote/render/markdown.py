@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from .case import case_line
 from .labels import (
+    fee_sentence,
     ADVISORY_LABEL,
     CATEGORY_LABEL,
     GAP_STATUSES,
@@ -131,6 +132,9 @@ def _tail(report: Report) -> list[str]:
     g = report.global_period
     if g:
         out += ["", f"**Global period:** {g.days} days, {md_escape(g.starts)} to {md_escape(g.ends)} (date of service {md_escape(g.date_of_service)})."]
+    fee = fee_sentence(getattr(report, "fee", None))
+    if fee:
+        out += ["", f"**Fee context:** {md_escape(fee)}"]
     out += ["", f"_opnote {md_escape(report.opnote_version)}, checklist {md_escape(report.checklist_version)}: a documentation aid, not a coding decision._"]
     return out
 

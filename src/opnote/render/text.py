@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.text import Text
 
 from .case import case_summary
-from .labels import short
+from .labels import fee_sentence, short
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..schema import ChecklistItem, Diagnosis, Report
@@ -127,6 +127,9 @@ def _tail(report: Report, width: int) -> list[Line]:
     g = report.global_period
     if g:
         lines += [[("", "")], [(f"Global period ({g.days} days): {g.starts} to {g.ends} (date of service {g.date_of_service}).", "")]]
+    fee = fee_sentence(getattr(report, "fee", None))
+    if fee:
+        lines += [[("", "")], *_wrap("Fee context: " + fee, 0, width, "")]
     return lines
 
 

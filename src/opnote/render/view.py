@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from .case import case_summary
 from .highlight import Piece, evidence_spans, note_pieces
 from .labels import (
+    fee_sentence,
     ADVISORY_LABEL,
     CATEGORY_LABEL,
     GAP_STATUSES,
@@ -146,6 +147,7 @@ class ReportView:
     diagnosis: DiagnosisView
     advisories: tuple[AdvisoryRow, ...]
     global_period: GlobalPeriodView | None
+    fee: str | None
     note: NoteView | None  # None when the report was rendered without its note text
     opnote_version: str
     checklist_version: str
@@ -276,6 +278,7 @@ def report_view(report: Report, text: str | None, *, csp: str, version: str) -> 
         diagnosis=diagnosis_view(report, ids),
         advisories=tuple(advisory_row(a, ids) for a in report.advisories),
         global_period=_global_period(report, ids),
+        fee=fee_sentence(getattr(report, "fee", None)),
         note=note,
         opnote_version=report.opnote_version or version,
         checklist_version=report.checklist_version or "?",
