@@ -8,6 +8,7 @@ holds for the note the user gave.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from pydantic import BaseModel
@@ -16,20 +17,43 @@ from .normalize import Canonical
 from .schema import Evidence, Finding, Report
 
 
-def _fix(obj: Any, canon: Canonical) -> None:
+def _fix(obj: Evidence | Finding, canon: Canonical) -> None:
+    s, e = canon.to_original(obj.start, obj.end)
+    obj.start, obj.end, obj.text = s, e, canon.original[s:e]
+
+
+def _spans(report: Report) -> Iterator[Evidence | Finding]:
+    """Every span a report carries (a test walks the model to prove none is missed)."""
+    for item in report.checklist:
+        yield from item.evidence
+    yield from report.findings
+    yield from report.diagnosis.evidence
+    for adv in report.advisories:
+        yield from adv.evidence
+    if report.global_period is not None:
+        yield from report.global_period.evidence
+    case = report.case
+    for fact in (case.operation, case.amputation_level, case.tissue, case.tumor_status, case.side):
+        yield from fact.evidence
+    for conflict in case.side.conflicts:
+        yield from conflict.evidence
+
+
+def all_spans(obj: Any) -> Iterator[Evidence | Finding]:
+    """Every Evidence and Finding inside a pydantic model, found by walking it (slow; for tests)."""
     if isinstance(obj, (Evidence, Finding)):
-        s, e = canon.to_original(obj.start, obj.end)
-        obj.start, obj.end, obj.text = s, e, canon.original[s:e]
+        yield obj
     if isinstance(obj, BaseModel):
         for name in type(obj).model_fields:
-            _fix(getattr(obj, name), canon)
+            yield from all_spans(getattr(obj, name))
     elif isinstance(obj, (list, tuple)):
         for x in obj:
-            _fix(x, canon)
+            yield from all_spans(x)
 
 
 def reanchor(report: Report, canon: Canonical) -> Report:
     """``report`` with every span mapped from the canonical text to the original (in place)."""
     if canon.changed:
-        _fix(report, canon)
+        for span in _spans(report):
+            _fix(span, canon)
     return report

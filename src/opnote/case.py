@@ -123,6 +123,11 @@ class _Compiled:
     current: re.Pattern[str]
     treated_then: re.Pattern[str]
     then: re.Pattern[str]
+    # The same, compiled for :meth:`NoteView.hits` on the lower-cased note (no IGNORECASE).
+    past_anchor_lc: re.Pattern[str]
+    not_done_lc: re.Pattern[str]
+    bone_spared_lc: re.Pattern[str]
+    bone_resected_lc: re.Pattern[str]
 
 
 @lru_cache(maxsize=1)
@@ -147,6 +152,10 @@ def _rx() -> _Compiled:
         current=c(r.tumor.current),
         treated_then=c(r.tumor.treated_then),
         then=c(r.tumor.then),
+        past_anchor_lc=re.compile(r.operation.past_anchor),
+        not_done_lc=re.compile(r.operation.not_done),
+        bone_spared_lc=re.compile(r.bone.spared),
+        bone_resected_lc=re.compile(r.bone.resected),
     )
 
 
@@ -332,6 +341,8 @@ def _settle_site(view: NoteView, case: Case, current: Sequence[Mention], sites: 
         w = 0.2
         if s.section in ("preop_diagnosis", "postop_diagnosis"):
             w += 2
+        if s.place == "procedure":
+            w += 3  # the procedure line names the bone operated on (other metastases are named elsewhere)
         elif s.section == "procedure":
             w += 1
         w += _nearness(s, histo_by_sent, (6, 3, 1)) or _nearness(s, tumor_by_sent, (2, 1, 0.5))
@@ -369,14 +380,42 @@ def _settle_site(view: NoteView, case: Case, current: Sequence[Mention], sites: 
 
 
 # ----------------------------------------------------------------------------- bone and tissue
+BONE_WORDS = re.compile(r"osteot|femur|femoral|tibia|bone|cortex|cortical|condyl|perioste|osseous|segment")
+
+
+class _Hit:
+    """A regular-expression hit in the whole note's coordinates."""
+
+    __slots__ = ("_s", "_e")
+
+    def __init__(self, s: int, e: int) -> None:
+        self._s, self._e = s, e
+
+    def start(self) -> int:
+        return self._s
+
+    def end(self) -> int:
+        return self._e
+
+
+def _find_in_bone_sentences(view: NoteView, pattern: re.Pattern[str]) -> list[_Hit]:
+    """``pattern``'s hits, searched only in sentences that name bone (the rest cannot match)."""
+    out: list[_Hit] = []
+    bounds = view.sentences or [(0, len(view.text))]
+    for s, e in bounds:
+        if view.hit_in(BONE_WORDS, s, e) is not None:
+            out += [_Hit(a, b) for a, b in view.hits(pattern) if s <= a < e]
+    return out
+
+
 def _bone_resected(view: NoteView) -> tuple[bool | None, list[Span]]:
     """Whether bone was resected in this operation: None when the note does not say."""
     rx = _rx()
-    spared = [m for m in rx.bone_spared.finditer(view.text)]
+    spared = _find_in_bone_sentences(view, rx.bone_spared_lc)
     resected_recon = [m for m in view.of("RECON") if m.present and m.attr("kind") in BONE_RECON_KINDS]
     lengths = [m for m in view.of("DIMENSION") if m.present and m.attr("measures") == "resection_length"]
     cut = [
-        m for m in rx.bone_resected.finditer(view.text)
+        m for m in _find_in_bone_sentences(view, rx.bone_resected_lc)
         if not _in_places(view, m.start(), ("consent", "history", "plan")) and not any(sp.start() <= m.start() < sp.end() for sp in spared)
         and not _past_at(view, m.start(), m.end())
     ]
@@ -389,7 +428,8 @@ def _bone_resected(view: NoteView) -> tuple[bool | None, list[Span]]:
 
 
 def _past_at(view: NoteView, start: int, end: int) -> bool:
-    return bool(_rx().past_anchor.search(clause(view, start, end, after=80)))
+    lo, hi = clause_bounds(view, start, end, after=80)
+    return view.hit_in(_rx().past_anchor_lc, lo, hi) is not None
 
 
 def _in_places(view: NoteView, char: int, places: Sequence[str]) -> bool:
@@ -438,8 +478,8 @@ def _operation_candidates(view: NoteView, case: Case) -> list[tuple[str, Mention
     return out
 
 
-def clause(view: NoteView, start: int, end: int, before: int = 100, after: int = 160) -> str:
-    """The text around ``[start, end)`` within its sentence and its clause (cut at ";" and "|")."""
+def clause_bounds(view: NoteView, start: int, end: int, before: int = 100, after: int = 160) -> tuple[int, int]:
+    """The stretch around ``[start, end)`` within its sentence and its clause (cut at ";" and "|")."""
     k = view.sent_index(start)
     s, e = view.sentence(k)
     lo, hi = max(s, start - before), min(e, end + after)
@@ -447,19 +487,25 @@ def clause(view: NoteView, start: int, end: int, before: int = 100, after: int =
     cut = max(text.rfind(";", lo, start), text.rfind("|", lo, start))
     lo = cut + 1 if cut >= 0 else lo
     nxt = [i for i in (text.find(";", end, hi), text.find("|", end, hi)) if i >= 0]
-    return text[lo:min(nxt) if nxt else hi]
+    return lo, (min(nxt) if nxt else hi)
+
+
+def clause(view: NoteView, start: int, end: int, before: int = 100, after: int = 160) -> str:
+    """The text of :func:`clause_bounds`."""
+    lo, hi = clause_bounds(view, start, end, before, after)
+    return view.text[lo:hi]
 
 
 def _past(view: NoteView, m: Mention) -> bool:
     """Whether the clause around ``m`` puts it before this operation (a date, "years ago", "prior")."""
-    return bool(_rx().past_anchor.search(clause(view, m.start, m.end)))
+    lo, hi = clause_bounds(view, m.start, m.end)
+    return view.hit_in(_rx().past_anchor_lc, lo, hi) is not None
 
 
 def _irrealis(view: NoteView, m: Mention) -> bool:
     """Whether the words around ``m`` discuss it (options, risks, comparisons) rather than report it."""
     s, e = view.sentence(m.sent)
-    window = view.text[max(s, m.start - 80):min(e, m.end + 40)]
-    return bool(_rx().not_done.search(window))
+    return view.hit_in(_rx().not_done_lc, max(s, m.start - 80), min(e, m.end + 40)) is not None
 
 
 def _level_of(view: NoteView, m: Mention) -> str:
@@ -486,16 +532,12 @@ def _settle_operation(view: NoteView, case: Case) -> tuple[Fact, Fact]:
     rotation = [m for m in view.of("RECON") if m.present and m.attr("kind") == "rotationplasty"]
     if not case.current_tumor:
         cands = [c for c in cands if c[0] != "resection"]  # bone cuts of an arthroplasty or a revision
-    by_place: dict[float, list[tuple[str, Mention, float]]] = {}
-    for c in cands:
-        by_place.setdefault(c[2], []).append(c)
-    chosen: list[tuple[str, Mention, float]] = by_place[max(by_place)] if by_place else []
     order = {cls: i for i, cls in enumerate(rules.precedence)}
-    if chosen:
-        best_cls = min((c[0] for c in chosen), key=lambda k: order.get(k, len(order)))
-        ev = [c[1] for c in chosen if c[0] == best_cls]
-    else:
-        best_cls, ev = _inferred_operation(view, case), []
+    # A diagnosis line names the biopsy that proved the tumor, not what is done today.
+    cands = [c for c in cands if not (c[0] == "biopsy" and c[1].place == "diagnosis")]
+    best_cls, ev = _choose_operation(cands, order)
+    if best_cls is None:
+        best_cls = _inferred_operation(view, case)
     if best_cls in ("amputation", "disarticulation") and rotation:
         return Fact("radical_resection", _spans(rotation + ev)), Fact(None)
     if best_cls in ("amputation", "disarticulation"):
@@ -509,6 +551,22 @@ def _settle_operation(view: NoteView, case: Case) -> tuple[Fact, Fact]:
     if best_cls in (None, "unknown"):
         return Fact("unknown"), Fact(None)
     return Fact(best_cls, _spans(ev)), Fact(None)
+
+
+def _choose_operation(cands: list[tuple[str, Mention, float]], order: dict[str, int]) -> tuple[str | None, list[Mention]]:
+    """The procedure line decides (by precedence among what it lists); without one, the class the
+    rest of the note (diagnosis, narrative, addendum) gives most weight, precedence breaking ties."""
+    line = [c for c in cands if c[1].place == "procedure"]
+    if line:
+        best = min((c[0] for c in line), key=lambda k: order.get(k, len(order)))
+        return best, [c[1] for c in line if c[0] == best]
+    if not cands:
+        return None, []
+    score: Counter[str] = Counter()
+    for cls, _, w in cands:
+        score[cls] += w
+    best = max(score, key=lambda k: (score[k], -order.get(k, len(order))))
+    return best, [c[1] for c in cands if c[0] == best]
 
 
 def _resection_fact(view: NoteView, case: Case, ev: list[Mention]) -> Fact:
@@ -554,6 +612,7 @@ def _side_candidates(view: NoteView, case: Case) -> list[tuple[SideMention, Ment
     for s in view.of("SITE"):
         if s.side_span and s.attr("laterality") and not s.is_("negated") and s.attr("site") in group | {"limb"}:
             linked[s.side_span] = s
+    abbreviations = set(rules.abbreviations)
     out: list[tuple[SideMention, Mention]] = []
     for m in view.of("SIDE"):
         if m.is_("negated"):
@@ -567,6 +626,8 @@ def _side_candidates(view: NoteView, case: Case) -> list[tuple[SideMention, Ment
             continue  # "a cuff was left on the tumor", "a right-angle clamp"
         site = linked.get(_span(m))
         place = m.place
+        if site is None and m.text.lower() in abbreviations and not _side_field(text, m.start):
+            continue  # "RT 45 Gy", "Adam R Holmqvist": a letter is a side only beside a limb or in a side field
         if _in_table_row(text, m.start):
             place = "implants"  # a side column of a table (an implant log, a specimen list) labels the row
         if site is None and place not in rules.anywhere_places:
@@ -584,32 +645,111 @@ def _side_candidates(view: NoteView, case: Case) -> list[tuple[SideMention, Ment
     return out
 
 
+SIDE_FIELD = re.compile(r"(?:\bside|laterality|\bsite)\s*[:\-]\s*$|\(\s*$", re.I)
+
+
+def _side_field(text: str, char: int) -> bool:
+    """"Side: R", "Laterality - L", "(R)", or a cell of a table row."""
+    return bool(SIDE_FIELD.search(text[max(0, char - 20):char])) or _in_table_row(text, char)
+
+
+def _sides_marked_wrong(view: NoteView, cands: list[tuple[SideMention, Mention]]) -> set[str]:
+    """Sides a correction calls wrong: "the procedure line reads LEFT distal femur in error"."""
+    rx = _rx()
+    err = re.compile(rule_files.case_rules().side.error_words, re.I)
+    wrong: set[str] = set()
+    for sm, m in cands:
+        sentence = view.sentence_text(m.sent)
+        if not (rx.correction.search(sentence) or err.search(sentence)):
+            continue
+        s, _ = view.sentence(m.sent)
+        window = view.text[max(s, m.start - 40):m.end + 40]
+        if err.search(window) and re.search(r"\b(?:in error|erroneous|incorrect|wrong|typo|mistake|carry-?over)", sentence, re.I):
+            wrong.add(sm.value)
+    return wrong
+
+
 def _in_table_row(text: str, char: int) -> bool:
     start = text.rfind("\n", 0, char) + 1
     end = text.find("\n", char)
     return text.count("|", start, len(text) if end < 0 else end) >= 2
 
 
+DONOR_RE = re.compile(r"\b(?:harvest\w*|donor|free (?:vascularized )?fibula|vascularized fibula|fibular graft|iliac crest (?:bone )?graft|graft(?:ed)? from)\b", re.I)
+
+
+def _donor_sides(view: NoteView, cands: list[tuple[SideMention, Mention]]) -> set[str]:
+    """Sides named where a graft is harvested ("free fibula from the left leg"): the donor limb."""
+    out: set[str] = set()
+    for sm, m in cands:
+        s, e = view.sentence(m.sent)
+        if DONOR_RE.search(view.text, s, e):
+            out.add(sm.value)
+    return out
+
+
 def _settle_side(view: NoteView, case: Case) -> tuple[Fact, list[SideMention]]:
     rules = rule_files.case_rules().side
     rx = _rx()
     cands = _side_candidates(view, case)
+    donors = _donor_sides(view, cands)
+    if len(donors) == 1 and len({sm.value for sm, _ in cands}) == 2:
+        donor = next(iter(donors))
+        # The donor limb's other mentions ("L leg closed by plastics") are not the tumor's side,
+        # unless the diagnosis or procedure line itself gives that side.
+        high = {sm.value for sm, _ in cands if sm.place in ("diagnosis", "procedure")}
+        if donor not in high:
+            cands = [(sm, m) for sm, m in cands if sm.value != donor]
     if not cands:
         return Fact(None), []
     # A correction (usually an addendum) settles the side and supersedes what it corrects.
     corrected = [sm for sm, m in cands if sm.place == "addendum" and rx.correction.search(view.sentence_text(m.sent))]
+    wrong = _sides_marked_wrong(view, cands)
+    if wrong and len(wrong) == 1:
+        cands = [(sm, m) for sm, m in cands if sm.value not in wrong]
     votes: Counter[str] = Counter()
     for sm, _ in cands:
         votes[sm.value] += sm.weight
     if corrected:
         value = corrected[-1].value
         return Fact(value, [c.span for c in corrected[:2]]), []
+    if not votes:
+        return Fact(None), []
     value = max(votes, key=lambda k: (votes[k], k == "right"))
     ev = [sm.span for sm, _ in sorted(cands, key=lambda c: -c[0].weight) if sm.value == value][:3]
     others = [sm for sm, _ in cands if sm.value != value]
     if sum(o.weight for o in others) >= rules.conflict_min_weight and any(o.weight >= rules.conflict_min_weight for o in others):
         return Fact(value, ev), others
     return Fact(value, ev), []
+
+
+# ----------------------------------------------------------------------------- this operation
+def this_operation(view: NoteView, m: Mention) -> bool:
+    """Said of this operation: not of an earlier one ("the index wide resection 19 days ago"), not
+    as an option ("a wide margin would require ..."); a ConText "historical" from a word such as
+    "underwent" does not put it in the past by itself."""
+    if not m.is_("present", "historical"):
+        return False
+    if _past(view, m):
+        return False
+    return m.place in ("procedure", "diagnosis") or not _irrealis(view, m)
+
+
+REASSERTED = ("MARGIN", "RECON", "DIMENSION", "PROCEDURE")
+
+
+def reassert(view: NoteView) -> None:
+    """Give findings the assertion the case model read: of an earlier operation -> historical, an
+    option discussed -> hypothetical. The report's findings then say what the items judged."""
+    for m in view.of(*REASSERTED):
+        if not m.is_("present", "historical"):
+            continue
+        if _past(view, m):
+            m.assertion = "historical"
+        elif m.place not in ("procedure", "diagnosis") and _irrealis(view, m):
+            m.assertion = "hypothetical"
+        elif m.is_("historical"):
+            m.assertion = "present"  # "underwent wide excision" today: ConText's cue word, not a time
 
 
 # ----------------------------------------------------------------------------- the whole case

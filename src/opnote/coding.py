@@ -449,6 +449,9 @@ RETURN_RE = re.compile(r"\b(?:return(?:ed|s)? to the (?:operating room|or|theatr
 
 def _ebl_ml(text: str) -> tuple[float, Span] | None:
     best: tuple[float, Span] | None = None
+    low = text.lower()
+    if "blood loss" not in low and "ebl" not in low:
+        return None  # most notes: no need to run the expression over the whole text
     for m in EBL_RE.finditer(text):
         v = float(m.group(1).replace(",", ""))
         if m.group(2).lower().startswith("l"):
@@ -645,9 +648,14 @@ DATE_RE = re.compile(
 MONTHS = {m: i for i, m in enumerate(["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], 1)}
 
 
+@lru_cache(maxsize=16)
 def date_of_service(text: str) -> tuple[dt.date, Span] | None:
-    """The date of service the note gives, if any."""
-    for m in DATE_RE.finditer(text):
+    """The date of service the note gives, if any (cached: several rules ask for it)."""
+    low = text.lower()
+    starts = [i for i in (low.find("date"), low.find("dos")) if i >= 0]
+    if not starts:
+        return None
+    for m in DATE_RE.finditer(text, min(starts)):
         d = _parse_date(m)
         if d is not None:
             return d, (m.start(), m.end())

@@ -36,7 +36,7 @@ def predicted_attributes(report: Report) -> dict[str, Any]:
         "frozen_section_results": _fs_results(present),
         "imaging_modalities": sorted({f.attributes["modality"] for f in report.findings if f.kind == "imaging" and f.assertion in ("present", "historical")}),
         "reconstruction_kinds": sorted({f.attributes["kind"] for f in present if f.kind == "reconstruction"}),
-        "resection_length_mm": lengths[0] if lengths else None,
+        "resection_length_mm": max(lengths) if lengths else None,
         "tumor_type": d.tumor_type,
         "diagnosis_category": d.category,
         "expected_icd10": sorted(d.expected_icd10),

@@ -94,11 +94,15 @@ class NoteView:
     sentences: list[tuple[int, int]]
     sections: list[Section]
     mentions: list[Mention]
+    _hits: dict[int, tuple[list[int], list[tuple[int, int]]]] = field(default_factory=dict, repr=False)
+    _lower: str | None = field(default=None, repr=False)
     _by_label: dict[str, list[Mention]] = field(default_factory=dict, repr=False)
     _by_sent: dict[int, list[Mention]] = field(default_factory=dict, repr=False)
     _sent_starts: list[int] = field(default_factory=list, repr=False)
 
     def __post_init__(self) -> None:
+        low = self.text.lower()
+        self._lower = low if len(low) == len(self.text) else None
         for m in self.mentions:
             self._by_label.setdefault(m.label, []).append(m)
             self._by_sent.setdefault(m.sent, []).append(m)
@@ -143,6 +147,42 @@ class NoteView:
     def sent_index(self, char: int) -> int:
         return max(0, bisect.bisect_right(self._sent_starts, char) - 1)
 
+    def hits(self, pattern: re.Pattern[str]) -> list[tuple[int, int]]:
+        """Where ``pattern`` matches in the whole note, found once per note and pattern."""
+        return self._index(pattern)[1]
+
+    def hit_in(self, pattern: re.Pattern[str], lo: int, hi: int) -> tuple[int, int] | None:
+        """The first match of ``pattern`` that lies within ``[lo, hi)`` (None when there is none).
+
+        The note is searched once per pattern; each question is then a binary search, where a
+        search of the window each time cost a regular-expression pass per mention.
+        """
+        starts, spans = self._index(pattern)
+        k = bisect.bisect_left(starts, lo)
+        while k < len(spans) and spans[k][0] < hi:
+            if spans[k][1] <= hi:
+                return spans[k]
+            k += 1
+        return None
+
+    def _index(self, pattern: re.Pattern[str]) -> tuple[list[int], list[tuple[int, int]]]:
+        key = id(pattern)
+        got = self._hits.get(key)
+        if got is None:
+            # A pattern compiled without IGNORECASE is written in lower case and searched in the
+            # lower-cased note (about three times faster than IGNORECASE in Python's re), unless
+            # lower-casing changes the note's length (a few non-ASCII letters do).
+            if pattern.flags & re.IGNORECASE:
+                target, pat = self.text, pattern
+            elif self._lower is not None:
+                target, pat = self._lower, pattern
+            else:
+                target, pat = self.text, re.compile(pattern.pattern, pattern.flags | re.IGNORECASE)
+            spans = [(m.start(), m.end()) for m in pat.finditer(target)]
+            got = ([s for s, _ in spans], spans)
+            self._hits[key] = got
+        return got
+
     def section_at(self, char: int) -> Section | None:
         for sec in self.sections:
             if sec.title_start <= char < sec.end:
@@ -184,8 +224,11 @@ def _procedure_line_end(text: str, sec: Section, limit: int) -> int:
     narrative under it; only its first lines are the procedure line.
     """
     blank = text.find("\n\n", sec.title_end, sec.end)
-    end = sec.end if blank < 0 else blank
-    return min(end, sec.title_end + limit)
+    end = min(sec.end if blank < 0 else blank, sec.title_end + limit)
+    first = re.split(r"(?<=[.;])\s|\n", text[sec.title_end:end].strip(), maxsplit=1)[0]
+    if re.search(rule_files.case_rules().operation.narrative_start, first, re.I):
+        return sec.title_end  # "Procedure: Supine, both legs prepped ...": the narrative, no procedure line
+    return end
 
 
 # Headings of a one-line field ("EBL: 400 mL", "Surgeon: ...") and of a short block: the text

@@ -92,6 +92,8 @@ class _Rules:
     words_re: re.Pattern[str] | None
     phrases: dict[str, str]
     phrases_re: re.Pattern[str] | None
+    # phrases by their first word (lower case), each as a pattern anchored where that word starts
+    by_first: dict[str, re.Pattern[str]]
 
 
 @lru_cache(maxsize=1)
@@ -104,7 +106,19 @@ def _rules() -> _Rules:
     if phrases:
         alts = [r"\s+".join(re.escape(w) for w in p.split()) for p in sorted(phrases, key=len, reverse=True)]
         phrase_re = re.compile(r"(?<![\w-])(?:" + "|".join(alts) + r")(?![\w-])", re.IGNORECASE)
-    return _Rules(words, _word_map_regex(words), phrases, phrase_re)
+    firsts: dict[str, list[str]] = {}
+    for ph in phrases:
+        head = re.match(r"[a-z]+", ph)
+        if head:
+            firsts.setdefault(head.group(0), []).append(ph)
+    by_first = {
+        w: re.compile(r"(?:" + "|".join(r"\s+".join(re.escape(x) for x in ph.split()) for ph in sorted(phs, key=len, reverse=True)) + r")(?![\w-])", re.IGNORECASE)
+        for w, phs in firsts.items()
+    }
+    return _Rules(words, _word_map_regex(words), phrases, phrase_re, by_first)
+
+
+_WORD = re.compile(r"[A-Za-z]+")
 
 
 class _Builder:
@@ -126,48 +140,44 @@ class _Builder:
         self.length += len(repl)
 
 
+_SPACE_CHARS = " \r\n" + _HSPACE + _ZERO_WIDTH
+_ODD_SPACE = "\r" + _HSPACE + _ZERO_WIDTH
+_CHARS_RE = re.compile(
+    "(?P<ws>[" + re.escape(_SPACE_CHARS) + "]{2,}|[" + re.escape(_ODD_SPACE) + "])|(?P<p>[" + re.escape("".join(_PUNCT)) + "])"
+)
+
+
+def _space_for(run: str) -> str:
+    newlines = run.count("\n") + run.count("\r") - run.count("\r\n")
+    if newlines:
+        return "\n\n" if newlines >= 2 else "\n"
+    return "" if all(c in _ZERO_WIDTH for c in run) else " "
+
+
 def _char_pass(text: str) -> Canonical:
-    """Whitespace, line ends and typographic punctuation, in one scan."""
+    """Whitespace, line ends and typographic punctuation: only the stretches that need it are
+    rewritten (a regular expression finds them; the text between is copied)."""
     b = _Builder(text)
-    i, n = 0, len(text)
-    plain_start = 0
-
-    def flush(upto: int) -> None:
-        if upto > plain_start:
-            b.copy(text[plain_start:upto])
-
-    while i < n:
-        ch = text[i]
-        if ch == " " or ch in _HSPACE or ch in _ZERO_WIDTH or ch == "\r" or ch == "\n":
-            j = i
-            while j < n and (text[j] in " \r\n" or text[j] in _HSPACE or text[j] in _ZERO_WIDTH):
-                j += 1
-            run = text[i:j]
-            newlines = run.count("\n") + run.count("\r") - run.count("\r\n")
-            if newlines:
-                repl = "\n\n" if newlines >= 2 else "\n"
-            elif all(c in _ZERO_WIDTH for c in run):
-                repl = ""
-            else:
-                repl = " "
-            if run != repl:
-                flush(i)
-                b.rewrite(i, j, repl)
-                plain_start = j
-            i = j
+    pos = 0
+    for m in _CHARS_RE.finditer(text):
+        run = m.group(0)
+        if m.lastgroup == "ws":
+            repl = _space_for(run)
+        else:
+            repl = _PUNCT[run]
+            i = m.start()
+            if run == "\u00b7" and 0 < i < len(text) - 1 and text[i - 1].isdigit() and text[i + 1].isdigit():
+                repl = "."  # "1·5 cm": a decimal point in British print
+        if repl == run:
             continue
-        rep = _PUNCT.get(ch)
-        if rep is not None:
-            if ch == "\u00b7" and 0 < i < n - 1 and text[i - 1].isdigit() and text[i + 1].isdigit():
-                rep = "."  # "1·5 cm": a decimal point in British print
-            flush(i)
-            b.rewrite(i, i + 1, rep)
-            plain_start = i + 1
-        i += 1
-    flush(n)
-    out = "".join(b.parts)
+        if m.start() > pos:
+            b.copy(text[pos:m.start()])
+        b.rewrite(m.start(), m.end(), repl)
+        pos = m.end()
+    if pos < len(text):
+        b.copy(text[pos:])
     edits = tuple(b.edits)
-    return Canonical(out, text, edits, tuple(e[0] for e in edits))
+    return Canonical("".join(b.parts), text, edits, tuple(e[0] for e in edits))
 
 
 def _compose(first: Canonical, text: str, second: list[tuple[int, int, int, int]]) -> Canonical:
@@ -225,10 +235,36 @@ def _heading_re() -> re.Pattern[str]:
 
 
 @lru_cache(maxsize=1)
-def _inline_heading_re() -> re.Pattern[str]:
-    phrases = sorted({" ".join(p.lower().split()) for g in rule_files.sections().sections for p in g.phrases}, key=len, reverse=True)
-    alts = "|".join(r"\s+".join(re.escape(w) for w in p.split()) for p in phrases)
-    return re.compile(rf"(?<=[^\n])(?<![\w-])(?P<head>{alts})(?P<end>\s*:|\s+colon\b)", re.IGNORECASE)
+def _heading_phrases() -> frozenset[str]:
+    return frozenset(" ".join(p.lower().split()) for g in rule_files.sections().sections for p in g.phrases)
+
+
+_TAIL_WORD = re.compile(r"[A-Za-z][A-Za-z()/&'.-]*")
+
+
+def _heading_before(text: str, lo: int, hi: int) -> tuple[int, str] | None:
+    """The heading phrase that ends ``text[lo:hi]`` (before a colon), as (start, phrase text)."""
+    words = [(m.start(), m.end()) for m in _TAIL_WORD.finditer(text, lo, hi)][-6:]
+    if not words or text[words[-1][1]:hi].strip():
+        return None
+    phrases = _heading_phrases()
+    for k in range(len(words), 0, -1):
+        start = words[-k][0]
+        candidate = " ".join(text[start:hi].lower().split())
+        if candidate in phrases and (start == 0 or not (text[start - 1].isalnum() or text[start - 1] in "-_")):
+            return start, text[start:hi].rstrip()
+    return None
+
+
+_COLON = re.compile(r"[ \t]*:|[ \t]+colon\b", re.IGNORECASE)
+
+
+def _drop_marker(text: str, m: re.Match[str], found: list[tuple[int, int, str]]) -> None:
+    """A list marker before a heading ("II. PROCEDURE:", "1) Findings:") says nothing: drop it."""
+    line_start = m.start()
+    marker_end = m.start("head")
+    if text[line_start:marker_end].strip():
+        found.append((line_start, marker_end, ""))
 
 
 def _heading_case_ok(head: str) -> bool:
@@ -246,9 +282,13 @@ def _heading_pass(c: Canonical) -> Canonical:
     for m in _heading_re().finditer(c.text):
         head, after = m.group("head"), m.group("after")
         stripped = after.lstrip(" ")
-        if stripped.startswith(":") or stripped.lower().startswith("colon") or stripped.startswith("-"):
-            continue
         end = m.end("head")
+        colon_word = re.match(r"[ \t]+colon\b", after, re.I)
+        if stripped.startswith(":") or colon_word or stripped.startswith("-"):
+            if colon_word:
+                found.append((end, end + colon_word.end(), ":"))  # dictated "procedure colon"
+            _drop_marker(c.text, m, found)
+            continue
         if " " not in head.strip() and stripped.isupper() and len(stripped.split()) <= 3 and not stripped.endswith(":"):
             continue  # "OPERATION RECORD": a document title, not a heading before its content
         if not stripped or re.fullmatch(r"\([^()]{1,40}\)\s*", stripped):
@@ -257,6 +297,9 @@ def _heading_pass(c: Canonical) -> Canonical:
             found.append((end, end, ":"))
         elif _heading_case_ok(head) and re.match(r"^ +[A-Z0-9(\[#]", after) and (head.isupper() or " " in head.strip()):
             found.append((end, end, ":"))
+        else:
+            continue
+        _drop_marker(c.text, m, found)
     found += _inline_headings(c.text)
     if not c.text.startswith("\n"):
         found.append((0, 0, "\n"))  # every heading, the first line's too, starts a line
@@ -277,19 +320,25 @@ def _inline_headings(text: str) -> list[tuple[int, int, str]]:
     in a consent paragraph) stays prose."""
     found: list[tuple[int, int, str]] = []
     at_line_start = [(m.start("head"), m.end("head")) for m in _heading_re().finditer(text)]
-    for m in _inline_heading_re().finditer(text):
-        head, start = m.group("head"), m.start("head")
+    for colon in _COLON.finditer(text):
+        lo = max(0, colon.start() - 60, text.rfind("\n", 0, colon.start()) + 1)
+        hit = _heading_before(text, lo, colon.start())
+        if hit is None or hit[0] == 0 or text[hit[0] - 1] == "\n":
+            continue
+        start, head = hit
+        spoken = colon.group(0).strip().lower() == "colon"
         if any(s <= start < e for s, e in at_line_start):
             continue  # the tail of a heading that starts its line ("PREOPERATIVE DIAGNOSIS:")
         if head.isupper() and re.search(r"\b[A-Z][A-Z/&-]+\s+$", text[max(0, start - 30):start]):
             continue  # inside a longer run of capitals
         if text[max(0, start - 3):start].endswith("\n") or re.search(r"\n[ ]*(?:(?:[ivx]{1,4}|\d{1,2}|[a-h])[.)]\s*|[-*#]+\s*)?$", text[max(0, start - 8):start], re.I):
             continue
-        spoken = m.group("end").strip().lower() == "colon"
         caps = head.isupper() and len(head) > 2
         after_stop = (" " in head.strip() or head.lower() in STRONG_HEADINGS) and bool(re.search(r"(?:[.;]|\bperiod)\s*$", text[max(0, start - 12):start]))
         if spoken or caps or after_stop:
             found.append((start, start, "\n"))
+            if spoken:
+                found.append((colon.start(), colon.end(), ":"))
     return found
 
 
@@ -297,20 +346,29 @@ _PLURAL_MARK = re.compile(r"(?<=[A-Za-z])\((?:s|es)\)", re.IGNORECASE)
 
 
 def _word_pass(c: Canonical) -> Canonical:
+    """Spelling variants and dictated phrases, in one pass over the words (a dictionary look-up
+    per word, a phrase tried only where its first word stands)."""
     r = _rules()
     text = c.text
     # "Procedure(s):" tokenizes as "Procedure(s" + "):"; the plural reads the same to a rule.
     found: list[tuple[int, int, str]] = [(m.start(), m.end(), m.group(0)[1:-1]) for m in _PLURAL_MARK.finditer(text)]
-    if r.phrases_re is not None:
-        for m in r.phrases_re.finditer(text):
-            key = " ".join(m.group(0).lower().split())
-            found.append((m.start(), m.end(), _same_case(m.group(0), r.phrases[key])))
-    if r.words_re is not None:
-        taken = [(s, e) for s, e, _ in found]
-        for m in r.words_re.finditer(text):
-            if any(s < m.end() and m.start() < e for s, e in taken):
+    taken_until = -1
+    for m in _WORD.finditer(text):
+        start = m.start()
+        if start < taken_until or (start > 0 and text[start - 1] in "-_"):
+            continue
+        low = m.group(0).lower()
+        phrase = r.by_first.get(low)
+        hit = phrase.match(text, start) if phrase is not None else None
+        if hit is not None:
+            key = " ".join(hit.group(0).lower().split())
+            if key in r.phrases:
+                found.append((start, hit.end(), _same_case(hit.group(0), r.phrases[key])))
+                taken_until = hit.end()
                 continue
-            found.append((m.start(), m.end(), _same_case(m.group(0), r.words[m.group(0).lower()])))
+        repl = r.words.get(low)
+        if repl is not None and not (m.end() < len(text) and text[m.end()] in "-_"):
+            found.append((start, m.end(), _same_case(m.group(0), repl)))
     return _apply(c, found) if found else c
 
 

@@ -108,14 +108,7 @@ def margin_intent(ctx: Context) -> Assessment:
 
 
 def _this_operation(ctx: Context, m: Mention) -> bool:
-    """Said of this operation: not of an earlier one ("the index wide resection 19 days ago"), not
-    as an option ("a wide margin would require ..."); a ConText "historical" from a word such as
-    "underwent" does not put it in the past by itself."""
-    if not m.is_("present", "historical"):
-        return False
-    if _past(ctx.view, m):
-        return False
-    return m.place in ("procedure", "diagnosis") or not _irrealis(ctx.view, m)
+    return m.present  # the case model has re-asserted findings of earlier operations and options
 
 
 # ----------------------------------------------------------------------------- resection_dimensions
@@ -123,7 +116,7 @@ def _this_operation(ctx: Context, m: Mention) -> bool:
 def resection_dimensions(ctx: Context) -> Assessment:
     if not ctx.case.current_tumor:
         return Assessment("missing", NO_TUMOR.format(what=_what(ctx)))
-    dims = [m for m in ctx.view.of("DIMENSION") if m.is_("present", "historical") and m.place not in ("consent", "plan", "implants")]
+    dims = [m for m in ctx.view.of("DIMENSION") if m.present and m.place not in ("consent", "plan", "implants")]
     good = [m for m in dims if m.attr("measures") in ("resection_length", "specimen", "margin_distance")]
     tumor = [m for m in dims if m.attr("measures") == "tumor"]
     if good:

@@ -53,11 +53,18 @@ _FS_RESULTS = [
     ("pending", r"pending|awaiting|await|to follow|deferred|defer(?:red)? to permanents?|not yet (?:available|back)"),
     ("atypical", r"atypi(?:a|cal)|indeterminate|equivocal|non-?diagnostic|inconclusive|suspicious"),
     ("close", r"\bclose\b"),
-    ("negative", r"negative|\bneg\b|\(-\)|\bno (?:evidence of |residual |viable |definite |gross )?(?:tumou?r|malignan\w*|neoplas\w*|sarcoma|carcinoma|cancer|disease|osteosarcoma|chondrosarcoma|lesional tissue|atypia)"
+    ("negative", r"negative|\bneg\b|\(-\)|\bno (?:acute )?(?:infection|inflammation)\b|<\s*\d+\s*(?:pmns?|neutrophils)|\bno (?:evidence of |residual |viable |definite |gross )?(?:tumou?r|malignan\w*|neoplas\w*|sarcoma|carcinoma|cancer|disease|osteosarcoma|chondrosarcoma|lesional tissue|atypia)"
                  r"|\bnot involved|uninvolved|free of (?:tumou?r|disease|malignan\w*|neoplasm|sarcoma)|\bfree\b|tumou?r[- ]free|\bclear\b|without (?:evidence of )?(?:tumou?r|malignan\w*)|benign|normal (?:marrow|bone|tissue|fat|hematopoietic)|no tumor seen|reactive"),
     ("positive", r"positive|consistent with|compatible with|confirm(?:ed|s|ing)?|diagnostic of|demonstrat(?:ed|es|ing) (?:\w+ ){0,3}(?:sarcoma|carcinoma|tumou?r|malignan\w*|osteosarcoma|chondrosarcoma)|showed (?:\w+ ){0,3}(?:sarcoma|carcinoma|tumou?r|malignan\w*|osteosarcoma|chondrosarcoma)|(?:viable |residual )?tumou?r (?:was |is )?(?:present|seen|identified)|involved|malignant cells|high[- ]grade|sarcoma|carcinoma|osteosarcoma|chondrosarcoma|giant cell tumou?r|lesional"),
 ]
 FS_RESULT_RE = re.compile("|".join(f"(?P<{name}>{rx})" for name, rx in _FS_RESULTS), re.I)
+# A result on the line after its frozen section: "- NEG FOR TUMOR PER PATH", "- 10:02 - Pathologist
+# reported the marrow margin negative", "NEGATIVE."
+NEXT_RESULT_RE = re.compile(
+    r"\s*(?:[-\u2013:>]+\s*)?(?:\d{1,2}:\d{2}\s*[-\u2013]?\s*)?(?:(?:the |a )?(?:pathologist|path|pathology|frozen|result|marrow|margin)\w*\b[^.\n]{0,60}?)?"
+    r"(?:neg\b|negative|positive|benign|no (?:tumou?r|malignan|evidence)|clear|free of|tumou?r[- ]free|atypi|deferred|pending)",
+    re.I,
+)
 FS_SITE_RE = re.compile(
     r"\b(?:of|from|on|at)\s+(?:the\s+)?((?:(?!(?:was|were|is|are|for|and|with|showed|negative|positive|sent|which|that)\b)[a-z/\-]+\s+){0,5}(?:margins?|canal|marrow|tissues?|specimen|lesion|tumou?r|bone|cuff|stump|nerve|vessels?|cortex|surface|curettings?|intramedullary contents))\b",
     re.I,
@@ -398,7 +405,9 @@ class OpnoteFindings:
             if nxt < len(sents) and not FS_RESULT_RE.search(text, window_start, window_end):
                 ns, ne = sents[nxt]
                 head = text[ns:min(ne, ns + 120)]
-                if re.match(r"\s*(?:\w+\s+){0,4}?(?:these|this|they|both|all|it|which|the (?:result|frozen|margin|margins))\b", head, re.I) or re.match(r"\s*(?:result|results|read|reading)\b", head, re.I):
+                ends_label = text[s_start:window_end].rstrip().endswith(":")
+                if (ends_label or re.match(r"\s*(?:\w+\s+){0,4}?(?:these|this|they|both|all|it|which|the (?:result|frozen|margin|margins))\b", head, re.I)
+                        or re.match(r"\s*(?:result|results|read|reading)\b", head, re.I) or NEXT_RESULT_RE.match(head)):
                     window_end = min(ne, ns + 300)
         m = FS_RESULT_RE.search(text, window_start, window_end)
         result = m.lastgroup if m else None

@@ -22,27 +22,25 @@ from .. import rules as rule_files
 
 
 NEWLINE = {"TEXT": {"REGEX": "\n"}}
-LIST_MARKER = {"TEXT": {"REGEX": "^(?:(?:[ivxIVX]{1,4}|\\d{1,2}|[a-hA-H])[.)]?|[-*#]+)$"}}
-LIST_CLOSE = {"TEXT": {"REGEX": "^[.)]$"}, "OP": "?"}
 
 
 def build_section_rules(nlp: Language) -> list[dict[str, Any]]:
     """Expand ``sections.json`` into medspaCy section rules (as dicts).
 
-    A heading starts a line (after a list marker "1.", "II.", "a)", "-" at most) and ends with a
-    colon or the spoken word "colon"; a heading in capitals may also stand alone on its line. The
-    canonical text (``opnote.normalize``) puts every heading it recognizes in this form: it gives
-    a heading without a colon one and moves a heading dictated mid-line onto a line of its own, so
-    "Operation: scraping out the lesion" inside a consent paragraph is not a heading.
+    A heading starts a line and ends with a colon; a heading in capitals may also stand alone on
+    its line. The canonical text (:func:`opnote.normalize.canonical`, which ``opnote.process`` and
+    ``Checker`` apply) puts every heading it recognizes in this form: it gives a heading without a
+    colon one, turns a dictated "colon" into one, drops a list marker before it ("II.", "1)") and
+    moves a heading dictated or joined mid-line onto a line of its own, while "Operation:
+    scraping out the lesion" inside a consent paragraph stays prose. Two patterns a phrase, where
+    there were seven, keep the Sectionizer's cost where it was.
     """
     out: list[dict[str, Any]] = []
     for group in rule_files.sections().sections:
         for phrase in group.phrases:
             words = [t.text for t in nlp.make_doc(phrase)]
             lower = [{"LOWER": w.lower()} for w in words]
-            for end, name in (({"ORTH": ":"}, ":"), ({"LOWER": "colon"}, " colon")):
-                out.append({"literal": phrase + name, "category": group.category, "pattern": [NEWLINE] + lower + [end]})
-                out.append({"literal": "N. " + phrase + name, "category": group.category, "pattern": [NEWLINE, LIST_MARKER, LIST_CLOSE] + lower + [end]})
+            out.append({"literal": phrase + ":", "category": group.category, "pattern": [NEWLINE] + lower + [{"ORTH": ":"}]})
             caps = [{"ORTH": w.upper()} for w in words]
             out.append({
                 "literal": phrase.upper() + " (own line)",

@@ -137,6 +137,8 @@ class SideRules(_Strict):
     not_a_side_before: list[str]
     not_a_side_after: list[str]
     correction: str
+    abbreviations: list[str]
+    error_words: str
 
 
 class OperationRules(_Strict):
@@ -145,6 +147,7 @@ class OperationRules(_Strict):
     classes: dict[str, str]
     levels: dict[str, str]
     past_anchor: str
+    narrative_start: str
     not_done: str
     procedure_line_chars: int
 
@@ -194,7 +197,7 @@ def _regexes(case: CaseFile) -> list[tuple[str, str]]:
     out += [(f"side.not_the_tumor_side_after[{i}]", r) for i, r in enumerate(s.not_the_tumor_side_after)]
     out += [(f"side.not_a_side_before[{i}]", r) for i, r in enumerate(s.not_a_side_before)]
     out += [(f"side.not_a_side_after[{i}]", r) for i, r in enumerate(s.not_a_side_after)]
-    out += [("operation.not_done", o.not_done)]
+    out += [("operation.not_done", o.not_done), ("operation.narrative_start", o.narrative_start), ("side.error_words", s.error_words)]
     out += [(f"operation.levels.{k}", r) for k, r in o.levels.items()]
     out += [("bone.spared", case.bone.spared), ("bone.resected", case.bone.resected)]
     out += [(f"tissue.{k}", getattr(case.tissue, k)) for k in ("bone_context", "soft_context", "invasion")]
