@@ -206,10 +206,20 @@ def _time_of(view: NoteView, m: Mention) -> str:
 
 
 def _dos_year(view: NoteView) -> int | None:
+    return _dos_year_of(view.text)
+
+
+@lru_cache(maxsize=16)
+def _dos_year_of(text: str) -> int | None:
+    """The year of the date of service; without a labelled one, the latest year the note names
+    (the operation is the newest thing an operative note dates)."""
     from .coding import date_of_service
 
-    found = date_of_service(view.text)
-    return found[0].year if found else None
+    found = date_of_service(text)
+    if found:
+        return found[0].year
+    years = [int(y) for y in re.findall(r"(?<!\d)(?:19|20)\d\d(?!\d)", text)]
+    return max(years) if years else None
 
 
 def _then(view: NoteView, window: str) -> bool:

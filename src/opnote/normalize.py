@@ -300,7 +300,10 @@ def _heading_pass(c: Canonical) -> Canonical:
         else:
             continue
         _drop_marker(c.text, m, found)
-    found += _inline_headings(c.text)
+    joined = c.text.count("\n") < 3 and len(c.text) > 400
+    found += _inline_headings(c.text, joined)
+    if joined:
+        found += _joined_headings(c.text, {f[0] for f in found})
     if not c.text.startswith("\n"):
         found.append((0, 0, "\n"))  # every heading, the first line's too, starts a line
     return _apply(c, found) if found else c
@@ -310,10 +313,38 @@ def _heading_pass(c: Canonical) -> Canonical:
 # Procedure: ..." in a note whose lines were joined); "Operation:" or "Technique:" may be prose.
 STRONG_HEADINGS = {"procedure", "procedures", "diagnosis", "findings", "specimen", "specimens", "implants", "indications",
                    "indication", "consent", "complications", "disposition", "anesthesia", "ebl", "drains", "attestation",
-                   "addendum", "pathology", "imaging", "laterality", "dx"}
+                   "addendum", "pathology", "imaging", "laterality", "dx", "op", "ind", "asst", "plan", "closure", "recon"}
 
 
-def _inline_headings(text: str) -> list[tuple[int, int, str]]:
+_JOINED_HEAD = re.compile(r"(?:^|(?<=[.;:!?])|(?<=\bperiod))[ ]+(?=[A-Z])")
+
+
+def _joined_headings(text: str, taken: set[int]) -> list[tuple[int, int, str]]:
+    """A note whose lines were all joined: a known heading after a full stop, in Title Case or
+    capitals and followed by its content ("... stable. Procedure Performed Radical resection ..."),
+    gets its line and its colon back."""
+    phrases = _heading_phrases()
+    found: list[tuple[int, int, str]] = []
+    for m in _JOINED_HEAD.finditer(text):
+        start = m.end()
+        if start in taken:
+            continue
+        words = [(w.start(), w.end()) for w in _TAIL_WORD.finditer(text, start, min(len(text), start + 60))][:5]
+        for k in range(len(words), 0, -1):
+            end = words[k - 1][1]
+            head = text[start:end]
+            if " ".join(head.lower().split()) not in phrases or not (head.isupper() or _heading_case_ok(head) or (k == 1 and head[:1].isupper() and head.lower() in STRONG_HEADINGS)):
+                continue
+            rest = text[end:end + 3]
+            if rest.startswith(":") or re.match(r" [A-Z0-9(]", rest):
+                found.append((start, start, "\n"))
+                if not rest.startswith(":"):
+                    found.append((end, end, ":"))
+            break
+    return found
+
+
+def _inline_headings(text: str, joined: bool = False) -> list[tuple[int, int, str]]:
     """A heading dictated or joined mid-line gets a line of its own: in capitals ("... Same.
     PROCEDURE: ..."), spoken ("... period procedure colon ..."), or of several words after a full
     stop. A single Title-case word with a colon inside prose ("Operation: scraping out the lesion"
@@ -335,13 +366,21 @@ def _inline_headings(text: str) -> list[tuple[int, int, str]]:
             continue
         caps = head.isupper() and len(head) > 2
         after_stop = (" " in head.strip() or head.lower() in STRONG_HEADINGS) and bool(re.search(r"(?:[.;]|\bperiod)\s*$", text[max(0, start - 12):start]))
-        if spoken or caps or after_stop:
+        # All lines joined: a heading in Title Case with its colon is a heading wherever it stands.
+        titled = joined and head[:1].isupper() and (" " in head.strip() or head.lower() in STRONG_HEADINGS)
+        if spoken or caps or after_stop or titled:
             found.append((start, start, "\n"))
             if spoken:
                 found.append((colon.start(), colon.end(), ":"))
     return found
 
 
+# A side written as one letter before a limb ("l distal femur", "r) knee"): in capitals, as the side
+# rules read it; lower case is how a note typed or converted in lower case leaves it.
+_SIDE_LETTER = re.compile(
+    r"(?<![\w/'.])([rl])(?=[).]?\s+(?:distal|proximal|mid|femur|femoral|knee|thigh|leg|lower|le\b|tibia|tibial|hip|patella|fibula|"
+    r"fibular|groin|limb|extremity|side|sided)\b)"
+)
 _PLURAL_MARK = re.compile(r"(?<=[A-Za-z])\((?:s|es)\)", re.IGNORECASE)
 
 
@@ -352,6 +391,7 @@ def _word_pass(c: Canonical) -> Canonical:
     text = c.text
     # "Procedure(s):" tokenizes as "Procedure(s" + "):"; the plural reads the same to a rule.
     found: list[tuple[int, int, str]] = [(m.start(), m.end(), m.group(0)[1:-1]) for m in _PLURAL_MARK.finditer(text)]
+    found += [(m.start(), m.end(), m.group(1).upper()) for m in _SIDE_LETTER.finditer(text)]
     taken_until = -1
     for m in _WORD.finditer(text):
         start = m.start()
