@@ -228,7 +228,7 @@ def test_plain_phrases_go_to_the_phrase_matcher(blank: Language) -> None:
     assert fast is not None
     compiled = fast._c
     assert set(compiled.phrases) and compiled.index  # both halves in use
-    n_phrases = sum(len(m) for m in compiled.phrases.values())
+    n_phrases = sum(len(ids) for ids in compiled.phrase_ids.values())
     assert n_phrases == 2 * len(keyed) // 3  # "phrase:" and "phrase colon"; the own-line form needs the index
 
 

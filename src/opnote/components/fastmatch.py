@@ -55,6 +55,7 @@ _FLAG_ATTRS = {
                  "IS_SPACE", "IS_BRACKET", "IS_QUOTE", "IS_LEFT_PUNCT", "IS_RIGHT_PUNCT", "LIKE_NUM")
 }
 _PHRASE_ATTRS = {LOWER: "LOWER", ORTH: "ORTH"}
+_PHRASE_KEY = "opnote_fastmatch_phrase"
 _U64 = 1 << 64
 _MAX_VARIANTS = 4096
 
@@ -230,8 +231,7 @@ def _plain_phrase(seq: TokenSeq, vocab: Vocab) -> tuple[int, list[str]] | None:
         return ORTH, words
     if not all(attr == LOWER or (w.isascii() and not any(c.isalpha() for c in w)) for attr, w in tokens):
         return None
-    lowered = Doc(vocab, words=words).to_array([LOWER]).view("int64").tolist()
-    if lowered != [_signed(get_string_id(w)) for w in words]:
+    if any(vocab[w].lower != get_string_id(w) for w in words):  # the pattern Doc's LOWER values
         return None
     return LOWER, words
 
@@ -240,24 +240,25 @@ def _plain_phrase(seq: TokenSeq, vocab: Vocab) -> tuple[int, list[str]] | None:
 class _Compiled:
     index: dict[int, dict[int, list[_Entry]]] = field(default_factory=dict)  # attr -> value -> entries
     phrases: dict[int, PhraseMatcher] = field(default_factory=dict)  # attr -> matcher
-    numbers: dict[tuple[int, int, tuple[int, ...]], int] = field(default_factory=dict)  # (attr, match_id, ids)
+    # (attr, the phrase's values) -> {match_id: lowest pattern number}
+    phrase_ids: dict[tuple[int, tuple[int, ...]], dict[int, int]] = field(default_factory=dict)
     attrs: list[int] = field(default_factory=list)  # every attribute a test reads, in to_array order
 
     def need(self, attr: int) -> None:
         if attr not in self.attrs:
             self.attrs.append(attr)
 
-    def add_phrase(self, vocab: Vocab, key: str, number: int, attr: int, words: list[str]) -> None:
+    def add_phrase(self, vocab: Vocab, match_id: int, number: int, attr: int, words: list[str]) -> None:
+        # One PhraseMatcher key for all phrases: a key per pattern made a Lexeme for each (half
+        # of building the sectionizer's matcher); the phrase's values say which patterns matched.
         matcher = self.phrases.get(attr)
         if matcher is None:
             matcher = self.phrases[attr] = PhraseMatcher(vocab, attr=_PHRASE_ATTRS[attr])
         pattern = Doc(vocab, words=words)
-        matcher.add(key, [pattern])
-        match_id = vocab.strings[key]
+        matcher.add(_PHRASE_KEY, [pattern])
         self.need(attr)
-        ids = tuple(pattern.to_array([attr]).view("int64").tolist())
-        at = (attr, match_id, ids)
-        self.numbers[at] = min(number, self.numbers.get(at, number))
+        ids = self.phrase_ids.setdefault((attr, tuple(pattern.to_array([attr]).view("int64").tolist())), {})
+        ids[match_id] = min(number, ids.get(match_id, number))
 
     def add_indexed(self, match_id: int, number: int, seq: TokenSeq, fixed: bool) -> bool:
         best = _anchor(seq)
@@ -319,9 +320,9 @@ class FastTokenMatcher:
     def _match_phrases(self, doc: Doc, cols: dict[int, list[int]], found: _Found) -> None:
         for attr, matcher in self._c.phrases.items():
             col = cols[attr]
-            for match_id, start, end in matcher(doc):
-                number = self._c.numbers[(attr, match_id, tuple(col[start:end]))]
-                _record(found, start, end, match_id, number, True)
+            for _, start, end in matcher(doc):
+                for match_id, number in self._c.phrase_ids[(attr, tuple(col[start:end]))].items():
+                    _record(found, start, end, match_id, number, True)
 
 
 def _ordered(found: _Found) -> list[Match] | None:
@@ -361,7 +362,7 @@ def _add_pattern(compiled: _Compiled, vocab: Vocab, key: str, number: int, varia
     if fixed and len(variants) == 1:
         phrase = _plain_phrase(variants[0], vocab)
         if phrase is not None:
-            compiled.add_phrase(vocab, key, number, *phrase)
+            compiled.add_phrase(vocab, vocab.strings[key], number, *phrase)
             return True
     match_id = vocab.strings[key]
     return all(compiled.add_indexed(match_id, number, seq, fixed) for seq in variants)
