@@ -9,11 +9,11 @@ them): it looks each token of the Doc up once and checks the rest of a pattern o
 anchor occurs.
 
 Plain phrases (every token one ``LOWER``, ``ORTH`` or ``TEXT`` string, no operator) go to the
-PhraseMatcher because it is faster on them, measured on the 83 sample notes (microseconds per
-note, median of 15 runs; spaCy's Matcher in brackets): the sectionizer's 489 patterns, 326 of
-them plain, 157 with the index alone and 69 with the PhraseMatcher for the plain ones (3,314);
-the target ruler's 73 token patterns, 61 plain, 95 and 75 (1,104). The plain part alone: 117
-against 11 (sections), 79 against 15 (targets).
+PhraseMatcher because it is faster on them, measured on the 83 sample notes (CPU microseconds
+per note, median of 21 passes; the same matches every time): the sectionizer's 489 patterns,
+326 of them plain, 100 with the PhraseMatcher for the plain ones against 178 with the index
+alone (spaCy's Matcher: 3,212); the target ruler's 73 token patterns, 61 plain, 77 against 84
+(1,037).
 
 It accepts only what it can match exactly: tokens constrained by ``LOWER``, ``ORTH``, ``TEXT``
 or ``NORM`` (a string, ``{"IN": [...]}`` or ``{"REGEX": ...}``) or by boolean flags, the
