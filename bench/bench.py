@@ -3,6 +3,7 @@
     .venv/bin/python bench/bench.py                 # sample notes repeated to 2,000, 3 repeats
     .venv/bin/python bench/bench.py --quick         # 200 notes, 1 repeat: a smoke run
     .venv/bin/python bench/bench.py --corpus FILE.jsonl [--notes N] [--repeats R]
+    .venv/bin/python bench/bench.py --cold-against /path/to/other/checkout/src   # cold start, A/B
 
 Configurations (each measured in its own child process, so peak memory is its own):
 
@@ -290,23 +291,36 @@ def run_child(args: list[str], timeout: float) -> dict:
         Path(out).unlink(missing_ok=True)
 
 
-def cold_start(note_text: str, runs: int) -> dict:
+def _opnote_cmd() -> list[str]:
     exe = Path(sys.executable).with_name("opnote")
-    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "opnote"]
+    return [str(exe)] if exe.exists() else [sys.executable, "-m", "opnote"]
+
+
+def _cold_run(note: Path, env: dict[str, str] | None = None) -> tuple[float, float] | str:
+    """(wall, CPU) seconds of one `opnote check NOTE --format json` in a fresh process, or an error."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    proc = subprocess.run([*_opnote_cmd(), "check", str(note), "--format", "json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if proc.returncode not in (0, 1):
+        return f"exit {proc.returncode}"
+    json.loads(proc.stdout)
+    return wall, after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+
+
+def cold_start(note_text: str, runs: int) -> dict:
+    cmd = _opnote_cmd()
     with tempfile.TemporaryDirectory() as d:
         note = Path(d) / "one_note.txt"
         note.write_text(note_text, encoding="utf-8")
         walls, users = [], []
         for _ in range(runs):
-            before = resource.getrusage(resource.RUSAGE_CHILDREN)
-            t0 = time.perf_counter()
-            proc = subprocess.run([*cmd, "check", str(note), "--format", "json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-            walls.append(time.perf_counter() - t0)
-            after = resource.getrusage(resource.RUSAGE_CHILDREN)
-            users.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
-            if proc.returncode not in (0, 1):
-                return {"error": f"exit {proc.returncode}"}
-            json.loads(proc.stdout)
+            res = _cold_run(note)
+            if isinstance(res, str):
+                return {"error": res}
+            walls.append(res[0])
+            users.append(res[1])
         help_walls = []
         for _ in range(runs):
             t0 = time.perf_counter()
@@ -315,6 +329,31 @@ def cold_start(note_text: str, runs: int) -> dict:
     return {"command": "opnote check one_note.txt --format json", "runs": runs, "wall_s": [round(w, 3) for w in walls],
             "median_s": round(statistics.median(walls), 3), "cpu_s_median": round(statistics.median(users), 3),
             "help_median_s": round(statistics.median(help_walls), 3)}
+
+
+def cold_start_against(note_text: str, runs: int, other_src: str) -> int:
+    """Cold start of this checkout and of the opnote in ``other_src``, run by run in turn.
+
+    Alternating the two keeps a change in the machine's load from favouring either; each line
+    gives the median and the fastest of ``runs`` fresh processes, wall and CPU.
+    """
+    trees = {"this checkout": None, other_src: dict(os.environ, PYTHONPATH=other_src)}
+    times: dict[str, list[tuple[float, float]]] = {name: [] for name in trees}
+    with tempfile.TemporaryDirectory() as d:
+        note = Path(d) / "one_note.txt"
+        note.write_text(note_text, encoding="utf-8")
+        for _ in range(runs):
+            for name, env in trees.items():
+                res = _cold_run(note, env)
+                if isinstance(res, str):
+                    print(f"{name}: {res}", file=sys.stderr)
+                    return 1
+                times[name].append(res)
+    print(f"opnote check one_note.txt --format json, {runs} fresh processes each, alternating (load {os.getloadavg()[0]:.1f}):")
+    for name, ts in times.items():
+        walls, cpus = [w for w, _ in ts], [c for _, c in ts]
+        print(f"  {name}: wall median {statistics.median(walls):.2f} s (fastest {min(walls):.2f}), CPU median {statistics.median(cpus):.2f} s")
+    return 0
 
 
 def machine() -> dict:
@@ -460,6 +499,8 @@ def main() -> int:
     ap.add_argument("--only", help="comma-separated configurations to run (default: all)")
     ap.add_argument("--skip-cold", action="store_true", help="skip the cold-start runs")
     ap.add_argument("--skip-patho", action="store_true", help="skip the pathological inputs")
+    ap.add_argument("--cold-against", metavar="SRC", help="only the cold start, of this checkout and of the opnote in SRC (another checkout's src/), alternating")
+    ap.add_argument("--cold-runs", type=int, default=9, help="fresh processes per tree with --cold-against (default 9)")
     ap.add_argument("--out-dir", default=str(RESULTS), help="where latest.json and latest.md go")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     ap.add_argument("--notes-file", help=argparse.SUPPRESS)
@@ -476,6 +517,8 @@ def main() -> int:
     repeats = a.repeats or (1 if a.quick else 3)
     n_notes = a.notes or (200 if a.quick else None)
     texts, source = load_corpus(a.corpus, n_notes)
+    if a.cold_against:
+        return cold_start_against(texts[0], a.cold_runs, a.cold_against)
     configs = [c.strip() for c in a.only.split(",")] if a.only else CONFIGS
     started = time.strftime("%Y-%m-%d %H:%M:%S")
     t_start = time.perf_counter()

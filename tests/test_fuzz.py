@@ -152,8 +152,9 @@ def _slow_tokens(nlp) -> set[str]:
         starts.append(pos)
         pos += len(w) + 1
     doc = nlp(text)
-    context = nlp.get_pipe("opnote_context").context
-    matcher = getattr(context, "_ConText__matcher", None)  # every trigger match, before any pruning
+    from opnote._internals import trigger_matcher
+
+    matcher = trigger_matcher(nlp.get_pipe("opnote_context").context)  # every trigger match
     if matcher is not None:
         trigger_spans = [doc[s:e] for _, s, e in matcher(doc)]
     else:  # pragma: no cover - another medspaCy version

@@ -6,12 +6,8 @@ import threading
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-from ._compat import import_spacy
-
-import_spacy()  # spaCy without its command line: about 0.3 s of every cold start
-
-from spacy.language import Language  # noqa: E402
-from spacy.tokens import Doc  # noqa: E402
+from spacy.language import Language
+from spacy.tokens import Doc
 
 from . import rules as rule_files
 from .anchor import reanchor

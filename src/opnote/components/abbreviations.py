@@ -8,6 +8,7 @@ from the lexicon in ``rules/abbreviations.json``, matched by the target ruler.
 from __future__ import annotations
 
 import bisect
+import warnings
 
 from spacy.language import Language
 from spacy.tokens import Doc
@@ -97,7 +98,12 @@ class OpnoteAbbreviations:
                 pairs.append((0, tok.i + 1, closes[k]))  # inside the brackets, as scispaCy passes them on
                 k += 1
         pairs.sort(key=lambda m: (m[2], -m[1]))
-        occurrences = self.detector.find_matches_for(filter_matches(pairs, doc), doc)
+        with warnings.catch_warnings():
+            # scispaCy runs its matcher of defined short forms also when the note defined none,
+            # and spaCy then warns (W036) on every such note; spaCy's own SpanRuler silences it
+            # the same way. The host's warning filters are restored on leaving the block.
+            warnings.filterwarnings("ignore", message=r"\[W036\]")
+            occurrences = self.detector.find_matches_for(filter_matches(pairs, doc), doc)
         for long_form, short_forms in occurrences:
             for short in short_forms:
                 short._.long_form = long_form

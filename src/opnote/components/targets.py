@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
-import warnings
-
 from spacy.language import Language
 from spacy.pipeline import SpanRuler
 from spacy.tokens import Doc, Span
 
+from .. import _internals
 from .. import rules as rule_files
+from .fastmatch import FastTokenMatcher
 
 CANDIDATES_KEY = "opnote_candidates"
 
@@ -43,12 +43,17 @@ class OpnoteTargetRuler(SpanRuler):
 
     SpanRuler de-duplicates and sorts its matches, so only the set of token matches counts,
     and :class:`~.fastmatch.FastTokenMatcher` finds the same set. Built on first use after the
-    patterns change; patterns it cannot match exactly keep spaCy's Matcher.
+    patterns change; patterns it cannot match exactly keep spaCy's Matcher, and so does a spaCy
+    version other than the one ``opnote._internals`` was checked on (decided when the ruler is
+    made, by :func:`make_target_ruler`).
     """
 
-    _fast: Any = None
+    _fast: FastTokenMatcher | bool | None = None
+    _use_fast = False
 
-    def _fast_matcher(self) -> Any:
+    def _fast_matcher(self) -> FastTokenMatcher | bool:
+        if not self._use_fast:
+            return False
         if self._fast is None:
             from .fastmatch import compile_matcher
 
@@ -81,22 +86,12 @@ class OpnoteTargetRuler(SpanRuler):
         self._fast = None
         super().remove_by_id(pattern_id)
 
-    def match(self, doc: Doc):
+    def match(self, doc: Doc) -> list[Span]:
         fast = self._fast_matcher()
-        if not fast:
-            return super().match(doc)
-        # SpanRuler.match (spaCy 3.7) with the token matcher swapped
-        self._require_patterns()
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message="\\[W036")
-            matches = list(fast(doc)) + list(self.phrase_matcher(doc))
-        label_ids = self._match_label_id_map
-        deduplicated = set(
-            Span(doc, start, end, label=label_ids[m_id]["label"], span_id=label_ids[m_id]["id"])
-            for m_id, start, end in matches
-            if start != end
-        )
-        return sorted(list(deduplicated))
+        if isinstance(fast, FastTokenMatcher):
+            return _internals.span_ruler_match(self, fast, doc)
+        spans: list[Span] = super().match(doc)
+        return spans
 
 
 def make_target_ruler(nlp: Language, name: str, spans_key: str = CANDIDATES_KEY, validate: bool = False) -> SpanRuler:
@@ -110,5 +105,6 @@ def make_target_ruler(nlp: Language, name: str, spans_key: str = CANDIDATES_KEY,
         validate=validate,
         overwrite=True,
     )
+    ruler._use_fast = _internals.fast_span_ruler_ok()
     ruler.add_patterns(build_target_patterns())
     return ruler
