@@ -84,7 +84,9 @@ def test_fast_and_public_paths_agree_on_every_sample_note(nlp: Language, public_
     assert len(NOTES) >= 80  # dev and heldout
     differing = {}
     for path in NOTES:
-        text = path.read_text(encoding="utf-8")
+        from opnote.normalize import canonical
+
+        text = canonical(path.read_text(encoding="utf-8")).text
         for variant, t in (("as-is", text), ("twice", text + "\n" + text)):
             keys = _differences(_state(nlp(t)), _state(public_nlp(t)))
             if keys:
@@ -104,10 +106,13 @@ def test_section_length_limit_agrees_on_every_sample_note() -> None:
     fast = sectionizer_only()
     with _internals.public_path():
         public = sectionizer_only()
-    differing = [str(p.relative_to(ROOT)) for p in NOTES if _sections(fast(p.read_text(encoding="utf-8"))) != _sections(public(p.read_text(encoding="utf-8")))]
+    from opnote.normalize import canonical
+
+    texts = {p: canonical(p.read_text(encoding="utf-8")).text for p in NOTES}  # what the pipeline reads
+    differing = [str(p.relative_to(ROOT)) for p in NOTES if _sections(fast(texts[p])) != _sections(public(texts[p]))]
     assert not differing
-    doc = fast(NOTES[0].read_text(encoding="utf-8"))
-    assert any(s.body_end - s.body_start == 12 for s in doc._.sections if s.category)  # the limit did cut a section
+    cut = [p for p in NOTES[:40] if any(s.body_end - s.body_start == 12 for s in fast(texts[p])._.sections if s.category)]
+    assert cut  # the limit did cut sections
 
 
 def _inner_matcher(component: Any) -> Any:

@@ -16,7 +16,15 @@ reaches a log (docs/errors.md, "Privacy and the network").
 from __future__ import annotations
 
 import sys
+import types
 import warnings
+
+# Set by the ``opnote`` command (``opnote.cli.main``) before anything imports medspaCy: that
+# process is opnote's own, runs no QuickUMLS and is shared with no host program, so medspaCy is
+# imported there with a stand-in for the ``quickumls`` package (removed right after, so a real
+# ``import quickumls`` would still work). QuickUMLS imports NLTK, SciPy and scikit-learn: about
+# 1.8 s of CPU measured here, most of the command's cold start. The library never does this.
+COMMAND_LINE = False
 
 
 def _silence_loguru() -> None:
@@ -31,7 +39,22 @@ def _silence_loguru() -> None:
 def import_medspacy() -> None:
     """Import medspaCy's ConText and Sectionizer, keeping the host's warning filters (idempotent)."""
     if "medspacy.context" not in sys.modules or "medspacy.section_detection" not in sys.modules:
-        with warnings.catch_warnings():
-            import medspacy.context  # noqa: F401
-            import medspacy.section_detection  # noqa: F401
+        stubbed = _stub_quickumls() if COMMAND_LINE and "quickumls" not in sys.modules else []
+        try:
+            with warnings.catch_warnings():
+                import medspacy.context  # noqa: F401
+                import medspacy.section_detection  # noqa: F401
+        finally:
+            for name in stubbed:
+                sys.modules.pop(name, None)
     _silence_loguru()
+
+
+def _stub_quickumls() -> list[str]:
+    stub = types.ModuleType("quickumls")
+    stub.__path__ = []  # type: ignore[attr-defined]
+    component = types.ModuleType("quickumls.spacy_component")
+    stub.spacy_component = component  # type: ignore[attr-defined]
+    sys.modules["quickumls"] = stub
+    sys.modules["quickumls.spacy_component"] = component
+    return ["quickumls", "quickumls.spacy_component"]

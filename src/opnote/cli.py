@@ -532,6 +532,9 @@ def spark_cmd(
 
 def main() -> None:
     """Console-script entry point."""
+    from . import _compat
+
+    _compat.COMMAND_LINE = True  # this process is opnote's own (see _compat)
     try:
         app()
     except KeyboardInterrupt:
