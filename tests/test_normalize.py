@@ -1,0 +1,86 @@
+"""The canonical text the rules read, and its map back to the note as read."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from opnote.normalize import canonical
+
+PIECES = [
+    "tumour", "Tumor", "  ", " ", "\t", "\u00a0", "\r\n", "\n", "\n\n\n", "\u2013", "\u2014", "\u201c", "\u201d", "\u2019",
+    "en bloc", "in  bloc", "m r i", "osteo to me", "PROCEDURE", "Procedure Performed", ":", " colon ", "II. ", "1) ",
+    "distal femur", "16 cm", "1\u00b75", "\u00d7", "\u200b", "\ufeff", "haemostasis", "l distal femur", "Operation(s)", ".", ", ",
+    "Frozen section", "negative", "x", "FINDINGS", "Findings", "the", "was", "resected",
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(PIECES), min_size=0, max_size=40))
+def test_normalize_offset_map_stays_in_bounds_and_in_order(pieces):
+    text = "".join(pieces)
+    c = canonical(text)
+    n = len(c.text)
+    points = sorted({0, n, *range(0, n, 3)})
+    last = (0, 0)
+    for i in points:
+        for j in (i, min(n, i + 1), min(n, i + 7), n):
+            a, b = c.to_original(i, j)
+            assert 0 <= a <= b <= len(text)
+        a, b = c.to_original(i, n)
+        assert a >= last[0]  # starts never go backwards
+        last = (a, b)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(PIECES), min_size=1, max_size=30))
+def test_normalize_words_map_to_the_words_they_came_from(pieces):
+    text = "".join(pieces)
+    c = canonical(text)
+    for m in re.finditer(r"[A-Za-z]{3,}", c.text):
+        a, b = c.to_original(m.start(), m.end())
+        original = text[a:b]
+        # a word maps to a stretch that holds letters too (its own, or the variant it replaced)
+        assert re.search(r"[A-Za-z]", original), (m.group(0), original)
+
+
+def test_normalize_plain_text_changes_nothing_but_the_leading_line_break():
+    text = "Radical resection of the right distal femur.\nFrozen section negative.\n"
+    c = canonical(text)
+    assert c.text == "\n" + text
+    assert c.to_original(1, 8) == (0, 7) and text[0:7] == "Radical"
+
+
+@pytest.mark.parametrize(("raw", "canon"), [
+    ("The tumour was excised in  bloc", "The tumor was excised en bloc"),
+    ("m r i of the\u00a0femur", "MRI of the femur"),
+    ("osteo to me at 14 centimetres", "osteotomy at 14 centimeters"),
+    ("margins where negative", "margins were negative"),
+    ("a 1\u00b75 cm margin \u2013 clear", "a 1.5 cm margin - clear"),
+    ("l distal femur", "L distal femur"),
+])
+def test_normalize_rewrites_spelling_dictation_and_typography(raw, canon):
+    assert canonical(raw).text.strip() == canon
+
+
+@pytest.mark.parametrize(("raw", "expected_lines"), [
+    ("Procedure Performed\nRadical resection", ["Procedure Performed:", "Radical resection"]),
+    ("II. PROCEDURE: Radical resection", ["PROCEDURE: Radical resection"]),
+    ("procedure colon radical resection period", ["procedure: radical resection period"]),
+    ("Same. PROCEDURE: Radical resection.", ["Same. ", "PROCEDURE: Radical resection."]),
+    ("We explained it. Operation: scraping out the lesion.", ["We explained it. Operation: scraping out the lesion."]),
+])
+def test_normalize_gives_every_heading_a_line_and_a_colon(raw, expected_lines):
+    assert canonical(raw).text.strip("\n").split("\n") == expected_lines
+
+
+def test_normalize_evidence_indexes_the_original_after_a_check(checker):
+    text = "PREOPERATIVE  DIAGNOSIS:\tOsteosarcoma of the right\u00a0distal femur.\r\n\r\nPROCEDURE:  Radical resection, in  bloc.\r\n"
+    report = checker.check(text)
+    spans = [(f.start, f.end, f.text) for f in report.findings]
+    spans += [(e.start, e.end, e.text) for i in report.checklist for e in i.evidence]
+    assert spans and all(text[s:e] == t for s, e, t in spans)
+    assert report.case.side.value == "right"
