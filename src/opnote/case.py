@@ -411,10 +411,10 @@ class _Hit:
 def _find_in_bone_sentences(view: NoteView, pattern: re.Pattern[str]) -> list[_Hit]:
     """``pattern``'s hits, searched only in sentences that name bone (the rest cannot match)."""
     out: list[_Hit] = []
-    bounds = view.sentences or [(0, len(view.text))]
-    for s, e in bounds:
-        if view.hit_in(BONE_WORDS, s, e) is not None:
-            out += [_Hit(a, b) for a, b in view.hits(pattern) if s <= a < e]
+    for a, b in view.hits(pattern):
+        s, e = view.sentence(view.sent_index(a)) if view.sentences else (0, len(view.text))
+        if s <= a < e and view.hit_in(BONE_WORDS, s, e) is not None:
+            out.append(_Hit(a, b))
     return out
 
 

@@ -213,8 +213,18 @@ def _bullets(text: str, gold: dict[str, Any]) -> str | None:
 
 # ----------------------------------------------------------------------------- label-changing
 SIDES = {"right": "left", "left": "right", "Right": "Left", "Left": "Right", "RIGHT": "LEFT", "LEFT": "RIGHT"}
-DX_LINE = re.compile(r"^(?P<head>[ \t]*(?:pre-?\s?op(?:erative)?\.?\s+(?:diagnosis|dx)|diagnosis|dx)\s*:)(?P<rest>[^\n]*)$", re.I | re.M)
-PROC_LINE = re.compile(r"^(?P<head>[ \t]*(?:procedures?(?: performed)?|operations?(?: performed)?|name of (?:procedure|operation)|title of (?:procedure|operation)|surgical procedures?)\s*:)[ \t]*(?P<rest>[^\n]*(?:\n(?![ \t]*\n)(?![ \t]*[A-Za-z][A-Za-z /()-]{2,40}:)[^\n]*)*)", re.I | re.M)
+# A diagnosis line's value: on the heading's line, or on the next line when the heading stands alone.
+DX_LINE = re.compile(r"^(?P<head>[ \t]*(?:pre-?\s?op(?:erative)?\.?\s+(?:diagnosis|dx)|post-?\s?op(?:erative)?\.?\s+(?:diagnosis|dx)|diagnosis|dx)\s*:)[ \t]*(?:\n[ \t]*)?(?P<rest>[^\n]*)$", re.I | re.M)
+PROC_LINE = re.compile(r"^(?P<head>[ \t]*(?:procedures?(?:\(s\))?(?: performed)?|operations?(?:\(s\))?(?: performed)?|name of (?:procedure|operation)|title of (?:procedure|operation)|surgical procedures?)\s*:)[ \t]*(?P<rest>[^\n]*(?:\n(?![ \t]*\n)(?![ \t]*[A-Za-z][A-Za-z /()-]{2,40}:)[^\n]*)*)", re.I | re.M)
+
+
+def _procedure_line(text: str) -> re.Match[str] | None:
+    """The procedure line: the first procedure heading whose value names an operation, not a
+    narrative that starts "Supine, ..."."""
+    for m in PROC_LINE.finditer(text):
+        if re.search(r"\b(?:resect\w*|excis\w*|amputat\w*|reconstruct\w*|replacement|curett\w*|osteotom\w*|biopsy|arthroplasty|revision|fixation|nailing)\b", m.group("rest")[:300], re.I):
+            return m
+    return None
 
 
 def _flip_dx_side(text: str, gold: dict[str, Any]) -> str | None:
@@ -233,7 +243,7 @@ def _side_expect(pred: dict[str, Any]) -> dict[str, Any]:
 
 def _replace_procedure(new: str) -> Callable[[str, dict[str, Any]], str | None]:
     def apply(text: str, gold: dict[str, Any]) -> str | None:
-        m = PROC_LINE.search(text)
+        m = _procedure_line(text)
         side = (gold.get("case") or {}).get("side")
         site = ((gold.get("attributes") or {}).get("site") or "femur").replace("_", " ")
         if not m or not side or site not in ("distal femur", "proximal femur", "femoral shaft", "femur"):
@@ -244,11 +254,17 @@ def _replace_procedure(new: str) -> Callable[[str, dict[str, Any]], str | None]:
 
 
 def _operation_expect(op: str, items: dict[str, str] | None = None) -> Expect:
-    def expect(pred: dict[str, Any]) -> dict[str, Any]:
+    """A radical resection whose procedure line now names another operation: the operation and the
+    verdict change, the named items change, and the margin may lose the words the line carried."""
+
+    def expect(pred: dict[str, Any]) -> dict[str, Any] | None:
+        if pred["operation"] != "radical_resection" or pred["tumor_status"] != "current":
+            return None  # only a tumor resection can be turned into another operation
         out = {**pred, "items": dict(pred["items"]), "operation": op, "verdict": "not_supported"}
         for item, status in (items or {}).items():
             if out["items"].get(item) == "met":
                 out["items"][item] = status
+        out["items"]["margin_intent"] = (pred["items"]["margin_intent"], "partial", "missing")
         return out
 
     return expect
@@ -260,6 +276,11 @@ CONSENT_SENTENCE = re.compile(_SENT.format() + r"\b(?:consent\w*|discuss\w*|coun
 BOILERPLATE = "Risks, benefits and alternatives were discussed and consent was obtained."
 
 
+def _spaced(text: str, at: int, sentence: str) -> str:
+    """``sentence`` to put at ``at``: after a space when the text before it does not end in one."""
+    return (" " + sentence) if at > 0 and not text[at - 1].isspace() else sentence
+
+
 def _consent_boilerplate(text: str, gold: dict[str, Any]) -> str | None:
     if gold.get("checklist", {}).get("informed_consent") != "met":
         return None
@@ -269,7 +290,7 @@ def _consent_boilerplate(text: str, gold: dict[str, Any]) -> str | None:
     out, pos = [], 0
     for i, (s, e) in enumerate(spans):
         out.append(text[pos:s])
-        out.append(BOILERPLATE if i == 0 else "")
+        out.append(_spaced(text, s, BOILERPLATE) if i == 0 else "")
         pos = e
     out.append(text[pos:])
     return "".join(out)
@@ -323,7 +344,7 @@ def _frozen_to(result: str) -> Callable[[str, dict[str, Any]], str | None]:
         out, pos = [], 0
         for i, (s, e) in enumerate(spans):
             out.append(text[pos:s])
-            out.append(f"Frozen section of the marrow margin was sent; the result is {result}." if i == 0 else "")
+            out.append(_spaced(text, s, f"Frozen section of the marrow margin was sent; the result is {result}.") if i == 0 else "")
             pos = e
         out.append(text[pos:])
         return "".join(out)
