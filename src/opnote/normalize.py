@@ -173,22 +173,38 @@ _CHARS_RE = re.compile(
 )
 
 
-def _space_for(run: str) -> str:
+def _space_for(run: str, gaps_are_breaks: bool = False) -> str:
     newlines = run.count("\n") + run.count("\r") - run.count("\r\n")
     if newlines:
         return "\n\n" if newlines >= 2 else "\n"
+    if gaps_are_breaks and run.startswith("  ") and not run.strip(" "):
+        return "\n"
     return "" if all(c in _ZERO_WIDTH for c in run) else " "
 
 
-def _char_pass(text: str) -> Canonical:
+def _gaps_are_breaks(text: str) -> bool:
+    """Whether runs of spaces stand for lost line ends: a long note with almost no line ends (its
+    lines joined on the way out of a record system, a blank line left as two spaces) in which
+    most spaces are single, so that a double space is a mark rather than a typing habit."""
+    if len(text) <= 400 or text.count("\n") >= 3:
+        return False
+    gaps = len(_GAP.findall(text))
+    return 0 < gaps and gaps * 5 < text.count(" ")
+
+
+_GAP = re.compile(r"  +")
+
+
+def _char_pass(text: str, breaks: bool = False) -> Canonical:
     """Whitespace, line ends and typographic punctuation: only the stretches that need it are
-    rewritten (a regular expression finds them; the text between is copied)."""
+    rewritten (a regular expression finds them; the text between is copied). With ``breaks``, a
+    run of spaces is a line end (see :func:`_gaps_are_breaks`)."""
     b = _Builder(text)
     pos = 0
     for m in _CHARS_RE.finditer(text):
         run = m.group(0)
         if m.lastgroup == "ws":
-            repl = _space_for(run)
+            repl = _space_for(run, breaks)
         else:
             repl = _PUNCT[run]
             i = m.start()
@@ -300,7 +316,7 @@ def _heading_case_ok(head: str) -> bool:
     return len(words) >= 2 and all(w[0].isupper() for w in words if w.lower() not in {"of", "the", "for", "and", "to", "in", "at", "with"})
 
 
-def _heading_pass(c: Canonical) -> Canonical:
+def _heading_pass(c: Canonical, gap_lines: bool = False) -> Canonical:
     """Give a heading without a colon one: alone on its line in any case, before a colon a few words
     on ("Indications / discussion with family:"), or in Title Case or capitals before its content
     ("Procedure Performed Radical resection ..."). The section rules then see every heading alike."""
@@ -324,10 +340,14 @@ def _heading_pass(c: Canonical) -> Canonical:
             found.append((end, end, ":"))
         elif _heading_case_ok(head) and re.match(r"^ +[A-Z0-9(\[#]", after) and (head.isupper() or " " in head.strip()):
             found.append((end, end, ":"))
+        elif gap_lines and re.match(r"^ +(?:[A-Z0-9(\[#]|- )", after) and (" " in head.strip() or head.lower() in STRONG_HEADINGS):
+            # Lines recovered from a joined note: "procedure Extended curettage ..." was a heading
+            # on a line of its own before the lines were joined.
+            found.append((end, end, ":"))
         else:
             continue
         _drop_marker(c.text, m, found)
-    joined = c.text.count("\n") < 3 and len(c.text) > 400
+    joined = c.original.count("\n") < 3 and len(c.original) > 400
     found += _inline_headings(c.text, [(m.start("head"), m.end("head")) for m in at_line_start], joined)
     if joined:
         found += _joined_headings(c.text, {f[0] for f in found})
@@ -360,10 +380,15 @@ def _joined_headings(text: str, taken: set[int]) -> list[tuple[int, int, str]]:
         for k in range(len(words), 0, -1):
             end = words[k - 1][1]
             head = text[start:end]
-            if " ".join(head.lower().split()) not in phrases or not (head.isupper() or _heading_case_ok(head) or (k == 1 and head[:1].isupper() and head.lower() in STRONG_HEADINGS)):
+            if " ".join(head.lower().split()) not in phrases:
                 continue
+            # A heading of several words may be in sentence case ("Procedure details Patient
+            # supine ..."): prose does not put a heading phrase before a capitalised word.
             rest = text[end:end + 3]
-            if rest.startswith(":") or re.match(r" [A-Z0-9(]", rest):
+            dash = rest.startswith(" - ")  # "Reconstruction - Femoral canal reamed": a list follows
+            if not (head.isupper() or _heading_case_ok(head) or k > 1 or dash or head.lower() in STRONG_HEADINGS):
+                continue
+            if rest.startswith(":") or re.match(r" (?:[A-Z0-9(]|- )", rest):
                 found.append((start, start, "\n"))
                 if not rest.startswith(":"):
                     found.append((end, end, ":"))
@@ -460,6 +485,10 @@ def _unwrap_pass(c: Canonical) -> Canonical:
 
 def canonical(text: str) -> Canonical:
     """The canonical text of ``text`` with its offset map."""
+    if _gaps_are_breaks(text):
+        # Lines joined into one: the double spaces left by blank lines become line ends again;
+        # nothing was hard-wrapped, so no line is joined back.
+        return _heading_pass(_word_pass(_char_pass(text, True)), gap_lines=True)
     return _heading_pass(_unwrap_pass(_word_pass(_char_pass(text))))
 
 
