@@ -18,12 +18,12 @@ def pool_used(monkeypatch):
     """Force the worker-pool path even on a one-CPU machine, and record that a pool was made."""
     made = []
 
-    class RecordingPool(batch.ProcessPoolExecutor):
-        def __init__(self, *args, **kwargs):
-            made.append(kwargs.get("max_workers"))
-            super().__init__(*args, **kwargs)
+    class RecordingPool(batch.WorkerPool):
+        def __init__(self, n, *args, **kwargs):
+            made.append(n)
+            super().__init__(n, *args, **kwargs)
 
-    monkeypatch.setattr(batch, "ProcessPoolExecutor", RecordingPool)
+    monkeypatch.setattr(batch, "WorkerPool", RecordingPool)
     monkeypatch.setattr(batch.os, "cpu_count", lambda: 2)
     return made
 
