@@ -194,9 +194,9 @@ def spark_cmd(
     from .errors import OpnoteError
 
     try:
-        from . import spark as _spark
+        from .spark.files import run
 
-        status = _spark.run(
+        status = run(
             input_path, output_path, master=master, text_col=text_col, id_col=id_col, icd10_col=icd10_col, code=code,
             input_format=input_format, model=model, max_bytes=max_bytes, partitions=partitions, overwrite=overwrite,
         )
