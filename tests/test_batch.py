@@ -89,3 +89,72 @@ def test_workers_build_their_own_pipeline_when_not_given_one(checker, sample_dir
     expected = checker.check(text, source="n0").model_dump()
     assert results[0].report.model_dump() == expected
     assert all(r.report.model_dump() | {"source": "n0"} == expected for r in results)
+
+
+def _flaky_evaluate(monkeypatch, action):
+    """Make checking a note whose text holds a trigger word do ``action`` (in the workers too: they fork)."""
+    import opnote.api
+
+    real = opnote.api.evaluate
+
+    def flaky(text, *a, **kw):
+        if "TRIGGER" in text:
+            action()
+        return real(text, *a, **kw)
+
+    monkeypatch.setattr(opnote.api, "evaluate", flaky)
+
+
+def _live_children() -> list[int]:
+    import os
+    from pathlib import Path
+
+    me = os.getpid()
+    out = []
+    for entry in Path("/proc").iterdir():
+        try:
+            state, ppid = (entry / "stat").read_text().rsplit(")", 1)[1].split()[:2]
+        except (OSError, ValueError):
+            continue
+        if int(ppid) == me and state != "Z":
+            out.append(int(entry.name))
+    return out
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_a_note_over_the_time_limit_becomes_an_error_and_the_rest_are_checked(checker, sample_dir, pool_used, monkeypatch, n_jobs):
+    import time
+
+    _flaky_evaluate(monkeypatch, lambda: time.sleep(60))
+    text = _notes(sample_dir, 1)[0].read_text(encoding="utf-8")
+    jobs = [NoteJob(source=f"n{i}", text=text + ("\nTRIGGER" if i == 3 else "")) for i in range(12)]
+    start = time.monotonic()
+    results = list(run_jobs(jobs, checker=checker, n_jobs=n_jobs, timeout=1))
+    assert time.monotonic() - start < 30
+    assert [r.job.source for r in results] == [j.source for j in jobs]
+    assert [r.error_type for r in results] == [None] * 3 + ["NoteTimeoutError"] + [None] * 8
+    assert results[3].error == "[E108] n3: not checked within 1 s (--timeout); the note may be pathological"
+    assert pool_used == ([2] if n_jobs == 2 else [])
+
+
+def test_a_worker_that_dies_costs_only_its_note(checker, sample_dir, pool_used, monkeypatch):
+    import os
+
+    _flaky_evaluate(monkeypatch, lambda: os._exit(5))
+    text = _notes(sample_dir, 1)[0].read_text(encoding="utf-8")
+    jobs = [NoteJob(source=f"n{i}", text=text + ("\nTRIGGER" if i in (2, 9) else "")) for i in range(12)]
+    results = list(run_jobs(jobs, checker=checker, n_jobs=2))
+    assert [r.job.source for r in results] == [j.source for j in jobs]
+    failed = {r.job.source: r.error for r in results if not r.ok}
+    assert failed == {s: f"[E900] {s}: internal error (worker process exited with status 5); rerun with --debug for the traceback" for s in ("n2", "n9")}
+
+
+def test_stopping_early_stops_the_workers(checker, sample_dir, pool_used):
+    text = _notes(sample_dir, 1)[0].read_text(encoding="utf-8")
+    results = run_jobs((NoteJob(source=f"n{i}", text=text) for i in range(10_000)), checker=checker, n_jobs=2)
+    before = set(_live_children())
+    next(results)
+    workers = set(_live_children()) - before
+    assert len(workers) == 2
+    results.close()  # what a consumer's break, exception or Ctrl-C does
+    assert not workers & set(_live_children())
