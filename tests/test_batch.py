@@ -158,3 +158,20 @@ def test_stopping_early_stops_the_workers(checker, sample_dir, pool_used):
     assert len(workers) == 2
     results.close()  # what a consumer's break, exception or Ctrl-C does
     assert not workers & set(_live_children())
+
+
+@pytest.mark.slow
+def test_spawned_workers_build_their_own_pipeline_and_report_why_they_cannot(checker, sample_dir, tmp_path):
+    """Where processes do not fork (macOS, Windows) each worker builds its pipeline; a bad one stops the batch."""
+    import multiprocessing
+
+    from opnote.errors import ModelLoadError
+    from opnote.pool import WorkerSetup
+
+    spawn = multiprocessing.get_context("spawn")
+    text = _notes(sample_dir, 1)[0].read_text(encoding="utf-8")
+    results = list(batch.WorkerPool(2, WorkerSetup(), context=spawn, timeout=300).run(NoteJob(source=f"n{i}", text=text) for i in range(3)))
+    assert [r.report.model_dump() for r in results] == [checker.check(text, source=f"n{i}").model_dump() for i in range(3)]
+    bad = batch.WorkerPool(2, WorkerSetup(model=str(tmp_path / "no-model")), context=spawn)
+    with pytest.raises(ModelLoadError, match="no-model is not a saved opnote pipeline"):
+        list(bad.run([NoteJob(source="a", text=text)]))

@@ -381,3 +381,14 @@ def test_a_json_line_over_the_limit_is_skipped_unread(run):
     assert [(r["line"], r.get("error", {}).get("code")) for r in recs] == [(1, "E104"), (2, None), (3, "E104"), (4, None)]
     assert recs[0]["error"]["message"] == "big: 20000 bytes is over the limit of 10000 bytes (--max-bytes)"
     assert recs[2]["error"]["message"] == "<stdin>:3: line longer than 125536 bytes (6 × --max-bytes + 64 KiB), not read"
+
+
+def test_a_summary_csv_opnote_did_not_write_is_never_replaced(run, tmp_path):
+    out = tmp_path / "out"
+    assert run(READY_NOTE, "--out", out).exit_code == 0
+    (out / "summary.csv").unlink()
+    (out / "Summary.CSV").write_text("my spreadsheet", encoding="utf-8")  # not listed in the manifest
+    res = run(READY_NOTE, "--out", out)
+    assert res.exit_code == 2
+    assert res.stderr == f"opnote: error: [E400] --out {out}: holds a Summary.CSV that opnote did not write; move it away or use another folder\n"
+    assert (out / "Summary.CSV").read_text(encoding="utf-8") == "my spreadsheet"

@@ -46,6 +46,7 @@ _HASH_CHARS = 12
 _DEVICE_NAMES = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
 _STRIP_SUFFIXES = (".txt", ".text", ".note", ".md")
 _COUNTER = itertools.count()
+_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 
 
 # ------------------------------------------------------------------------------------- names
@@ -155,7 +156,7 @@ def _open_unnamed(folder: Path) -> int | None:
     if not flag:
         return None
     try:
-        return os.open(folder, flag | os.O_WRONLY | os.O_CLOEXEC, 0o666)
+        return os.open(folder, flag | os.O_WRONLY | _CLOEXEC, 0o666)
     except OSError:  # a file system without unnamed files
         return None
 
@@ -227,12 +228,13 @@ def read_manifest(folder: Path) -> list[str] | None:
     return names
 
 
-def _lock(path: Path) -> int:
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | os.O_CLOEXEC)
+def _lock(path: Path) -> int | None:
+    """Lock the folder for this run (released when the process ends, however it ends)."""
     try:
         import fcntl
     except ImportError:  # pragma: no cover - Windows: no lock
-        return fd
+        return None
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | _CLOEXEC)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
@@ -244,7 +246,7 @@ def _lock(path: Path) -> int:
 class OutputFolder:
     """The ``--out`` folder of one run; see the module docstring."""
 
-    def __init__(self, path: Path, lock_fd: int, earlier: list[str], foreign: list[str]) -> None:
+    def __init__(self, path: Path, lock_fd: int | None, earlier: list[str], foreign: list[str]) -> None:
         self.path = path
         self._lock_fd: int | None = lock_fd
         self._earlier = earlier
@@ -261,7 +263,8 @@ class OutputFolder:
             earlier, foreign = _survey(path)
             _probe_writable(path)
         except BaseException:
-            os.close(fd)
+            if fd is not None:
+                os.close(fd)
             raise
         return cls(path, fd, earlier, foreign)
 
@@ -280,7 +283,7 @@ class OutputFolder:
                 raise _fail(self.path, f"cannot remove the earlier run's {display_name(name)} ({_why(e)})") from None
         try:
             # Started afresh: the files it listed are gone, so a manifest cut short by a crash here loses nothing.
-            self._manifest = os.open(self.path / MANIFEST, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND | os.O_CLOEXEC, 0o666)
+            self._manifest = os.open(self.path / MANIFEST, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND | _CLOEXEC, 0o666)
             os.write(self._manifest, (json.dumps({"manifest": "opnote", "version": 1}) + "\n").encode("utf-8"))
         except OSError as e:
             raise _fail(self.path, f"cannot write {MANIFEST} ({_why(e)})") from None
@@ -341,6 +344,9 @@ def _survey(path: Path) -> tuple[list[str], list[str]]:
     foreign = [n for n in entries if n not in ours and not n.startswith(TEMP_PREFIX)]
     if earlier is None and foreign:
         raise _fail(path, f"the folder is not empty and was not written by opnote (no {MANIFEST}); use a new or empty folder")
+    clash = sorted(n for n in foreign if name_key(n) in {name_key(r) for r in RESERVED})
+    if clash:
+        raise _fail(path, f"holds a {display_name(clash[0])} that opnote did not write; move it away or use another folder")
     return [n for n in (earlier or []) if n in entries], foreign
 
 

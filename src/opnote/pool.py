@@ -277,6 +277,14 @@ class WorkerPool:
             self._died(w)
 
     def _died(self, w: _Worker) -> None:
+        """``w`` is gone: raise the error it could not start with, or give its note an internal error."""
+        try:
+            while w.conn.poll():
+                kind, payload = w.conn.recv()
+                if kind == "fatal":
+                    _raise_fatal(payload)
+        except (EOFError, OSError):
+            pass
         w.proc.join()
         code = w.proc.exitcode
         what = f"worker process killed by {signal.Signals(-code).name}" if code is not None and code < 0 else f"worker process exited with status {code}"
