@@ -1,8 +1,12 @@
 """The ``opnote`` command line.
 
 Exit status: 0 every note is ready; 1 the notes were checked and some have gaps (at risk or not
-supported); 2 a usage or input error (a bad option or code, a note that cannot be read; in a
-batch, the other notes are still checked and reported); 3 an internal error (rule files, model).
+supported); 2 a usage or input error (a bad option, code or output folder, a note that cannot be
+read; in a batch, the other notes are still checked and reported); 3 an internal error (rule
+files, model); 130 Ctrl-C, 143 SIGTERM.
+
+Each command only parses its options: ``check`` hands a :class:`~opnote.plan.RunPlan` to
+:func:`opnote.plan.execute`, ``spark`` calls :func:`opnote.spark.files.run`.
 """
 
 from __future__ import annotations
