@@ -175,3 +175,23 @@ def test_spawned_workers_build_their_own_pipeline_and_report_why_they_cannot(che
     bad = batch.WorkerPool(2, WorkerSetup(model=str(tmp_path / "no-model")), context=spawn)
     with pytest.raises(ModelLoadError, match="no-model is not a saved opnote pipeline"):
         list(bad.run([NoteJob(source="a", text=text)]))
+
+
+def test_workers_are_renewed_and_the_results_do_not_change(checker, sample_dir, pool_used, monkeypatch):
+    import opnote.pool
+
+    started = []
+    real_start = opnote.pool.WorkerPool._start
+
+    def start(self):
+        started.append(1)
+        return real_start(self)
+
+    monkeypatch.setattr(opnote.pool, "RENEW_AFTER", 10)
+    monkeypatch.setattr(opnote.pool.WorkerPool, "_start", start)
+    texts = [p.read_text(encoding="utf-8") for p in _notes(sample_dir, 4)]
+    jobs = [NoteJob(source=f"n{i}", text=texts[i % 4]) for i in range(60)]
+    results = list(run_jobs(jobs, checker=checker, n_jobs=2))
+    assert [r.job.source for r in results] == [j.source for j in jobs]
+    assert [r.report.model_dump() for r in results] == [checker.check(j.text, source=j.source).model_dump() for j in jobs]
+    assert len(started) >= 4  # two to begin with, and each renewed once it had checked 10 notes (two chunks)

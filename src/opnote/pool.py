@@ -4,7 +4,8 @@ Each worker checks notes with its own pipeline (inherited from the parent where 
 built by the worker elsewhere: medspaCy's rule objects do not pickle) and sends each report back
 as JSON as soon as it is done. The parent hands a worker a chunk of :data:`CHUNK` notes only when
 it is idle, and keeps at most :data:`WINDOW` chunks per worker between the oldest unfinished
-note and the newest, so a long stream of notes is never held in memory at once.
+note and the newest, so a long stream of notes is never held in memory at once; a worker is
+renewed every :data:`RENEW_AFTER` notes, so its memory does not grow with the stream either.
 
 Why not ``concurrent.futures``: a worker stuck on one note (``--timeout``) or killed by the
 system must be replaced without losing the batch, and every worker must die with the parent,
@@ -35,6 +36,10 @@ from .schema import Report
 CHUNK = 8
 #: Chunks per worker between the oldest unfinished note and the newest one read.
 WINDOW = 4
+#: Notes a worker checks before it is replaced by a fresh one. spaCy's vocabulary keeps every new
+#: word it sees (about 0.3 kB each: 30 MB over 100,000 notes with a new id or date each), so a
+#: worker's memory would grow with the stream; a fresh fork starts from the parent's pipeline.
+RENEW_AFTER = 5000
 _PR_SET_PDEATHSIG = 1
 
 
@@ -136,6 +141,7 @@ class _Worker:
     chunk: _Chunk | None = None
     pos: int = 0  # the index in ``chunk`` of the note the worker is on
     since: float = 0.0  # when it started that note (time.monotonic)
+    done: int = 0  # notes it has checked
 
 
 class WorkerPool:
@@ -196,7 +202,22 @@ class WorkerPool:
         chunk.results[w.pos] = result(chunk.jobs[w.pos])
         self._advance(w)
 
+    def _renew(self, w: _Worker) -> None:
+        """Replace an idle worker that has checked :data:`RENEW_AFTER` notes by a fresh one."""
+        try:
+            w.conn.send(None)
+        except OSError:
+            pass
+        w.proc.join(5.0)
+        if w.proc.exitcode is None:
+            w.proc.kill()
+            w.proc.join()
+        w.conn.close()
+        fresh = self._start()
+        w.proc, w.conn, w.done = fresh.proc, fresh.conn, 0
+
     def _advance(self, w: _Worker) -> None:
+        w.done += 1
         w.pos += 1
         w.since = time.monotonic()
         if w.chunk is not None and w.pos >= len(w.chunk.jobs):
@@ -232,6 +253,8 @@ class WorkerPool:
                 return False
             chunk = _Chunk(batch)
             window.append(chunk)
+            if w.done >= RENEW_AFTER:
+                self._renew(w)
             self._assign(w, chunk, 0)
         return more
 
