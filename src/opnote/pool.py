@@ -2,10 +2,11 @@
 
 Each worker checks notes with its own pipeline (inherited from the parent where processes fork,
 built by the worker elsewhere: medspaCy's rule objects do not pickle) and sends each report back
-as JSON as soon as it is done. The parent hands a worker a chunk of :data:`CHUNK` notes only when
-it is idle, and keeps at most :data:`WINDOW` chunks per worker between the oldest unfinished
-note and the newest, so a long stream of notes is never held in memory at once; a worker is
-renewed every :data:`RENEW_AFTER` notes, so its memory does not grow with the stream either.
+as JSON as soon as it is done. The parent keeps :data:`AHEAD` chunks of :data:`CHUNK` notes with
+each worker (a thread in the worker reads them, so neither side ever waits for the other to
+read), and at most :data:`WINDOW` chunks per worker between the oldest unfinished note and the
+newest, so a long stream of notes is never held in memory at once; a worker is renewed every
+:data:`RENEW_AFTER` notes, so its memory does not grow with the stream either.
 
 Why not ``concurrent.futures``: a worker stuck on one note (``--timeout``) or killed by the
 system must be replaced without losing the batch, and every worker must die with the parent,
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import queue
 import signal
 import sys
 import threading
@@ -34,6 +36,8 @@ from .schema import Report
 
 #: Notes per message to a worker: few enough to keep the workers evenly busy.
 CHUNK = 8
+#: Chunks a worker holds: the one it checks and the next, so it never waits for the parent.
+AHEAD = 2
 #: Chunks per worker between the oldest unfinished note and the newest one read.
 WINDOW = 4
 #: Notes a worker checks before it is replaced by a fresh one. spaCy's vocabulary keeps every new
@@ -97,7 +101,25 @@ def _unpack(job: NoteJob, packed: tuple[str | None, dict[str, Any]]) -> NoteResu
     return NoteResult(job=job, report=Report.model_validate_json(report_json) if report_json is not None else None, **rest)
 
 
-def _worker_main(conn: Connection, parent: int, setup: WorkerSetup, keep_text: bool) -> None:
+def _inbox(jobs_in: Connection) -> queue.SimpleQueue[list[NoteJob] | None]:
+    """The parent's messages, read by a thread: the parent's sends never wait for a busy worker."""
+    box: queue.SimpleQueue[list[NoteJob] | None] = queue.SimpleQueue()
+
+    def read() -> None:
+        while True:
+            try:
+                msg = jobs_in.recv()
+            except (EOFError, OSError):
+                msg = None
+            box.put(msg)
+            if msg is None:
+                return
+
+    threading.Thread(target=read, daemon=True).start()
+    return box
+
+
+def _worker_main(jobs_in: Connection, results_out: Connection, parent: int, setup: WorkerSetup, keep_text: bool) -> None:
     _die_with_parent(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the parent decides
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
@@ -107,20 +129,15 @@ def _worker_main(conn: Connection, parent: int, setup: WorkerSetup, keep_text: b
     try:
         checker = setup.build()
     except OpnoteError as e:
-        conn.send(("fatal", (type(e).__name__, e.args[0] if e.args else "")))
+        results_out.send(("fatal", (type(e).__name__, e.args[0] if e.args else "")))
         return
     import gc
 
     gc.freeze()  # the pipeline lives as long as this process: keep it out of every collection
-    while True:
-        try:
-            jobs = conn.recv()
-        except (EOFError, OSError):
-            return
-        if jobs is None:
-            return
+    box = _inbox(jobs_in)
+    while (jobs := box.get()) is not None:
         for job in jobs:
-            conn.send(("r", _pack(check_job(checker, job, keep_text))))
+            results_out.send(("r", _pack(check_job(checker, job, keep_text))))
 
 
 # ------------------------------------------------------------------------------------ parent
@@ -137,9 +154,10 @@ class _Chunk:
 @dataclass
 class _Worker:
     proc: BaseProcess
-    conn: Connection
-    chunk: _Chunk | None = None
-    pos: int = 0  # the index in ``chunk`` of the note the worker is on
+    jobs_out: Connection
+    results_in: Connection
+    chunks: deque[_Chunk] = field(default_factory=deque)  # sent and not finished; it checks the first
+    pos: int = 0  # the index in ``chunks[0]`` of the note it is on
     since: float = 0.0  # when it started that note (time.monotonic)
     done: int = 0  # notes it has checked
 
@@ -166,62 +184,65 @@ class WorkerPool:
 
     # -- processes ------------------------------------------------------------------
     def _start(self) -> _Worker:
-        parent_end, child_end = self.ctx.Pipe(duplex=True)
-        proc = self.ctx.Process(target=_worker_main, args=(child_end, os.getpid(), self.setup, self.keep_text), daemon=True)
+        jobs_in, jobs_out = self.ctx.Pipe(duplex=False)
+        results_in, results_out = self.ctx.Pipe(duplex=False)
+        args = (jobs_in, results_out, os.getpid(), self.setup, self.keep_text)
+        proc = self.ctx.Process(target=_worker_main, args=args, daemon=True)
         proc.start()
-        child_end.close()
-        return _Worker(proc=proc, conn=parent_end)
+        jobs_in.close()
+        results_out.close()
+        return _Worker(proc=proc, jobs_out=jobs_out, results_in=results_in)
+
+    def _end(self, w: _Worker, grace: float) -> None:
+        """Ask ``w`` to finish, wait up to ``grace`` seconds, then kill it."""
+        if grace:
+            try:
+                w.jobs_out.send(None)
+            except OSError:
+                pass
+        w.proc.join(grace)
+        if w.proc.exitcode is None:
+            w.proc.kill()
+            w.proc.join()
+        w.jobs_out.close()
+        w.results_in.close()
 
     def _stop(self, graceful: bool) -> None:
         workers, self._workers = self._workers, []
         for w in workers:
-            if graceful:
-                try:
-                    w.conn.send(None)
-                except OSError:
-                    pass
-        deadline = time.monotonic() + (5.0 if graceful else 0.0)
-        for w in workers:
-            w.proc.join(max(0.0, deadline - time.monotonic()))
-            if w.proc.exitcode is None:
-                w.proc.kill()
-                w.proc.join()
-            w.conn.close()
+            self._end(w, 5.0 if graceful else 0.0)
+
+    def _restart(self, w: _Worker, grace: float) -> None:
+        self._end(w, grace)
+        fresh = self._start()
+        w.proc, w.jobs_out, w.results_in, w.done = fresh.proc, fresh.jobs_out, fresh.results_in, 0
 
     def _replace(self, w: _Worker, result: Callable[[NoteJob], NoteResult]) -> None:
-        """Kill ``w``, give its current note ``result`` and hand the rest of its chunk to a new worker."""
-        if w.proc.exitcode is None:
-            w.proc.kill()
-        w.proc.join()
-        w.conn.close()
-        fresh = self._start()
-        w.proc, w.conn = fresh.proc, fresh.conn
-        chunk = w.chunk
-        if chunk is None:
-            return
-        chunk.results[w.pos] = result(chunk.jobs[w.pos])
-        self._advance(w)
-
-    def _renew(self, w: _Worker) -> None:
-        """Replace an idle worker that has checked :data:`RENEW_AFTER` notes by a fresh one."""
-        try:
-            w.conn.send(None)
-        except OSError:
-            pass
-        w.proc.join(5.0)
-        if w.proc.exitcode is None:
-            w.proc.kill()
-            w.proc.join()
-        w.conn.close()
-        fresh = self._start()
-        w.proc, w.conn, w.done = fresh.proc, fresh.conn, 0
+        """Kill ``w``, give its current note ``result`` and hand the rest of its chunks to a new worker."""
+        self._restart(w, 0.0)
+        if w.chunks:
+            head = w.chunks[0]
+            head.results[w.pos] = result(head.jobs[w.pos])
+            self._advance(w)
+        for i, chunk in enumerate(w.chunks):
+            if not self._send(w, chunk.jobs[w.pos:] if i == 0 else chunk.jobs):
+                return  # that worker died too, and its replacement has been given everything
 
     def _advance(self, w: _Worker) -> None:
         w.done += 1
         w.pos += 1
         w.since = time.monotonic()
-        if w.chunk is not None and w.pos >= len(w.chunk.jobs):
-            w.chunk, w.pos = None, 0
+        if w.pos >= len(w.chunks[0].jobs):
+            w.chunks.popleft()
+            w.pos = 0
+
+    def _send(self, w: _Worker, jobs: list[NoteJob]) -> bool:
+        try:
+            w.jobs_out.send(jobs)
+            return True
+        except OSError:
+            self._died(w)
+            return False
 
     # -- the loop ---------------------------------------------------------------------
     def _loop(self, jobs: Iterator[NoteJob]) -> Iterator[NoteResult]:
@@ -229,81 +250,87 @@ class WorkerPool:
         more = True
         while True:
             more = self._feed(jobs, window, more)
-            while window and window[0].yielded < len(window[0].jobs):
+            while window and window[0].results[window[0].yielded] is not None:
                 head = window[0]
                 res = head.results[head.yielded]
-                if res is None:
-                    break
                 head.results[head.yielded] = None  # the consumer has it now
                 head.yielded += 1
-                yield res
                 if head.yielded == len(head.jobs):
                     window.popleft()
+                assert res is not None
+                yield res
             if not window and not more:
                 return
             self._wait()
 
     def _feed(self, jobs: Iterator[NoteJob], window: deque[_Chunk], more: bool) -> bool:
-        """Give each idle worker a new chunk while the window has room; False once ``jobs`` is used up."""
-        for w in self._workers:
-            if w.chunk is not None or not more or len(window) >= WINDOW * self.n:
-                continue
+        """Keep :data:`AHEAD` chunks with each worker while the window has room; False once ``jobs`` is used up."""
+        while more and len(window) < WINDOW * self.n:
+            w = self._pick()
+            if w is None:
+                break
             batch = list(islice(jobs, CHUNK))
             if not batch:
                 return False
             chunk = _Chunk(batch)
             window.append(chunk)
-            if w.done >= RENEW_AFTER:
-                self._renew(w)
-            self._assign(w, chunk, 0)
+            if not w.chunks:
+                w.pos, w.since = 0, time.monotonic()
+            w.chunks.append(chunk)
+            self._send(w, chunk.jobs)
         return more
 
-    def _assign(self, w: _Worker, chunk: _Chunk, pos: int) -> None:
-        w.chunk, w.pos, w.since = chunk, pos, time.monotonic()
-        try:
-            w.conn.send(chunk.jobs[pos:])
-        except OSError:
-            self._died(w)
+    def _pick(self) -> _Worker | None:
+        """The least busy worker that may take a chunk; one due for renewal gets none until it is idle, then is renewed."""
+        for w in sorted(self._workers, key=lambda w: len(w.chunks)):
+            if len(w.chunks) >= AHEAD:
+                return None
+            if w.done < RENEW_AFTER:
+                return w
+            if not w.chunks:
+                self._restart(w, 5.0)
+                return w
+        return None
 
     def _wait(self) -> None:
-        busy = [w for w in self._workers if w.chunk is not None]
+        busy = [w for w in self._workers if w.chunks]
         if not busy:
             return
         limit = None
         if self.timeout:
             limit = max(0.0, min(w.since for w in busy) + self.timeout - time.monotonic())
-        ready = set(wait([w.conn for w in busy] + [w.proc.sentinel for w in busy], limit))
+        ready = set(wait([w.results_in for w in busy] + [w.proc.sentinel for w in busy], limit))
         for w in busy:
-            if w.conn in ready or w.proc.sentinel in ready:
+            if w.results_in in ready or w.proc.sentinel in ready:
                 self._receive(w)
         if self.timeout:
             now = time.monotonic()
             seconds = self.timeout
             for w in busy:
-                if w.chunk is not None and now - w.since >= seconds:
+                if w.chunks and now - w.since >= seconds:
                     self._replace(w, lambda job: timeout_error(job, seconds))
-                    self._resend(w)
 
     def _receive(self, w: _Worker) -> None:
-        """Take every message ``w`` has sent; replace it if it died."""
+        """Take every result ``w`` has sent; replace it if it died."""
         try:
-            while w.chunk is not None and w.conn.poll():
-                kind, payload = w.conn.recv()
+            while w.chunks and w.results_in.poll():
+                kind, payload = w.results_in.recv()
                 if kind == "fatal":
                     _raise_fatal(payload)
-                w.chunk.results[w.pos] = _unpack(w.chunk.jobs[w.pos], payload)
+                head = w.chunks[0]
+                head.results[w.pos] = _unpack(head.jobs[w.pos], payload)
                 self._advance(w)
         except (EOFError, OSError):
             self._died(w)
             return
-        if w.chunk is not None and not w.proc.is_alive() and not w.conn.poll():
+        if w.chunks and not w.proc.is_alive() and not w.results_in.poll():
             self._died(w)
 
     def _died(self, w: _Worker) -> None:
         """``w`` is gone: raise the error it could not start with, or give its note an internal error."""
         try:
-            while w.conn.poll():
-                kind, payload = w.conn.recv()
+            while w.results_in.poll():
+                kind, payload = w.results_in.recv()
                 if kind == "fatal":
                     _raise_fatal(payload)
         except (EOFError, OSError):
@@ -312,11 +339,6 @@ class WorkerPool:
         code = w.proc.exitcode
         what = f"worker process killed by {signal.Signals(-code).name}" if code is not None and code < 0 else f"worker process exited with status {code}"
         self._replace(w, lambda job: internal_error(job, what))
-        self._resend(w)
-
-    def _resend(self, w: _Worker) -> None:
-        if w.chunk is not None:
-            self._assign(w, w.chunk, w.pos)
 
 
 def _raise_fatal(payload: tuple[str, str]) -> None:
