@@ -18,12 +18,12 @@ def pool_used(monkeypatch):
     """Force the worker-pool path even on a one-CPU machine, and record that a pool was made."""
     made = []
 
-    class RecordingPool(batch.ProcessPoolExecutor):
-        def __init__(self, *args, **kwargs):
-            made.append(kwargs.get("max_workers"))
-            super().__init__(*args, **kwargs)
+    class RecordingPool(batch.WorkerPool):
+        def __init__(self, n, *args, **kwargs):
+            made.append(n)
+            super().__init__(n, *args, **kwargs)
 
-    monkeypatch.setattr(batch, "ProcessPoolExecutor", RecordingPool)
+    monkeypatch.setattr(batch, "WorkerPool", RecordingPool)
     monkeypatch.setattr(batch.os, "cpu_count", lambda: 2)
     return made
 
@@ -89,3 +89,109 @@ def test_workers_build_their_own_pipeline_when_not_given_one(checker, sample_dir
     expected = checker.check(text, source="n0").model_dump()
     assert results[0].report.model_dump() == expected
     assert all(r.report.model_dump() | {"source": "n0"} == expected for r in results)
+
+
+def _flaky_evaluate(monkeypatch, action):
+    """Make checking a note whose text holds a trigger word do ``action`` (in the workers too: they fork)."""
+    import opnote.api
+
+    real = opnote.api.evaluate
+
+    def flaky(text, *a, **kw):
+        if "TRIGGER" in text:
+            action()
+        return real(text, *a, **kw)
+
+    monkeypatch.setattr(opnote.api, "evaluate", flaky)
+
+
+def _live_children() -> list[int]:
+    import os
+    from pathlib import Path
+
+    me = os.getpid()
+    out = []
+    for entry in Path("/proc").iterdir():
+        try:
+            state, ppid = (entry / "stat").read_text().rsplit(")", 1)[1].split()[:2]
+        except (OSError, ValueError):
+            continue
+        if int(ppid) == me and state != "Z":
+            out.append(int(entry.name))
+    return out
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_a_note_over_the_time_limit_becomes_an_error_and_the_rest_are_checked(checker, sample_dir, pool_used, monkeypatch, n_jobs):
+    import time
+
+    _flaky_evaluate(monkeypatch, lambda: time.sleep(60))
+    text = _notes(sample_dir, 1)[0].read_text(encoding="utf-8")
+    jobs = [NoteJob(source=f"n{i}", text=text + ("\nTRIGGER" if i == 3 else "")) for i in range(12)]
+    start = time.monotonic()
+    results = list(run_jobs(jobs, checker=checker, n_jobs=n_jobs, timeout=1))
+    assert time.monotonic() - start < 30
+    assert [r.job.source for r in results] == [j.source for j in jobs]
+    assert [r.error_type for r in results] == [None] * 3 + ["NoteTimeoutError"] + [None] * 8
+    assert results[3].error == "[E108] n3: not checked within 1 s (--timeout); the note may be pathological"
+    assert pool_used == ([2] if n_jobs == 2 else [])
+
+
+def test_a_worker_that_dies_costs_only_its_note(checker, sample_dir, pool_used, monkeypatch):
+    import os
+
+    _flaky_evaluate(monkeypatch, lambda: os._exit(5))
+    text = _notes(sample_dir, 1)[0].read_text(encoding="utf-8")
+    jobs = [NoteJob(source=f"n{i}", text=text + ("\nTRIGGER" if i in (2, 9) else "")) for i in range(12)]
+    results = list(run_jobs(jobs, checker=checker, n_jobs=2))
+    assert [r.job.source for r in results] == [j.source for j in jobs]
+    failed = {r.job.source: r.error for r in results if not r.ok}
+    assert failed == {s: f"[E900] {s}: internal error (worker process exited with status 5); rerun with --debug for the traceback" for s in ("n2", "n9")}
+
+
+def test_stopping_early_stops_the_workers(checker, sample_dir, pool_used):
+    text = _notes(sample_dir, 1)[0].read_text(encoding="utf-8")
+    results = run_jobs((NoteJob(source=f"n{i}", text=text) for i in range(10_000)), checker=checker, n_jobs=2)
+    before = set(_live_children())
+    next(results)
+    workers = set(_live_children()) - before
+    assert len(workers) == 2
+    results.close()  # what a consumer's break, exception or Ctrl-C does
+    assert not workers & set(_live_children())
+
+
+@pytest.mark.slow
+def test_spawned_workers_build_their_own_pipeline_and_report_why_they_cannot(checker, sample_dir, tmp_path):
+    """Where processes do not fork (macOS, Windows) each worker builds its pipeline; a bad one stops the batch."""
+    import multiprocessing
+
+    from opnote.errors import ModelLoadError
+    from opnote.pool import WorkerSetup
+
+    spawn = multiprocessing.get_context("spawn")
+    text = _notes(sample_dir, 1)[0].read_text(encoding="utf-8")
+    results = list(batch.WorkerPool(2, WorkerSetup(), context=spawn, timeout=300).run(NoteJob(source=f"n{i}", text=text) for i in range(3)))
+    assert [r.report.model_dump() for r in results] == [checker.check(text, source=f"n{i}").model_dump() for i in range(3)]
+    bad = batch.WorkerPool(2, WorkerSetup(model=str(tmp_path / "no-model")), context=spawn)
+    with pytest.raises(ModelLoadError, match="no-model is not a saved opnote pipeline"):
+        list(bad.run([NoteJob(source="a", text=text)]))
+
+
+def test_workers_are_renewed_and_the_results_do_not_change(checker, sample_dir, pool_used, monkeypatch):
+    import opnote.pool
+
+    started = []
+    real_start = opnote.pool.WorkerPool._start
+
+    def start(self):
+        started.append(1)
+        return real_start(self)
+
+    monkeypatch.setattr(opnote.pool, "RENEW_AFTER", 10)
+    monkeypatch.setattr(opnote.pool.WorkerPool, "_start", start)
+    texts = [p.read_text(encoding="utf-8") for p in _notes(sample_dir, 4)]
+    jobs = [NoteJob(source=f"n{i}", text=texts[i % 4]) for i in range(60)]
+    results = list(run_jobs(jobs, checker=checker, n_jobs=2))
+    assert [r.job.source for r in results] == [j.source for j in jobs]
+    assert [r.report.model_dump() for r in results] == [checker.check(j.text, source=j.source).model_dump() for j in jobs]
+    assert len(started) >= 4  # two to begin with, and each renewed once it had checked 10 notes (two chunks)

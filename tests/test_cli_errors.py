@@ -35,6 +35,15 @@ from notes import READY_NOTE as GOOD
 NOTE = GOOD.read_text(encoding="utf-8")
 
 
+def written(out: Path) -> list[str]:
+    """The files in an output folder besides its manifest, checked to be exactly those the manifest lists."""
+    from opnote.outdir import MANIFEST, read_manifest
+
+    names = sorted(p.name for p in out.iterdir() if p.name != MANIFEST)
+    assert sorted(read_manifest(out)) == names
+    return names
+
+
 def assert_clean(stderr: str) -> None:
     assert "Traceback" not in stderr
     assert "Zebulon" not in stderr
@@ -163,8 +172,8 @@ def test_batch_keeps_going_and_lists_every_failure(run, bad, tmp_path):
     res = run(*args, "--out", out, "--format", "json")
     assert res.exit_code == 2
     assert_clean(res.stderr)
-    # every readable note has its whole report
-    assert sorted(p.name for p in out.iterdir()) == ["a.json", "b.json", "summary.csv"]
+    # every readable note has its whole report, and the manifest lists what the run wrote
+    assert written(out) == ["a.json", "b.json", "summary.csv"]
     for name in ("a.json", "b.json"):
         assert json.loads((out / name).read_text(encoding="utf-8"))["checklist"]
     # every failure: once as it happens, once in the list at the end, and a row in summary.csv
@@ -212,10 +221,10 @@ def opnote_cmd() -> list[str]:
 
 CRASH = textwrap.dedent("""
     import sys
-    import opnote.io
-    def boom(paths):
+    import opnote.inputs
+    def boom(paths, **kwargs):
         raise RuntimeError("unexpected")
-    opnote.io.expand_paths = boom
+    opnote.inputs.expand = boom
     from opnote.cli import main
     sys.argv = ["opnote"] + sys.argv[1:]
     main()
@@ -263,7 +272,7 @@ def test_batch_through_the_installed_command_with_workers(bad, tmp_path):
     assert proc.returncode == 2, proc.stderr[-3000:]
     assert_clean(proc.stderr)
     assert f"opnote: error: [E105] {locked}: permission denied" in proc.stderr.splitlines()
-    assert sorted(p.name for p in out.iterdir()) == ["good.txt", "good_2.txt", "summary.csv"]
+    assert written(out) == ["good.txt", "good_2.txt", "summary.csv"]
     with open(out / "summary.csv", newline="", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
     assert len(rows) == len(KINDS) + 3

@@ -72,15 +72,19 @@ def test_one_output_line_per_record_in_order(batch_run, checker):
     for rec in out:
         if "error" in rec:
             continue
+        rec = dict(rec)
+        echoed = (rec.pop("id"), rec.pop("line"))  # the record's id as given and its line, beside the report
         report = Report.model_validate(rec)
         text, codes = good[report.source]
         assert rec == checker.check(text, codes, source=report.source).model_dump(mode="json")
+        assert echoed in {("case-1", 2), ("case-3", 5), (None, 10)}
 
 
 def test_each_report_carries_its_id(batch_run):
     out = [r for r in records(batch_run.stdout) if "error" not in r]
     # A record without an "id" is named by its line number.
     assert [r["source"] for r in out] == ["case-1", "case-3", "10"]
+    assert [(r["id"], r["line"]) for r in out] == [("case-1", 2), ("case-3", 5), (None, 10)]
 
 
 def test_bad_lines_become_error_records_without_losing_the_others(batch_run):

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from opnote.batch import NoteJob, run_jobs, write_atomic
+from opnote.batch import NoteJob, run_jobs
 from opnote.errors import (
     BinaryInputError,
     CodeError,
@@ -36,7 +36,9 @@ from opnote.errors import (
     OpnoteError,
     UnreadableError,
 )
-from opnote.io import expand_paths, read_note
+from opnote.inputs import expand
+from opnote.io import read_note
+from opnote.outdir import MANIFEST, read_manifest, write_atomic
 from opnote.render import render
 
 from notes import DEV, ROOT, SECRET, SECRET_NOTE  # noqa: F401
@@ -166,12 +168,16 @@ def test_a_folder_without_notes_and_a_pattern_without_files_are_reported(tmp_pat
     (tmp_path / "notes" / "a.txt").write_text(NOTE, encoding="utf-8")
     (tmp_path / "notes" / "README.txt").write_text("not a note", encoding="utf-8")
     (tmp_path / "notes" / ".hidden.txt").write_text(NOTE, encoding="utf-8")
+    (tmp_path / "notes" / "scan.pdf").write_bytes(b"%PDF-1.4")
     os.mkfifo(tmp_path / "notes" / "pipe.txt")  # would block a batch for ever if it were read
-    paths, problems = expand_paths([str(tmp_path / "empty"), str(tmp_path / "notes"), str(tmp_path / "none*.txt")])
-    assert paths == [str(tmp_path / "notes" / "a.txt")]
-    assert [p for p, _ in problems] == [str(tmp_path / "empty"), str(tmp_path / "none*.txt")]
-    assert problems[0][1].startswith(f"[E106] {tmp_path / 'empty'}: folder holds no notes")
-    assert problems[1][1] == f"[E106] {tmp_path / 'none*.txt'}: pattern matched no files"
+    entries = expand([str(tmp_path / "empty"), str(tmp_path / "notes"), str(tmp_path / "none*.txt")])
+    assert [(e.path, str(e.error) if e.error else None) for e in entries] == [
+        (str(tmp_path / "empty"), f"[E106] {tmp_path / 'empty'}: folder holds no notes (*.dictation, *.md, *.note, *.rtf, *.text, *.txt)"),
+        (str(tmp_path / "notes" / "a.txt"), None),
+        # skipped, but listed and counted: a FIFO named like a note is not silently dropped
+        (str(tmp_path / "notes" / "pipe.txt"), f"[E105] {tmp_path / 'notes' / 'pipe.txt'}: a FIFO, not a note file; skipped"),
+        (str(tmp_path / "none*.txt"), f"[E106] {tmp_path / 'none*.txt'}: pattern matched no files"),
+    ]
 
 
 def _drop_dac_capabilities() -> None:  # runs in the child, before exec
@@ -204,7 +210,8 @@ def test_a_file_without_read_permission(tmp_path):
     code = textwrap.dedent(f"""
         import sys
         from opnote.errors import UnreadableError
-        from opnote.io import expand_paths, read_note
+        from opnote.inputs import expand
+        from opnote.io import read_note
         try:
             open({str(p)!r}, "rb")
         except PermissionError:
@@ -215,7 +222,7 @@ def test_a_file_without_read_permission(tmp_path):
             read_note({str(p)!r})
         except UnreadableError as e:
             print(e)
-        print(expand_paths([{str(d)!r}])[1][0][1])
+        print(expand([{str(d)!r}])[0].error)
     """)
     try:
         proc = run_without_root_file_access([sys.executable, "-c", code], timeout=120, text=True)
@@ -318,7 +325,7 @@ def test_write_atomic_replaces_the_whole_file(tmp_path):
     write_atomic(p, "first")
     write_atomic(p, "second")
     assert p.read_text(encoding="utf-8") == "second"
-    assert [f.name for f in p.parent.iterdir()] == ["a.json"]
+    assert [f.name for f in p.parent.iterdir()] == ["a.json"]  # no temporary file left
 
 
 @pytest.mark.parametrize("fail_with", [OSError(28, "No space left on device"), KeyboardInterrupt()], ids=["disk-full", "ctrl-c"])
@@ -360,10 +367,14 @@ def test_an_interrupted_batch_leaves_only_whole_reports(checker, tmp_path, monke
     monkeypatch.setattr(os, "fsync", fsync)
     out = tmp_path / "out"
     res = CliRunner().invoke(app, ["check", str(notes), "--out", str(out), "--format", "json"])
-    assert res.exit_code != 0  # click turns Ctrl-C into "Aborted!"
+    assert res.exit_code == 130 and "interrupted (SIGINT)" in res.stderr
     files = sorted(f.name for f in out.iterdir())
-    assert files == ["n0.json", "n1.json"]
-    for f in files:
+    assert files == [MANIFEST, "n0.json", "n1.json"]  # no summary: the run did not finish
+    # the manifest lists the two reports and the note being written when Ctrl-C came, so that
+    # the next run into this folder removes all three names; it is not marked complete
+    assert read_manifest(out) == ["n0.json", "n1.json", "n2.json"]
+    assert "complete" not in (out / MANIFEST).read_text(encoding="utf-8")
+    for f in ("n0.json", "n1.json"):
         assert json.loads((out / f).read_text(encoding="utf-8"))["schema_version"] == "1"
 
 

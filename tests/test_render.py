@@ -442,7 +442,7 @@ def test_cli_progress_bar_only_on_a_terminal(tmp_path):
         os.close(master)
     tty_err = b"".join(chunks).decode("utf-8", "replace")
     assert proc.returncode == 1
-    assert "checking notes [" in tty_err and "3/3" in tty_err
+    assert "checking notes" in tty_err and "3/3" in tty_err  # a Rich progress bar
     assert b"checking notes" not in proc.stdout
     # stderr piped: no bar at all
     piped = subprocess.run(cmd, capture_output=True, timeout=300)

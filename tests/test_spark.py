@@ -197,7 +197,7 @@ def test_binary_text_column_is_decoded_like_note_files(spark, checker, notes):
 def test_each_worker_builds_its_pipeline_once_for_many_batches(spark, notes):
     """Six partitions of several Arrow batches each (3 rows a batch): every worker process that
     checked notes built exactly one pipeline, however many batches and tasks it ran."""
-    from opnote import spark as ons
+    from opnote.spark import worker as ons
 
     params = ons._Params(text_col="text", id_col="id", icd10_col=None, code="27365", model=None, max_bytes=DEFAULT_MAX_BYTES, binary=False, icd10_is_array=False)
     rows = [(f"n{k}", notes[k % len(notes)][1]) for k in range(36)]
@@ -208,7 +208,7 @@ def test_each_worker_builds_its_pipeline_once_for_many_batches(spark, notes):
 
         import pandas as pd
 
-        from opnote import spark as worker_spark
+        from opnote.spark import worker as worker_spark
 
         n_in = n_out = 0
         for out in worker_spark.check_batches(batches, params):

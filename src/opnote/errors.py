@@ -14,10 +14,12 @@ The classes form a tree, so callers catch as broadly as they like::
     │   ├── NoteTooLargeError (E104)
     │   ├── UnreadableError (E105)
     │   ├── NoNotesError (E106)
-    │   └── NotTextError (E107)     also a TypeError
+    │   ├── NotTextError (E107)     also a TypeError
+    │   └── NoteTimeoutError (E108)
     ├── CodeError (E200)
     ├── RuleFileError (E300)
     ├── ModelLoadError (E301)
+    ├── OutputError (E400)          the output folder cannot be used: a usage error, exit 2
     └── InternalError (E900)
 """
 
@@ -81,6 +83,12 @@ class NotTextError(InputError, TypeError):
     code = "E107"
 
 
+class NoteTimeoutError(InputError):
+    """The note was not checked within the time limit (``--timeout``); the batch goes on."""
+
+    code = "E108"
+
+
 class CodeError(OpnoteError):
     """An ``--icd10`` value that is not an ICD-10-CM code, or an unknown CPT code."""
 
@@ -97,6 +105,12 @@ class ModelLoadError(OpnoteError):
     """A saved pipeline that cannot be loaded."""
 
     code = "E301"
+
+
+class OutputError(OpnoteError):
+    """The ``--out`` folder cannot be used: not a folder, not writable, another tool's files, an input inside it."""
+
+    code = "E400"
 
 
 class InternalError(OpnoteError):

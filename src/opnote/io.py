@@ -19,9 +19,8 @@ from .errors import (
     BinaryInputError,
     DecodeError,
     EmptyNoteError,
-    NoNotesError,
-    NotTextError,
     NoteTooLargeError,
+    NotTextError,
     UnreadableError,
 )
 
@@ -155,61 +154,3 @@ def read_note(path: str | Path, max_bytes: int = DEFAULT_MAX_BYTES) -> Note:
     if len(data) > max_bytes:  # a FIFO or device: its size is not known in advance
         raise NoteTooLargeError(f"{src}: more than {max_bytes} bytes, over the limit (--max-bytes)")
     return decode(data, src, max_bytes)
-
-
-def expand_paths(paths: list[str]) -> tuple[list[str], list[tuple[str, str]]]:
-    """Expand files, directories (notes inside, recursively) and globs into note paths.
-
-    Returns ``(paths, problems)``; a problem is ``(path, message)`` for a folder or pattern that
-    gave no notes, the message a full error line (``[E106] notes/: holds no notes (...)``).
-    A path that does not exist is passed on, so reading it reports the error with the others.
-    Inside folders, hidden files, READMEs and what is not a regular file (FIFOs, sockets,
-    devices) are skipped; a symbolic link is followed when it points at a file, and reported
-    when it is broken or loops.
-    """
-    import glob
-
-    out: list[str] = []
-    problems: list[tuple[str, str]] = []
-    for raw in paths:
-        if raw == "-":
-            out.append(raw)
-            continue
-        shown = display_name(raw)
-        try:
-            is_dir = os.path.isdir(raw)
-        except (ValueError, TypeError):
-            is_dir = False
-        if is_dir:
-            found: list[str] = []
-            walk_errors: list[OSError] = []
-            for root, dirs, files in os.walk(raw, followlinks=False, onerror=walk_errors.append):
-                dirs.sort()
-                for f in sorted(files):
-                    fp = os.path.join(root, f)
-                    if Path(f).suffix.lower() not in NOTE_SUFFIXES or f.startswith(".") or f.lower().startswith("readme"):
-                        continue
-                    try:
-                        if not stat.S_ISREG(os.stat(fp).st_mode):
-                            continue  # a FIFO would block the batch; sockets and devices are not notes
-                    except OSError:
-                        pass  # broken link or loop: read_note reports it
-                    found.append(fp)
-            if walk_errors and not found:
-                e = walk_errors[0]
-                why = "permission denied" if isinstance(e, PermissionError) else (e.strerror or type(e).__name__)
-                problems.append((raw, str(UnreadableError(f"{shown}: cannot list the folder ({why})"))))
-                continue
-            if not found:
-                kinds = ", ".join("*" + s for s in sorted(NOTE_SUFFIXES))
-                problems.append((raw, str(NoNotesError(f"{shown}: folder holds no notes ({kinds})"))))
-            out.extend(found)
-        elif any(ch in raw for ch in "*?["):
-            matches = sorted(glob.glob(raw, recursive=True))
-            files = [m for m in matches if Path(m).is_file()]
-            if not files:
-                problems.append((raw, str(NoNotesError(f"{shown}: pattern matched no files"))))
-            out.extend(files)
-        else:
-            out.append(raw)
-    return out, problems

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 
 from ..case import Span, _irrealis, _past
 from ..mentions import Mention
-from . import Assessment, Context, assessor
+from .base import Assessment, Context, assessor
 
 DEFINITE_FS = {"negative", "positive", "close", "atypical"}
 TUMOR_OPERATIONS = {"radical_resection", "intralesional", "soft_tissue_resection", "amputation", "disarticulation", "unknown"}

@@ -288,18 +288,6 @@ def report_view(report: Report, text: str | None, *, csp: str, version: str) -> 
 
 # --- batch index ----------------------------------------------------------------------------------
 
-_SHORT = {
-    "tumor_location": "Site",
-    "margin_intent": "Margin",
-    "resection_dimensions": "Size",
-    "frozen_section": "Frozen",
-    "preop_imaging": "Imaging",
-    "pathology": "Path.",
-    "diagnosis_code": "ICD",
-    "reconstruction": "Recon.",
-    "informed_consent": "Consent",
-}
-_ITEM_IDS = list(_SHORT)
 
 
 @dataclass(frozen=True, slots=True)
@@ -370,14 +358,13 @@ class IndexView:
 
 def index_columns(code: str) -> tuple[IndexColumn, ...]:
     """One column per checklist item of ``code`` (the 27365 items when the code is unknown)."""
-    items: list[tuple[str, str]]
-    try:
-        from .. import rules
+    from .. import rules
 
-        items = [(it.id, it.title) for it in rules.checklist(code).items]
+    try:
+        checklist = rules.checklist(code)
     except Exception:  # noqa: BLE001 - an unknown code still gets an index
-        items = [(i, i.replace("_", " ")) for i in _ITEM_IDS]
-    return tuple(IndexColumn(n, iid, title, _SHORT.get(iid, str(n))) for n, (iid, title) in enumerate(items, 1))
+        checklist = rules.checklist("27365")
+    return tuple(IndexColumn(n, it.id, it.title, it.short_title) for n, it in enumerate(checklist.items, 1))
 
 
 def _cell(row: Mapping[str, Any], col: IndexColumn) -> IndexCell:

@@ -306,6 +306,8 @@ def target_exclusions() -> dict[str, set[str]]:
 class ChecklistItemRule(_Strict):
     id: str
     title: str
+    # A column heading of a few letters for tables of many notes (the batch index); the title's first word when not given.
+    short: str | None = None
     severity: Literal["required", "recommended"]
     weight: int
     satisfied_by: str
@@ -318,6 +320,10 @@ class ChecklistItemRule(_Strict):
     @property
     def assessor_name(self) -> str:
         return self.assessor or self.id
+
+    @property
+    def short_title(self) -> str:
+        return self.short or self.title.split()[0]
 
 
 class Checklist(_Strict):
