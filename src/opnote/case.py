@@ -418,18 +418,43 @@ def _find_in_bone_sentences(view: NoteView, pattern: re.Pattern[str]) -> list[_H
     return out
 
 
-def _bone_resected(view: NoteView) -> tuple[bool | None, list[Span]]:
-    """Whether bone was resected in this operation: None when the note does not say."""
+# "no burr or osteotome was used on bone", "without an osteotomy": a cut denied, not made.
+_NO_CUT_BEFORE = re.compile(r"\b(?:no|not|without|never|nor)\b[\w /,-]{0,25}$", re.I)
+_NAMED_BONE = re.compile(r"\b(femur|femoral|tibia|tibial|fibula|fibular|patella|patellar)\b", re.I)
+_BONE_NAMES = {"femoral": "femur", "tibial": "tibia", "fibular": "fibula", "patellar": "patella"}
+
+
+def _site_bone(site: str | None) -> str | None:
+    """The bone of a site ("distal_femur" -> "femur"); None for a soft-tissue or unknown site."""
+    if not site:
+        return None
+    for bone in ("femur", "femoral", "tibia", "tibial", "fibula", "patella"):
+        if bone in site:
+            return _BONE_NAMES.get(bone, bone)
+    return None
+
+
+def _bone_resected(view: NoteView, site: str | None = None) -> tuple[bool | None, list[Span]]:
+    """Whether bone was resected in this operation: None when the note does not say.
+
+    "The femur was not resected" settles it against a length (a soft-tissue specimen has one too),
+    but not against a bone cut or a bone reconstruction; a neighbouring bone said to be spared
+    ("the tibia was not involved" in a fibula resection) says nothing of the tumor's bone."""
     rx = _rx()
-    spared = _find_in_bone_sentences(view, rx.bone_spared_lc)
+    tumor_bone = _site_bone(site)
+    spared = [
+        m for m in _find_in_bone_sentences(view, rx.bone_spared_lc)
+        if tumor_bone is None or not (named := {_BONE_NAMES.get(w.lower(), w.lower()) for w in _NAMED_BONE.findall(view.text, m.start(), m.end())})
+        or tumor_bone in named
+    ]
     resected_recon = [m for m in view.of("RECON") if m.present and m.attr("kind") in BONE_RECON_KINDS]
     lengths = [m for m in view.of("DIMENSION") if m.present and m.attr("measures") == "resection_length"]
     cut = [
         m for m in _find_in_bone_sentences(view, rx.bone_resected_lc)
         if not _in_places(view, m.start(), ("consent", "history", "plan")) and not any(sp.start() <= m.start() < sp.end() for sp in spared)
-        and not _past_at(view, m.start(), m.end())
+        and not _past_at(view, m.start(), m.end()) and not _NO_CUT_BEFORE.search(view.text, max(0, m.start() - 30), m.start())
     ]
-    if spared and not resected_recon and not lengths:
+    if spared and not resected_recon and not cut:
         return False, [(m.start(), m.end()) for m in spared[:3]]
     if resected_recon or lengths or cut:
         ev: list[Span] = _spans(resected_recon + lengths, 3) + [(m.start(), m.end()) for m in cut[:2]]
@@ -712,11 +737,15 @@ def _settle_side(view: NoteView, case: Case) -> tuple[Fact, list[SideMention]]:
             cands = [(sm, m) for sm, m in cands if sm.value != donor]
     if not cands:
         return Fact(None), []
-    # A correction (usually an addendum) settles the side and supersedes what it corrects.
-    corrected = [sm for sm, m in cands if sm.place == "addendum" and rx.correction.search(view.sentence_text(m.sent))]
+    # A correction (usually an addendum) settles the side and supersedes what it corrects. A side
+    # the correction calls wrong is dropped first; when the addendum calls one side wrong, its
+    # other side mentions are the correction ("... reads LEFT in error. The operation was on the RIGHT").
     wrong = _sides_marked_wrong(view, cands)
     if wrong and len(wrong) == 1:
         cands = [(sm, m) for sm, m in cands if sm.value not in wrong]
+    corrected = [sm for sm, m in cands if sm.place == "addendum" and rx.correction.search(view.sentence_text(m.sent))]
+    if not corrected and len(wrong) == 1:
+        corrected = [sm for sm, _ in cands if sm.place == "addendum"]
     votes: Counter[str] = Counter()
     for sm, _ in cands:
         votes[sm.value] += sm.weight
@@ -791,7 +820,7 @@ def build_case(view: NoteView) -> Case:
             case.historical_category = _adjusted_category(view, max(named, key=_specificity))
     case.fracture = any(c.present and not IMPENDING_RE.search(view.text[max(0, c.start - 40):c.end]) for c in view.of("FRACTURE"))
     _settle_site(view, case, current, _site_mentions(view))
-    case.bone_resected, bone_ev = _bone_resected(view)
+    case.bone_resected, bone_ev = _bone_resected(view, case.site)
     case.tissue = _settle_tissue(view, case)
     case.operation, case.amputation_level = _settle_operation(view, case)
     if case.operation.value == "radical_resection" and case.tissue.value == "soft_tissue" and case.bone_resected:

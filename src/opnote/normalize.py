@@ -118,6 +118,8 @@ class _Rules:
     # a whole word that has a variant or starts a phrase: for lower-cased text, and for any case
     keys_re: re.Pattern[str] | None
     keys_re_i: re.Pattern[str] | None
+    # the abbreviations of rules/abbreviations.json, found in lower case (a note typed without capitals)
+    abbrevs_re: re.Pattern[str] | None
 
 
 @lru_cache(maxsize=1)
@@ -141,8 +143,11 @@ def _rules() -> _Rules:
     }
     keys = set(words) | set(by_first)
     alt = r"(?<![\w-])" + _trie_pattern(keys) + r"(?![\w])" if keys else None
+    # ("mrs" before a name is a title in a lower-case note, not a modular resection system)
+    abbrevs = {a.short.lower() for a in rule_files.abbreviations().abbreviations if a.short.isupper()} - {"mrs", "mr", "ms", "dr"}
+    abbrevs_re = re.compile(r"(?<![\w-])" + _trie_pattern(abbrevs) + r"(?![\w-])") if abbrevs else None
     return _Rules(words, _word_map_regex(words), phrases, phrase_re, by_first,
-                  re.compile(alt) if alt else None, re.compile(alt, re.IGNORECASE) if alt else None)
+                  re.compile(alt) if alt else None, re.compile(alt, re.IGNORECASE) if alt else None, abbrevs_re)
 
 
 
@@ -330,6 +335,8 @@ def _heading_pass(c: Canonical, gap_lines: bool = False) -> Canonical:
         if stripped.startswith(":") or colon_word or stripped.startswith("-"):
             if colon_word:
                 found.append((end, end + colon_word.end(), ":"))  # dictated "procedure colon"
+            elif re.match(r" +- ", after):
+                found.append((end, end, ":"))  # "Diagnoses - Preoperative: ...": a dash for a colon
             _drop_marker(c.text, m, found)
             continue
         if " " not in head.strip() and stripped.isupper() and len(stripped.split()) <= 3 and not stripped.endswith(":"):
@@ -340,7 +347,7 @@ def _heading_pass(c: Canonical, gap_lines: bool = False) -> Canonical:
             found.append((end, end, ":"))
         elif _heading_case_ok(head) and re.match(r"^ +[A-Z0-9(\[#]", after) and (head.isupper() or " " in head.strip()):
             found.append((end, end, ":"))
-        elif gap_lines and re.match(r"^ +(?:[A-Z0-9(\[#]|- )", after) and (" " in head.strip() or head.lower() in STRONG_HEADINGS):
+        elif gap_lines and re.match(r"^ +[A-Z0-9(\[#]", after):
             # Lines recovered from a joined note: "procedure Extended curettage ..." was a heading
             # on a line of its own before the lines were joined.
             found.append((end, end, ":"))
@@ -445,6 +452,10 @@ def _word_pass(c: Canonical) -> Canonical:
     found: list[tuple[int, int, str]] = [(m.start(), m.end(), m.group(0)[1:-1]) for m in _PLURAL_MARK.finditer(text)]
     found += [(m.start(), m.end(), m.group(1).upper()) for m in _SIDE_LETTER.finditer(text)]
     lower = text.lower()
+    if lower == text and r.abbrevs_re is not None:
+        # A note without a single capital: its abbreviations get their capitals back ("fs" -> "FS"),
+        # as the lexicon matches the ambiguous ones only as written.
+        found += [(m.start(), m.end(), m.group(0).upper()) for m in r.abbrevs_re.finditer(text)]
     keys = r.keys_re if len(lower) == len(text) else r.keys_re_i
     taken_until = -1
     if keys is not None:

@@ -311,14 +311,22 @@ def _status_expect(item: str, status: str) -> Expect:
 
 def _remove_lengths(text: str, gold: dict[str, Any]) -> str | None:
     from .components.measurements import find_dimensions
+    from .normalize import canonical
 
-    dims = [d for d in find_dimensions(text) if d["measures"] in ("resection_length", "specimen", "margin_distance")]
+    # Found in the canonical text, as the checker reads it ("160mm" split, lines unwrapped), and
+    # removed from the note as written.
+    canon = canonical(text)
+    # Every length but a tumor's size: a number the rules call "other" may still be read as the
+    # specimen's length by where it stands ("SPECIMEN: left distal femur, 160 mm").
+    dims = [canon.to_original(d["start"], d["end"]) for d in find_dimensions(canon.text) if d["measures"] != "tumor"]
     if not dims or gold.get("checklist", {}).get("resection_dimensions") != "met":
         return None
     out, pos = [], 0
-    for d in dims:
-        out.append(text[pos:d["start"]])
-        pos = d["end"]
+    for start, end in sorted(dims):
+        if start < pos:
+            continue
+        out.append(text[pos:start])
+        pos = end
     out.append(text[pos:])
     return "".join(out)
 
@@ -407,7 +415,7 @@ REWRITES: list[Rewrite] = [
     Rewrite("procedure_curettage", "directional", _replace_procedure("Curettage and cementation of the {side} {site} lesion."), _operation_expect("intralesional"), "the procedure line replaced by a curettage"),
     Rewrite("procedure_biopsy", "directional", _replace_procedure("Open biopsy of the {side} {site} lesion."), _operation_expect("biopsy", {"informed_consent": "partial"}), "the procedure line replaced by a biopsy"),
     Rewrite("consent_boilerplate", "directional", _consent_boilerplate, _status_expect("informed_consent", "partial"), "the consent reduced to one boilerplate sentence"),
-    Rewrite("resection_length_removed", "directional", _remove_lengths, _dims_expect, "every resection length, specimen size and margin distance removed"),
+    Rewrite("resection_length_removed", "directional", _remove_lengths, _dims_expect, "every length but the tumor's size removed (resection, specimen, margin, implant)"),
     Rewrite("frozen_pending", "directional", _frozen_to("pending"), _status_expect("frozen_section", "partial"), "the frozen-section result pending"),
     Rewrite("frozen_deferred", "directional", _frozen_to("deferred to permanent sections"), _status_expect("frozen_section", "partial"), "the frozen-section result deferred"),
     Rewrite("tumor_ten_years_past", "directional", _to_the_past, _past_expect, "the diagnosis lines: a tumor resected ten years ago, none now"),

@@ -20,6 +20,9 @@ NOT_SPOKEN_PERIOD = {
     "healing", "day", "day's", "month", "trial", "window", "same", "refractory", "latent",
 }
 END_PUNCT = {".", "?", "!"}
+# Words whose full stop is an abbreviation's, not a sentence end. spaCy's tokenizer keeps "Dr." as
+# one token but splits "dr." (a note typed in lower case), so the rule reads the word before ".".
+TITLE_ABBREVIATIONS = {"dr", "mr", "mrs", "ms", "prof", "vs", "approx", "fig", "cf", "st", "mt"}
 _U64 = 1 << 64
 
 
@@ -54,6 +57,8 @@ class OpnoteSentencizer:
         self._not_spoken_period = {ids(w) for w in NOT_SPOKEN_PERIOD}
         self._new_next = {ids("new"), ids("next")}
         self._full = ids("full")
+        self._titles = {ids(w) for w in TITLE_ABBREVIATIONS}
+        self._dot = ids(".")
 
     def __call__(self, doc: Doc) -> Doc:
         n = len(doc)
@@ -82,7 +87,10 @@ class OpnoteSentencizer:
         for value in self._end_punct:
             punct |= orth == value
         for i in numpy.flatnonzero(punct & ~is_space).tolist():
-            # "1." opening a numbered line is a list marker, not the end of a sentence.
+            # "1." opening a numbered line is a list marker, not the end of a sentence; nor is the
+            # full stop of "dr." written in lower case.
+            if orth[i] == self._dot and i > 0 and low[i - 1] in self._titles and not doc[i - 1].whitespace_:
+                continue
             if not _list_marker(doc, i):
                 starts[i + 1] = 1
         spoken_at = numpy.zeros(n - 1, dtype=bool)
