@@ -564,7 +564,8 @@ def _level_of(view: NoteView, m: Mention) -> str:
 def _settle_operation(view: NoteView, case: Case) -> tuple[Fact, Fact]:
     rules = rule_files.case_rules().operation
     cands = _operation_candidates(view, case)
-    rotation = [m for m in view.of("RECON") if m.present and m.attr("kind") == "rotationplasty"]
+    # A rotationplasty done today (not one offered in the consent) makes an amputation a resection.
+    rotation = [m for m in view.of("RECON") if m.attr("kind") == "rotationplasty" and m.place not in ("consent", "history", "plan") and this_operation(view, m)]
     if not case.current_tumor:
         cands = [c for c in cands if c[0] != "resection"]  # bone cuts of an arthroplasty or a revision
     order = {cls: i for i, cls in enumerate(rules.precedence)}

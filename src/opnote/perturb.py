@@ -262,9 +262,12 @@ def _operation_expect(op: str, items: dict[str, str] | None = None) -> Expect:
             return None  # only a tumor resection can be turned into another operation
         out = {**pred, "items": dict(pred["items"]), "operation": op, "verdict": "not_supported"}
         for item, status in (items or {}).items():
-            if out["items"].get(item) == "met":
+            if out["items"].get(item) in ("met", "partial"):
                 out["items"][item] = status
         out["items"]["margin_intent"] = (pred["items"]["margin_intent"], "partial", "missing")
+        if op != "amputation":
+            # the line replaced may have named the reconstruction ("... with a distal femoral replacement")
+            out["items"]["reconstruction"] = (pred["items"]["reconstruction"], "partial", "not_applicable")
         return out
 
     return expect
@@ -272,7 +275,12 @@ def _operation_expect(op: str, items: dict[str, str] | None = None) -> Expect:
 
 # A sentence: up to a full stop, a spoken "period" or a line end, at most 300 characters either way.
 _SENT = r"(?:(?!\bperiod\b)[^.\n]){{0,300}}?"
-CONSENT_SENTENCE = re.compile(_SENT.format() + r"\b(?:consent\w*|discuss\w*|counsel\w*|amputation|limb[- ]salvage|limb[- ]sparing|risks?|benefits?|alternatives?|elected|chose|agreed|wish\w*)\b" + _SENT.format() + r"(?:\.|\bperiod\b|(?=\n)|$)", re.I)
+# A sentence of the consent discussion: it speaks of consent or counselling, or of a discussion
+# with the patient or family. (Not every sentence naming an amputation: the procedure line and the
+# indications name it too.)
+CONSENT_SENTENCE = re.compile(_SENT.format() + r"\b(?:consent\w*|counsel\w*|discuss\w*(?=[^.\n]{0,80}\b(?:patient|family|parents?|him|her|them|mother|father|wife|husband|son|daughter|partner)\b)|(?:he|she|they|the patient|the family|parents) (?:chose|elected|agreed|wish\w*|opted))\b" + _SENT.format() + r"(?:\.|\bperiod\b|(?=\n)|$)", re.I)
+# A consent section: its heading, then everything up to the next heading or blank line.
+CONSENT_SECTION = re.compile(r"^[ \t]*(?:informed )?consent(?: and (?:discussion|counsel+ing))?[ \t]*[:\n-][ \t]*(?P<body>(?:(?!\n[ \t]*\n)(?!\n[ \t]*[A-Za-z][A-Za-z /()&-]{2,40}:)[\s\S])*)", re.I | re.M)
 BOILERPLATE = "Risks, benefits and alternatives were discussed and consent was obtained."
 
 
@@ -284,16 +292,29 @@ def _spaced(text: str, at: int, sentence: str) -> str:
 def _consent_boilerplate(text: str, gold: dict[str, Any]) -> str | None:
     if gold.get("checklist", {}).get("informed_consent") != "met":
         return None
-    spans = [m.span() for m in CONSENT_SENTENCE.finditer(text)]
+    sections = [m.span("body") for m in CONSENT_SECTION.finditer(text) if m.group("body").strip()]
+    sentences = [m.span() for m in CONSENT_SENTENCE.finditer(text)]
+    spans = sorted(sections + [(a, b) for a, b in sentences if not any(a < e and b > s for s, e in sections) and not _on_key_line(text, a)])
     if not spans:
         return None
     out, pos = [], 0
     for i, (s, e) in enumerate(spans):
+        if s < pos:
+            continue
         out.append(text[pos:s])
         out.append(_spaced(text, s, BOILERPLATE) if i == 0 else "")
         pos = e
     out.append(text[pos:])
     return "".join(out)
+
+
+_KEY_LINE = re.compile(r"^[ \t]*(?:pre-?\s?op\w*|post-?\s?op\w*|procedures?|operations?|diagnos[ie]s|dx|indications?)\b[^\n:]{0,30}:", re.I)
+
+
+def _on_key_line(text: str, at: int) -> bool:
+    """Whether ``at`` lies on a diagnosis, procedure or indications line (which the rewrite leaves)."""
+    start = text.rfind("\n", 0, at) + 1
+    return bool(_KEY_LINE.match(text, start))
 
 
 def _status_expect(item: str, status: str) -> Expect:

@@ -16,10 +16,12 @@ BENIGNISH = {"benign_aggressive_bone", "uncertain_behavior_bone"}
 OPERATIVE_PLACES = {"diagnosis", "procedure", "narrative", "specimen", "pathology", "implants", "addendum", "marking"}
 NO_TUMOR = "No current tumor is documented (the note describes {what}), so there is nothing to document for it."
 
+# A sentence of a discussion with the patient. (Not "would", "decided" or "preferred" alone: a tumor
+# board's reasoning in the indications uses them without anyone being told anything.)
 DISCUSSION_RE = re.compile(
-    r"\b(?:discuss(?:ed|ion|ions|ing)?|counsel(?:l)?(?:ed|ing)|explain(?:ed|ing)?|review(?:ed|ing)?|went over|talk(?:s|ed)?|spoke|conversations?|inform(?:ed)?|would|chance|"
+    r"\b(?:discuss(?:ed|ion|ions|ing)?|counsel(?:l)?(?:ed|ing)|explain(?:ed|ing)?|review(?:ed|ing)?|went over|talk(?:s|ed)?|spoke|conversations?|inform(?:ed)?|"
     r"understand(?:s|ing)?|understood|options?|alternatives?|elect(?:ed|s)?|chose|choose|opted|agree(?:d|s)?|wish(?:ed|es)?|"
-    r"decid(?:ed|es)|decision|consent(?:ed|s)?|aware|acknowledg\w*|accept(?:ed|s)?|expressed|prefer(?:red|s)?)\b",
+    r"consent(?:ed|s)?|aware|acknowledg\w*|accept(?:ed|s)?|expressed)\b",
     re.I,
 )
 COMPONENT_RE = re.compile(
