@@ -362,12 +362,15 @@ def _dims_expect(pred: dict[str, Any]) -> dict[str, Any] | None:
     return out
 
 
+OTHER_ITEMS_RE = re.compile(r"\b(?:wide|radical|en bloc|marginal|intralesional|permanent|final path\w*|histolog\w*|tumou?r[- ]free margins?)\b", re.I)
 FROZEN_SENTENCE = re.compile(_SENT.format() + r"\b(?:frozen|intraoperative consult\w*)\b" + _SENT.format() + r"(?:\.|\bperiod\b|(?=\n)|$)", re.I)
 
 
 def _frozen_to(result: str) -> Callable[[str, dict[str, Any]], str | None]:
     def apply(text: str, gold: dict[str, Any]) -> str | None:
         spans = [m.span() for m in FROZEN_SENTENCE.finditer(text)]
+        if any(OTHER_ITEMS_RE.search(text, s, e) for s, e in spans):
+            return None  # a sentence that also carries the margin or the pathology cannot be replaced alone
         if not spans or gold.get("checklist", {}).get("frozen_section") != "met":
             return None
         out, pos = [], 0
@@ -408,6 +411,8 @@ def _past_expect(pred: dict[str, Any]) -> dict[str, Any]:
     out["items"]["diagnosis_code"] = ("missing", "conflict")
     if out["items"].get("informed_consent") == "met":
         out["items"]["informed_consent"] = "partial"
+    # the operation is no longer a tumor operation: a reconstruction goes with whatever it now is
+    out["items"]["reconstruction"] = (pred["items"]["reconstruction"], "not_applicable")
     return out
 
 
