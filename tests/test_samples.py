@@ -36,7 +36,8 @@ def test_sample_note_matches_gold(checker, gold_path: Path):
 
 # Floors a little under the held-out figures of this release (README, "Accuracy"): a change that
 # costs accuracy on notes the rules were not written for fails here, without naming a note.
-HELDOUT_FLOORS = {"gap_recall": 0.87, "met_precision": 0.96, "verdict_accuracy": 0.85, "item_accuracy": 0.93, "attribute_accuracy": 0.89}
+# About 0.015 under the figures measured on the 209 held-out notes (README, "Accuracy").
+HELDOUT_FLOORS = {"gap_recall": 0.90, "met_precision": 0.97, "verdict_accuracy": 0.88, "item_accuracy": 0.93, "attribute_accuracy": 0.91}
 
 
 @pytest.mark.slow
