@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -25,3 +26,19 @@ def nlp(checker):
 @pytest.fixture(scope="session")
 def sample_dir() -> Path:
     return SAMPLES
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests that start Spark are slow and marked ``spark``: the fast tier (``-m "not slow"``) leaves them out."""
+    for item in items:
+        if "spark" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.spark)
+            item.add_marker(pytest.mark.slow)
+
+
+def skip_or_fail(reason: str, require_env: str) -> None:
+    """Skip a test whose requirement is missing, or fail it loudly where ``require_env`` is set
+    (the CI sets it: a missing Java or Chromium there is a broken run, not a skipped test)."""
+    if os.environ.get(require_env):
+        pytest.fail(f"{reason} ({require_env} is set, so this is an error, not a skip)", pytrace=False)
+    pytest.skip(reason)

@@ -34,6 +34,7 @@ def _notes(sample_dir, n=6):
     return paths
 
 
+@pytest.mark.slow
 def test_two_workers_match_single_process_in_order(checker, sample_dir, pool_used):
     paths = _notes(sample_dir)
     texts = [p.read_text(encoding="utf-8") for p in paths]
@@ -121,6 +122,7 @@ def _live_children() -> list[int]:
     return out
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("n_jobs", [1, 2])
 def test_a_note_over_the_time_limit_becomes_an_error_and_the_rest_are_checked(checker, sample_dir, pool_used, monkeypatch, n_jobs):
     import time
@@ -177,6 +179,7 @@ def test_spawned_workers_build_their_own_pipeline_and_report_why_they_cannot(che
         list(bad.run([NoteJob(source="a", text=text)]))
 
 
+@pytest.mark.slow
 def test_workers_are_renewed_and_the_results_do_not_change(checker, sample_dir, pool_used, monkeypatch):
     import opnote.pool
 

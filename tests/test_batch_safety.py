@@ -183,6 +183,7 @@ def test_every_input_has_one_row_and_skipped_entries_are_errors(run, tmp_path):
     assert f"[E105] {notes / 'fifo.txt'}: a FIFO, not a note file; skipped" in res.stderr
 
 
+@pytest.mark.slow
 def test_an_unreadable_subfolder_is_listed_and_counted(tmp_path):
     notes = notes_dir(tmp_path / "notes", ["a.txt"])
     locked = notes_dir(notes / "locked", ["b.txt"])
@@ -246,6 +247,7 @@ def test_output_folder_problems_are_usage_errors_naming_the_folder(run, tmp_path
     assert len(res.stderr.splitlines()) == 1 and "Traceback" not in res.stderr
 
 
+@pytest.mark.slow
 def test_a_read_only_output_folder_is_a_usage_error(tmp_path):
     out = tmp_path / "out"
     out.mkdir()

@@ -15,6 +15,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from conftest import skip_or_fail
 
 from opnote.render.html import render_html, render_index
 
@@ -22,10 +23,13 @@ ROOT = Path(__file__).resolve().parents[1]
 VAGUE = ROOT / "sample_notes" / "dev" / "right_femur_chondrosarcoma_narrative_vague.txt"
 CHROMIUM = "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else shutil.which("chromium")
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM, reason="headless Chromium is not installed (Debian package 'chromium', /usr/bin/chromium)"),
-]
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+@pytest.fixture(autouse=True)
+def _needs_chromium():
+    if not CHROMIUM:
+        skip_or_fail("headless Chromium is not installed (Debian package 'chromium', /usr/bin/chromium)", "OPNOTE_REQUIRE_BROWSER")
 
 INJECTED = (
     "<script>document.title='PWNED';document.documentElement.setAttribute('data-pwned','1')</script>"

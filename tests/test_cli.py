@@ -20,6 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 READY = ROOT / "sample_notes/dev/right_distal_femur_osteosarcoma_dfr_templated.txt"
 
 
+@pytest.mark.slow
 def test_cli_json_equals_the_api_report(checker):
     res = runner.invoke(app, ["check", str(READY), "--format", "json"])
     assert res.exit_code == 0, res.output
@@ -27,6 +28,7 @@ def test_cli_json_equals_the_api_report(checker):
     assert json.loads(res.stdout) == api
 
 
+@pytest.mark.slow
 def test_cli_json_validates_against_the_schema(tmp_path):
     schema = json.loads(runner.invoke(app, ["schema"]).stdout)
     res = runner.invoke(app, ["check", str(READY), "--format", "json", "--icd10", "C40.21"])
@@ -105,6 +107,7 @@ def test_cli_malformed_checklist_gives_a_clear_error():
         validate(Checklist, extra, "checklists/extra.json")
 
 
+@pytest.mark.slow
 def test_cli_evaluate_reports_accuracy_and_fails_below_threshold(tmp_path):
     src = ROOT / "sample_notes/dev"
     for name in ("right_distal_femur_osteosarcoma_dfr_templated", "left_total_knee_arthroplasty_osteoarthritis_no_tumor"):
@@ -124,6 +127,7 @@ def test_cli_evaluate_reports_accuracy_and_fails_below_threshold(tmp_path):
     assert "frozen_section expected missing got met" in res.stdout
 
 
+@pytest.mark.slow
 def test_cli_build_writes_a_loadable_pipeline(tmp_path):
     import spacy
 

@@ -231,6 +231,7 @@ CRASH = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("debug", [False, True], ids=["plain", "debug"])
 def test_an_uncaught_bug_exits_3_with_one_line(debug):
     args = [sys.executable, "-c", CRASH, "check", str(GOOD)] + (["--debug"] if debug else [])
@@ -249,6 +250,7 @@ def _drop_dac_capabilities() -> None:  # runs in the child, before exec
             os._exit(77)
 
 
+@pytest.mark.slow
 def test_batch_through_the_installed_command_with_workers(bad, tmp_path):
     """The real `opnote` with 2 worker processes: a locked file, every bad kind and two good notes."""
     good = tmp_path / "good.txt"
@@ -280,6 +282,7 @@ def test_batch_through_the_installed_command_with_workers(bad, tmp_path):
     assert all(r["error"].startswith("[E1") for r in rows if r["error"])
 
 
+@pytest.mark.slow
 def test_a_reader_that_stops_early_is_not_an_error(tmp_path):
     notes = tmp_path / "notes"
     notes.mkdir()

@@ -28,6 +28,7 @@ def test_the_api_pages_have_runnable_examples():
         assert python_blocks(ROOT / "docs" / name), f"docs/{name} has no ```python example"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("page", [p for p in DOCS if python_blocks(p)], ids=lambda p: p.name)
 def test_doc_examples_run(page: Path, monkeypatch):
     monkeypatch.chdir(ROOT)

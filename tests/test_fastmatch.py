@@ -155,6 +155,7 @@ def rule_docs(draw: st.DrawFn, vocab: Vocab, patterns: list[Pattern]) -> Doc:
     return Doc(vocab, words=toks, spaces=spaces)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["sections", "context", "targets"])
 @fuzz_settings(150)
 @given(data=st.data())
@@ -210,6 +211,7 @@ def random_case(draw: st.DrawFn) -> tuple[Keyed, list[str]]:
 # the edges of sending a pattern to the PhraseMatcher, pinned: an ORTH letter cannot join a LOWER
 # phrase ("K" and the Kelvin sign lower-case to "k"), a ":" can; a LOWER value that is not lower
 # case matches nothing
+@pytest.mark.slow
 @example(case=([("K0", [[{"LOWER": "a"}, {"ORTH": "k"}]])], ["a", "K", "a", "k", "a", "\u212a", "A", "k"]))
 @example(case=([("K0", [[{"LOWER": "colon"}, {"ORTH": ":"}]]), ("K1", [[{"LOWER": "colon"}, {"TEXT": ":"}]])], ["Colon", ":", "COLON", ":"]))
 @example(case=([("K0", [[{"LOWER": "B"}]]), ("K1", [[{"ORTH": "B"}]])], ["b", "B", "b"]))

@@ -55,6 +55,7 @@ def reports(checker) -> list[tuple[Path, str, Report]]:
     return out
 
 
+@pytest.mark.slow
 def test_every_sample_bundle_validates_as_r4b(reports):
     for path, text, report in reports:
         bundle = report.to_fhir(text)

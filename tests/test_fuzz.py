@@ -177,24 +177,28 @@ def plain_words(checker) -> list[str]:
 
 
 # ----------------------------------------------------------------------------- properties
+@pytest.mark.slow
 @fuzz_settings(600)
 @given(text=st.text(max_size=1500))
 def test_arbitrary_unicode(checker, text):
     assert_sound(checker, text)
 
 
+@pytest.mark.slow
 @fuzz_settings(500)
 @given(text=token_soup())
 def test_soup_of_note_words_and_control_characters(checker, text):
     assert_sound(checker, text)
 
 
+@pytest.mark.slow
 @fuzz_settings(300)
 @given(text=edited_note())
 def test_sample_notes_with_random_edits(checker, text):
     assert_sound(checker, text)
 
 
+@pytest.mark.slow
 @fuzz_settings(12)
 @given(data=st.data())
 def test_ten_thousand_repeated_tokens(checker, plain_words, data):
@@ -207,6 +211,7 @@ def test_ten_thousand_repeated_tokens(checker, plain_words, data):
     assert_sound(checker, note[:at] + sep.join([token] * 10_000) + sep + note[at:])
 
 
+@pytest.mark.slow
 @fuzz_settings(6)
 @given(data=st.data())
 def test_clinical_triggers_repeated(checker, data):
@@ -217,6 +222,7 @@ def test_clinical_triggers_repeated(checker, data):
     assert_sound(checker, note + "\n" + sep.join([token] * 600))
 
 
+@pytest.mark.slow
 @fuzz_settings(500)
 @given(data=st.binary(max_size=3000))
 def test_arbitrary_bytes_decode_or_raise_an_input_error(checker, data):

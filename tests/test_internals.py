@@ -80,6 +80,7 @@ def _differences(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
     return [key for key in a if a[key] != b[key]]
 
 
+@pytest.mark.slow
 def test_fast_and_public_paths_agree_on_every_sample_note(nlp: Language, public_nlp: Language) -> None:
     assert len(NOTES) >= 80  # dev and heldout
     differing = {}
@@ -94,6 +95,7 @@ def test_fast_and_public_paths_agree_on_every_sample_note(nlp: Language, public_
     assert not differing
 
 
+@pytest.mark.slow
 def test_section_length_limit_agrees_on_every_sample_note() -> None:
     """``max_section_length`` takes its own branch in the sectionizer copy."""
 
@@ -140,6 +142,7 @@ def test_public_path_leaves_the_libraries_code_in_place(public_nlp: Language) ->
     assert public_nlp.get_pipe("opnote_targets")._fast_matcher() is False
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("library", ["spacy", "medspacy"])
 def test_another_library_version_takes_the_public_path(monkeypatch: pytest.MonkeyPatch, checker: Any, library: str) -> None:
     monkeypatch.setitem(_internals.PROVEN, library, "0.0.0")

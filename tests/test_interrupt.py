@@ -139,6 +139,7 @@ def test_a_note_that_takes_too_long_is_an_error_and_the_batch_goes_on(tmp_path, 
     assert took < 40  # not the minute or more the note itself would take
 
 
+@pytest.mark.slow
 def test_an_endless_note_on_standard_input_stops_at_the_limit():
     with open("/dev/zero", "rb") as zero:
         proc = subprocess.run(opnote("check", "-", "--max-bytes", "100000"), stdin=zero, capture_output=True, text=True, timeout=300)

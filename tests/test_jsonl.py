@@ -63,6 +63,7 @@ def batch_run() -> subprocess.CompletedProcess:
     return run_cli(["check", "-", "--format", "jsonl"], "\n".join(LINES) + "\n")
 
 
+@pytest.mark.slow
 def test_one_output_line_per_record_in_order(batch_run, checker):
     out = records(batch_run.stdout)
     assert len(out) == sum(1 for ln in LINES if ln.strip())
@@ -107,6 +108,7 @@ def test_no_note_text_reaches_stderr_or_error_records(batch_run):
     assert all(SECRET not in json.dumps(r) for r in records(batch_run.stdout) if "error" in r)
 
 
+@pytest.mark.slow
 def test_exit_status_without_bad_lines():
     # Raw (unescaped) U+2028 and form feed are valid inside JSON strings: not line breaks here.
     second = json.dumps({"id": 2, "text": NOTE_B + "\u2028\x0c"}, ensure_ascii=False)
@@ -123,6 +125,7 @@ def _reader(stream, q: "queue.Queue[bytes]") -> None:
     q.put(b"")
 
 
+@pytest.mark.slow
 def test_a_program_can_feed_notes_one_at_a_time():
     """Each report is written (and flushed) before the next record is sent: no deadlock in a pipe."""
     proc = subprocess.Popen(opnote_cmd() + ["check", "-", "--format", "jsonl"], stdin=subprocess.PIPE,
@@ -147,6 +150,7 @@ def test_a_program_can_feed_notes_one_at_a_time():
     assert "error" in got[1] and "verdict" in got[0] and "verdict" in got[2]
 
 
+@pytest.mark.slow
 def test_a_plain_text_note_on_stdin_still_works():
     proc = run_cli(["check", "-", "--format", "jsonl"], NOTE_A)
     (rec,) = records(proc.stdout)

@@ -14,6 +14,7 @@ import tempfile
 import unicodedata
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -55,6 +56,7 @@ file_names = st.text(
     where=st.sampled_from(["notes", "inside", "inside_existing", "link", "sibling", "earlier_output"]),
     fmt=st.sampled_from(sorted(SUFFIX)),
 )
+@pytest.mark.slow
 def test_outputs_never_overwrite_an_input(notes, where, fmt):
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)

@@ -379,6 +379,7 @@ def test_an_interrupted_batch_leaves_only_whole_reports(checker, tmp_path, monke
 
 
 # ----------------------------------------------------------------------------- threads
+@pytest.mark.slow
 def test_a_checker_shared_by_threads_gives_the_serial_reports(checker):
     notes = [p.read_text(encoding="utf-8") for p in sorted(DEV.glob("*.txt"))][:16] * 2
     serial = [render(checker.check(t, source=str(i)), "json") for i, t in enumerate(notes)]
@@ -432,6 +433,7 @@ OFFLINE = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 def test_works_with_every_network_connection_blocked():
     """Imports, the pipeline build, ICD-10 lookups and the CLI, in a fresh process with sockets blocked."""
     proc = subprocess.run([sys.executable, "-c", OFFLINE, str(NOTE_PATH)], capture_output=True, text=True, timeout=600)
@@ -483,6 +485,7 @@ LOGS = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("order", ["medspacy-first", "opnote-first"])
 def test_no_note_text_reaches_logs_or_standard_error(tmp_path, order):
     note = tmp_path / "secret.txt"
@@ -514,6 +517,7 @@ DUMP = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 def test_the_same_note_gives_byte_identical_json_in_another_process():
     """Set and dict order change with the hash seed: the reports must not."""
     runs = []

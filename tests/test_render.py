@@ -260,6 +260,7 @@ def test_html_overlapping_spans_stay_nested(vague):
     assert re.search(r'osteosarcoma<sup class="tags"><a class="tag" href="#item-pathology"[^>]*>6</a><a class="tag" href="#item-diagnosis_code"', page)
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(st.tuples(st.integers(0, 8), st.integers(0, 40), st.integers(0, 12)), max_size=14))
 def test_html_any_overlap_of_spans_stays_valid(vague, raw):
@@ -415,6 +416,7 @@ def test_cli_bad_jsonl_record_is_listed_in_the_index(tmp_path):
     assert "wrote 1 report(s)" in res.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(sys.platform == "win32", reason="needs a pseudo-terminal")
 def test_cli_progress_bar_only_on_a_terminal(tmp_path):
     import pty

@@ -34,9 +34,8 @@ def test_sample_note_matches_gold(checker, gold_path: Path):
     assert (got, report.verdict) == (gold["checklist"], gold["verdict"])
 
 
-# Floors a little under the held-out figures of this release (README, "Accuracy"): a change that
-# costs accuracy on notes the rules were not written for fails here, without naming a note.
-# About 0.015 under the figures measured on the 209 held-out notes (README, "Accuracy").
+# Floors about 0.015 under the figures measured on the 209 held-out notes (README, "Accuracy"): a
+# change that costs accuracy on notes the rules were not written for fails here, without naming a note.
 HELDOUT_FLOORS = {"gap_recall": 0.90, "met_precision": 0.97, "verdict_accuracy": 0.88, "item_accuracy": 0.93, "attribute_accuracy": 0.91}
 
 

@@ -203,6 +203,7 @@ def test_report_from_doc_passes_claim_codes(nlp, checker):
 # ------------------------------------------------------------------------- saved pipelines
 
 
+@pytest.mark.slow
 def test_to_disk_then_spacy_load_gives_identical_reports(saved_pipeline, checker):
     loaded = spacy.load(saved_pipeline)
     assert loaded.pipe_names == factories.PIPELINE
@@ -212,6 +213,7 @@ def test_to_disk_then_spacy_load_gives_identical_reports(saved_pipeline, checker
         assert report_json(opnote.report_from_doc(opnote.process(loaded, text))) == report_json(checker.check(text)), path.name
 
 
+@pytest.mark.slow
 def test_checker_on_a_saved_pipeline_gives_identical_reports(saved_pipeline, checker):
     from opnote import Checker
 

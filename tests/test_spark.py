@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from conftest import skip_or_fail
 from opnote.cli import app
 from opnote.io import DEFAULT_MAX_BYTES, read_note
 
@@ -43,7 +44,7 @@ def _spark_missing() -> str | None:
 def spark():
     reason = _spark_missing()
     if reason:
-        pytest.skip(reason)
+        skip_or_fail(reason, "OPNOTE_REQUIRE_SPARK")
     from opnote.spark import session
 
     s = session(
