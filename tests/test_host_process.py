@@ -152,3 +152,32 @@ def test_host_warning_filters_are_untouched() -> None:
     out = run_host(program, with_opnote=True)
     assert out["after"] == out["before"]
     assert out["raised"] and out["seen"] == 2
+
+
+def test_the_opnote_command_skips_quickumls_and_the_library_does_not() -> None:
+    """The ``opnote`` command's own process imports medspaCy without QuickUMLS (and so without
+    NLTK, SciPy and scikit-learn: most of its cold start), and still checks the note; a program
+    that imports opnote as a library gets medspaCy whole."""
+    command = """
+        import contextlib, io, json, sys
+        sys.argv = ["opnote", "check", NOTE, "--format", "json"]
+        from opnote.cli import main
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            try:
+                main()
+            except SystemExit as e:
+                code = e.code
+        report = json.loads(out.getvalue())
+        print(json.dumps({"code": code, "verdict": report["verdict"],
+                          "heavy": sorted(m for m in ("quickumls", "sklearn", "scipy", "nltk") if m in sys.modules)}))
+    """
+    cli = run_host(command, with_opnote=False)
+    assert cli["code"] == 0 and cli["verdict"] == "ready"
+    assert cli["heavy"] == []
+    library = run_host("""
+        import json, sys
+        #OPNOTE#
+        print(json.dumps({"heavy": sorted(m for m in ("quickumls", "sklearn", "scipy", "nltk") if m in sys.modules)}))
+    """, with_opnote=True)
+    assert "quickumls" in library["heavy"]
