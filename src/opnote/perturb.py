@@ -275,10 +275,10 @@ def _operation_expect(op: str, items: dict[str, str] | None = None) -> Expect:
 
 # A sentence: up to a full stop, a spoken "period" or a line end, at most 300 characters either way.
 _SENT = r"(?:(?!\bperiod\b)[^.\n]){{0,300}}?"
-# A sentence of the consent discussion: it speaks of consent or counselling, or of a discussion
-# with the patient or family. (Not every sentence naming an amputation: the procedure line and the
-# indications name it too.)
-CONSENT_SENTENCE = re.compile(_SENT.format() + r"\b(?:consent\w*|counsel\w*|discuss\w*(?=[^.\n]{0,80}\b(?:patient|family|parents?|him|her|them|mother|father|wife|husband|son|daughter|partner)\b)|(?:he|she|they|the patient|the family|parents) (?:chose|elected|agreed|wish\w*|opted))\b" + _SENT.format() + r"(?:\.|\bperiod\b|(?=\n)|$)", re.I)
+# A sentence of the consent discussion: it speaks of consent, counselling or a discussion, of what
+# the patient chose, or of limb salvage against amputation, risks and alternatives. The
+# diagnosis and procedure lines are left alone (they name the operation, not the discussion).
+CONSENT_SENTENCE = re.compile(_SENT.format() + r"\b(?:consent\w*|discuss\w*|counsel\w*|explain\w*|amputation|limb[- ]salvage|limb[- ]sparing|risks?|benefits?|alternatives?|options?|elected|chose|agreed|opted|wish\w*)\b" + _SENT.format() + r"(?:\.|\bperiod\b|(?=\n)|$)", re.I)
 # A consent section: its heading, then everything up to the next heading or blank line.
 CONSENT_SECTION = re.compile(r"^[ \t]*(?:informed )?consent(?: and (?:discussion|counsel+ing))?[ \t]*[:\n-][ \t]*(?P<body>(?:(?!\n[ \t]*\n)(?!\n[ \t]*[A-Za-z][A-Za-z /()&-]{2,40}:)[\s\S])*)", re.I | re.M)
 BOILERPLATE = "Risks, benefits and alternatives were discussed and consent was obtained."
@@ -308,7 +308,7 @@ def _consent_boilerplate(text: str, gold: dict[str, Any]) -> str | None:
     return "".join(out)
 
 
-_KEY_LINE = re.compile(r"^[ \t]*(?:pre-?\s?op\w*|post-?\s?op\w*|procedures?|operations?|diagnos[ie]s|dx|indications?)\b[^\n:]{0,30}:", re.I)
+_KEY_LINE = re.compile(r"^[ \t]*(?:pre-?\s?op\w*|post-?\s?op\w*|procedures?|operations?|diagnos[ie]s|dx|title of \w+|name of \w+)\b[^\n:]{0,30}:", re.I | re.M)
 
 
 def _on_key_line(text: str, at: int) -> bool:
