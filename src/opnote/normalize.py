@@ -178,13 +178,24 @@ _CHARS_RE = re.compile(
 )
 
 
-def _space_for(run: str, gaps_are_breaks: bool = False) -> str:
+def _space_for(run: str, gaps_are_breaks: bool = False, after_stop: bool = False) -> str:
     newlines = run.count("\n") + run.count("\r") - run.count("\r\n")
     if newlines:
         return "\n\n" if newlines >= 2 else "\n"
     if gaps_are_breaks and run.startswith("  ") and not run.strip(" "):
-        return "\n"
+        # A blank line, joined as two spaces: it ended a paragraph or a field. After a full stop
+        # in a note typed with two spaces between sentences it is only a line end.
+        return "\n" if after_stop else "\n\n"
     return "" if all(c in _ZERO_WIDTH for c in run) else " "
+
+
+_TWO_SPACE_STOP = re.compile(r"[.?!]  +[A-Z]")
+_ONE_SPACE_STOP = re.compile(r"[.?!] [A-Z]")
+
+
+def _two_spaces_after_stops(text: str) -> bool:
+    """Whether the note was typed with two spaces between sentences (most sentence ends have two)."""
+    return len(_TWO_SPACE_STOP.findall(text)) > len(_ONE_SPACE_STOP.findall(text))
 
 
 def _gaps_are_breaks(text: str) -> bool:
@@ -206,10 +217,11 @@ def _char_pass(text: str, breaks: bool = False) -> Canonical:
     run of spaces is a line end (see :func:`_gaps_are_breaks`)."""
     b = _Builder(text)
     pos = 0
+    habit = breaks and _two_spaces_after_stops(text)
     for m in _CHARS_RE.finditer(text):
         run = m.group(0)
         if m.lastgroup == "ws":
-            repl = _space_for(run, breaks)
+            repl = _space_for(run, breaks, habit and m.start() > 0 and text[m.start() - 1] in ".?!")
         else:
             repl = _PUNCT[run]
             i = m.start()
@@ -425,7 +437,10 @@ def _inline_headings(text: str, at_line_start: list[tuple[int, int]], joined: bo
         caps = head.isupper() and len(head) > 2
         after_stop = (" " in head.strip() or head.lower() in STRONG_HEADINGS) and bool(re.search(r"(?:[.;]|\bperiod)\s*$", text[max(0, start - 12):start]))
         # All lines joined: a heading in Title Case with its colon is a heading wherever it stands.
-        titled = joined and head[:1].isupper() and (" " in head.strip() or head.lower() in STRONG_HEADINGS)
+        # ... and a single Title-case heading word with its colon right after a full stop
+        # ("Same. Operation: Right above-knee amputation").
+        stop_before = bool(re.search(r"[.;]\s*$", text[max(0, start - 3):start]))
+        titled = joined and head[:1].isupper() and (" " in head.strip() or head.lower() in STRONG_HEADINGS or stop_before)
         if spoken or caps or after_stop or titled:
             found.append((start, start, "\n"))
             if spoken:
