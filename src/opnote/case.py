@@ -410,12 +410,10 @@ class _Hit:
 
 def _find_in_bone_sentences(view: NoteView, pattern: re.Pattern[str]) -> list[_Hit]:
     """``pattern``'s hits, searched only in sentences that name bone (the rest cannot match)."""
-    out: list[_Hit] = []
-    for a, b in view.hits(pattern):
-        s, e = view.sentence(view.sent_index(a)) if view.sentences else (0, len(view.text))
-        if s <= a < e and view.hit_in(BONE_WORDS, s, e) is not None:
-            out.append(_Hit(a, b))
-    return out
+    bounds = view.sentences or [(0, len(view.text))]
+    sents = sorted({view.sent_index(a) for a, _ in view.hits(BONE_WORDS)}) if view.sentences else [0]
+    spans = [bounds[k] for k in sents if k < len(bounds)]
+    return [_Hit(a, b) for a, b in view.hits_within(pattern, spans)]
 
 
 # "no burr or osteotome was used on bone", "without an osteotomy": a cut denied, not made.

@@ -151,6 +151,17 @@ class NoteView:
         """Where ``pattern`` matches in the whole note, found once per note and pattern."""
         return self._index(pattern)[1]
 
+    def hits_within(self, pattern: re.Pattern[str], spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+        """Where ``pattern`` matches inside each of ``spans`` (searched there only: a pattern of many
+        alternatives costs a pass over every character it is given)."""
+        if pattern.flags & re.IGNORECASE:
+            target, pat = self.text, pattern
+        elif self._lower is not None:
+            target, pat = self._lower, pattern
+        else:
+            target, pat = self.text, re.compile(pattern.pattern, pattern.flags | re.IGNORECASE)
+        return [(m.start(), m.end()) for s, e in spans for m in pat.finditer(target, s, e)]
+
     def hit_in(self, pattern: re.Pattern[str], lo: int, hi: int) -> tuple[int, int] | None:
         """The first match of ``pattern`` that lies within ``[lo, hi)`` (None when there is none).
 
