@@ -236,7 +236,7 @@ def _run(plan: RunPlan, inputs: Inputs, checker: Any, sink: Sink, tally: Tally) 
 
     results = run_jobs(
         inputs.jobs, checker=checker, n_jobs=plan.jobs, model=str(plan.model) if plan.model else None, code=plan.code,
-        max_bytes=plan.max_bytes, keep_text=plan.fmt in TEXT_FORMATS, timeout=plan.timeout,
+        max_bytes=plan.max_bytes, keep_text=plan.fmt in TEXT_FORMATS or plan.out is not None, timeout=plan.timeout,
     )
     with ProgressBar(inputs.total, _bar_wanted(plan)) as bar, closing(results):
         sink.open()
