@@ -124,13 +124,16 @@ def render_html(report: Report, text: str | None = None) -> str:
     return _entities(_env().get_template("report.html").render(page=page, css=_static("report.css")))
 
 
-def render_index(rows: Sequence[Mapping[str, Any]], code: str = "27365") -> str:
-    """One page listing every note of a batch (sortable by score, verdict and file name).
+def render_index(rows: Sequence[Mapping[str, Any]], code: str = "27365", *, group_by: str | None = None) -> str:
+    """One page for a batch: a summary with charts, then every note in a table to filter, sort and download.
 
-    ``rows`` are the dicts ``opnote check --out`` builds: ``file``, ``id``, ``score``, ``verdict``,
-    one key per checklist item id (its status), ``report`` (the report's file name in the same
-    folder) and ``error`` (non-empty for a note that could not be checked).
+    ``rows`` are the dicts ``opnote check --out`` builds (:func:`opnote.sinks.summary_row`):
+    ``file``, ``id``, ``score``, ``verdict``, ``verdict_reason``, one key per checklist item id
+    (its status), ``case``, ``date_of_service``, ``advisories``, ``amount_at_stake``, ``report``
+    (the report's file name in the same folder) and ``error`` (non-empty for a note that could not
+    be checked); any of them may be missing. ``group_by`` ("month" or "week") adds the gap rates
+    by period of the date of service.
     """
     script = _index_script()
-    page = index_view(rows, code, csp=_CSP_INDEX.format(hash=_csp_hash(script)), version=__version__)
+    page = index_view(rows, code, csp=_CSP_INDEX.format(hash=_csp_hash(script)), version=__version__, group_by=group_by)
     return _entities(_env().get_template("index.html").render(page=page, css=_static("index.css"), script=script))
