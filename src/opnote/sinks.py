@@ -172,10 +172,10 @@ class _Summary:
 class FolderSink:
     """One report file per checked note in an :class:`~opnote.outdir.OutputFolder`, then ``summary.csv`` (and ``index.html``)."""
 
-    def __init__(self, folder: OutputFolder, fmt: str, code: str) -> None:
+    def __init__(self, folder: OutputFolder, fmt: str, code: str, *, group_by: str | None = None) -> None:
         from .render import SUFFIX
 
-        self.folder, self.fmt, self.code = folder, fmt, code
+        self.folder, self.fmt, self.code, self.group_by = folder, fmt, code, group_by
         self.suffix = SUFFIX[fmt]
         self.written = 0
         self._summary = _Summary(code)
@@ -204,7 +204,7 @@ class FolderSink:
                 if self._index_rows is not None:
                     from .render.html import render_index
 
-                    self.folder.write("index.html", render_index(self._index_rows, code=self.code))
+                    self.folder.write("index.html", render_index(self._index_rows, code=self.code, group_by=self.group_by))
         finally:
             self._summary.close()
             self.folder.close(complete)
