@@ -11,11 +11,14 @@ import csv
 import json
 import sys
 import tempfile
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .jobs import NoteResult
 from .outdir import OutputFolder, read_chunks
 from .render.table import FORMULA_STARTS, item_ids, spreadsheet_safe, summary_cells, summary_fields
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .schema import Report
 
 __all__ = [
     "FORMULA_STARTS", "FolderSink", "Sink", "StdoutSink", "item_ids", "spreadsheet_safe", "summary_cells", "summary_fields", "summary_row",
@@ -53,7 +56,7 @@ def summary_row(res: NoteResult) -> dict[str, Any]:
     return row
 
 
-def service_date(rep: Any, text: str | None) -> str:
+def service_date(rep: Report, text: str | None) -> str:
     """The date of service the note gives (ISO), read from the note's text when the result kept it,
     else from the report's global period; empty when the note gives none."""
     if text is not None:
@@ -160,7 +163,7 @@ class _Summary:
         self._writer.writeheader()
 
     def add(self, row: dict[str, Any]) -> None:
-        self._writer.writerow(dict(zip(self.fields, summary_cells(row, self.fields))))
+        self._writer.writerow(dict(zip(self.fields, summary_cells(row, self.fields), strict=True)))
 
     def write_to(self, folder: OutputFolder) -> None:
         folder.write("summary.csv", read_chunks(self._file))

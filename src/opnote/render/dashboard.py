@@ -308,7 +308,7 @@ def item_spec(entries: Sequence[Entry], idx: int, item_id: str, title: str) -> B
 def items_chart(entries: Sequence[Entry], columns: Sequence[tuple[str, str]]) -> BarChart:
     """Gaps per checklist item over the checked notes, most first (missing / partial / conflict)."""
     checked = [e for e in entries if e.verdict != ERROR]
-    specs = [item_spec(checked, i, item_id, title) for i, (item_id, title) in enumerate(columns)]
+    specs = [item_spec(checked, i, item_id, title) for i, (item_id, title) in enumerate(columns)] if checked else []
     order = sorted(range(len(specs)), key=lambda i: -sum(c for _, _, c in specs[i].parts))
     return bar_chart("chart-items", "Notes with a gap, per checklist item", [specs[i] for i in order], len(checked),
                      "No checked notes.")
@@ -355,10 +355,17 @@ def reasons_chart(entries: Sequence[Entry], titles: Sequence[str]) -> BarChart:
     return bar_chart("chart-reasons", "Why notes are not supported", specs, len(ns), "No note is not supported.")
 
 
-def advisory_label(adv: str) -> str:
-    """``modifier:LT`` as "Modifier LT"; a bare kind as its label."""
+def advisory_label(adv: str, bare: str = ", no code named") -> str:
+    """``modifier:LT`` as "Modifier LT"; a bare kind as its label and ``bare``."""
     kind, _, code = adv.partition(":")
-    return f"{ADVISORY_LABEL.get(kind, kind)} {code}".strip()
+    label = ADVISORY_LABEL.get(kind, kind)
+    return f"{label} {code}" if code else label + bare
+
+
+def advisory_value(adv: str) -> str:
+    """How the page's filter names one advisory: ``kind:code``, or ``kind:`` for the kind without a code
+    (a bare ``kind`` is the filter for any advisory of that kind)."""
+    return adv if ":" in adv else adv + ":"
 
 
 def advisory_groups(entries: Iterable[Entry]) -> list[tuple[str, int, list[tuple[str, int]]]]:
@@ -394,8 +401,9 @@ def advisories_chart(entries: Sequence[Entry]) -> BarChart:
         specs.append(BarSpec(kind, f"{label} (any)", (("advisory", label, n_kind),), f"{n_kind} ({pct(n_kind, len(checked))}%)",
                              (("advisory", kind),), heading=True))
         for adv, n in codes[:CODES_SHOWN]:
-            name = advisory_label(adv) if adv != kind else f"{label}, no code named"
-            specs.append(BarSpec(adv, name, (("advisory", name, n),), f"{n} ({pct(n, len(checked))}%)", (("advisory", adv),), title=name))
+            value = advisory_value(adv)
+            specs.append(BarSpec(value, advisory_label(adv), (("advisory", advisory_label(adv), n),), f"{n} ({pct(n, len(checked))}%)",
+                                 (("advisory", value),)))
         if len(codes) > CODES_SHOWN:
             specs.append(_more_codes(kind, label, codes[CODES_SHOWN:], checked))
     return bar_chart("chart-advisories", "Notes per coding advisory", specs, len(checked), "No coding advisories.")

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .case import case_summary
-from .dashboard import ERROR, ERROR_LABEL, VERDICTS, Dashboard, advisory_groups, advisory_label, advisory_list, amount_of, dashboard, entry, failed, money
+from .dashboard import ERROR, ERROR_LABEL, VERDICTS, Dashboard, advisory_groups, advisory_label, advisory_list, advisory_value, amount_of, dashboard, entry, failed, money
 from .highlight import Piece, evidence_spans, note_pieces
 from .labels import (
     fee_sentence,
@@ -466,7 +466,7 @@ def index_row(order: int, row: Mapping[str, Any], columns: Sequence[IndexColumn]
         reason=_reason(row),
         case=_text(row.get("case")),
         date=_text(row.get("date_of_service")),
-        advisories=tuple(advisory_label(a) for a in advisory_list(row.get("advisories"))),
+        advisories=tuple(advisory_label(a, bare="") for a in advisory_list(row.get("advisories"))),
         stake=_stake(row),
         cells=tuple(_cell(row, c) for c in columns),
     )
@@ -486,7 +486,7 @@ def filters(rows: Sequence[Mapping[str, Any]], columns: Sequence[IndexColumn]) -
     for kind, n_kind, codes in advisory_groups(entry(r, []) for r in rows):
         kind_label = ADVISORY_LABEL.get(kind, kind)
         advisories.append(Option(kind, f"{kind_label} (any)", n_kind))
-        advisories += [Option(a, advisory_label(a) if a != kind else f"{kind_label}, no code named", n, sub=True) for a, n in codes]
+        advisories += [Option(advisory_value(a), advisory_label(a), n, sub=True) for a, n in codes]
     return Filters(
         verdicts=tuple(Option(v, labels[v], verdicts[v]) for v in VERDICTS if verdicts[v]),
         reasons=tuple(Option(k, REASON_LABEL.get(k, k), n) for k, n in sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0])) if k),

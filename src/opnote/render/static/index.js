@@ -37,8 +37,11 @@ R.forEach(function(r,n){
   a:r[cA]?r[cA].split(';').map(function(s){return s.trim();}):[],q:[r[cF],r[cI],r[cC]].join(' ').toLowerCase()};
 });
 function status(st,want){return want==='gap'?!!GAP[st]:st===want;}
+/* "kind:code" one advisory; "kind:" the kind without a code; "kind" any advisory of the kind */
 function advisory(list,want){
- for(var i=0;i<list.length;i++)if(list[i]===want||(want.indexOf(':')<0&&list[i].split(':')[0]===want))return true;
+ var bare=want.charAt(want.length-1)===':',kind=want.indexOf(':')<0;
+ for(var i=0;i<list.length;i++){var a=list[i];
+  if(a===want||(bare&&a===want.slice(0,-1))||(kind&&a.split(':')[0]===want))return true;}
  return false;
 }
 function matches(x,f){
@@ -53,9 +56,9 @@ function matches(x,f){
  return !f.q||x.q.indexOf(f.q)>=0;
 }
 var out=document.getElementById('shown'),link=document.getElementById('download');
+function el(n){return form.elements.namedItem(n);} /* not elements.item: that is a method */
 function current(){
- var e=form.elements;
- return {verdict:e.verdict.value,reason:e.reason.value,item:e.item.value,status:e.status.value,advisory:e.advisory.value,q:e.q.value.trim().toLowerCase()};
+ return {verdict:el('verdict').value,reason:el('reason').value,item:el('item').value,status:el('status').value,advisory:el('advisory').value,q:el('q').value.trim().toLowerCase()};
 }
 function apply(){
  var f=current(),shown=0;
@@ -74,7 +77,7 @@ function csv(){
 form.addEventListener('submit',function(e){e.preventDefault();});
 form.addEventListener('input',apply);
 form.addEventListener('change',function(e){
- if(e.target.name==='item'&&e.target.value&&!form.elements.status.value)form.elements.status.value='gap';
+ if(e.target.name==='item'&&e.target.value&&!el('status').value)el('status').value='gap';
  apply();
 });
 form.addEventListener('reset',function(){setTimeout(apply,0);});
@@ -82,7 +85,7 @@ link.addEventListener('click',function(){link.href='data:text/csv;charset=utf-8,
 document.addEventListener('click',function(e){
  var a=e.target&&e.target.closest?e.target.closest('[data-drill]'):null;if(!a)return;
  form.reset();
- ['verdict','reason','item','status','advisory'].forEach(function(k){var v=a.getAttribute('data-f-'+k);if(v)form.elements[k].value=v;});
+ ['verdict','reason','item','status','advisory'].forEach(function(k){var v=a.getAttribute('data-f-'+k);if(v)el(k).value=v;});
  apply();
 });
 apply();
