@@ -25,7 +25,7 @@ from opnote import rules
 from opnote.cli import app
 from opnote.io import DEFAULT_MAX_BYTES
 
-from test_browser import CHROMIUM, chromium, dump_dom
+from test_browser import CHROMIUM, chromium, dump_dom, read_png
 from test_dashboard import Node, dom
 
 pytestmark = [
@@ -257,3 +257,61 @@ def test_the_page_makes_no_network_request(batch, tmp_path):
     for attr in re.findall(r'\b(?:src|href|action|xlink:href)="([^"#][^"]*)"', html):
         parsed = urllib.parse.urlparse(attr)
         assert not parsed.scheme and not parsed.netloc, attr  # only the reports beside it and summary.csv
+
+
+PAGING = """
+var out={},f=document.getElementById('filters');
+function visible(){return Array.prototype.filter.call(document.querySelectorAll('#notes tbody tr'),function(tr){return !tr.hidden;}).map(function(tr){return +tr.getAttribute('data-order');});}
+function note(k){var o=document.getElementById('shown');out[k]={rows:visible(),text:o.textContent,matched:+o.getAttribute('data-matched'),more:!document.getElementById('more').hidden};}
+out.display=getComputedStyle(document.getElementById('notes')).display;
+note('first');
+document.getElementById('more').click();note('more');
+document.getElementById('all').click();note('all');
+var v=f.elements.namedItem('verdict');v.value='at_risk';v.dispatchEvent(new Event('change',{bubbles:true}));note('at_risk');
+var link=document.getElementById('download');link.addEventListener('click',function(e){e.preventDefault();});link.click();
+out.csv_lines=decodeURIComponent(link.href.slice(link.href.indexOf(',')+1)).split('\\n').length-2;
+document.querySelectorAll('button.sort')[1].click();note('by_score');
+var pre=document.createElement('pre');pre.id='results';pre.textContent=JSON.stringify(out);document.body.appendChild(pre);
+"""
+
+
+def test_a_long_table_shows_500_rows_at_a_time(tmp_path):
+    """A 10,000-note table is laid out a page at a time; the filters and the download still see every row."""
+    from opnote.render.html import render_index
+
+    verdicts = ["ready", "at_risk", "not_supported"]
+    rows = [{"file": f"n{i:04d}.txt", "score": (i * 37) % 101, "verdict": verdicts[i % 3], "verdict_reason": "gaps", "error": ""}
+            for i in range(1200)]
+    page = tmp_path / "index.html"
+    page.write_text(CSP.sub("", render_index(rows)).replace("</body>", f"<script>{PAGING}</script></body>"), encoding="utf-8")
+    got = json.loads(re.search(r'<pre id="results">(.*?)</pre>', dump_dom(tmp_path, page), re.S).group(1).replace("&quot;", '"').replace("&amp;", "&"))
+    assert got["display"] == "table"
+    assert got["first"]["rows"] == list(range(500)) and got["first"]["more"]
+    assert got["first"]["text"] == "Showing the first 500 of 1200 matching note(s) (1200 in all)"
+    assert got["more"]["rows"] == list(range(1000))
+    assert got["all"]["rows"] == list(range(1200)) and not got["all"]["more"] and got["all"]["text"] == "Showing 1200 of 1200 note(s)"
+    at_risk = [i for i in range(1200) if i % 3 == 1]
+    assert got["at_risk"]["rows"] == at_risk[:400] + at_risk[400:] and got["at_risk"]["matched"] == 400  # 400 fit in a page
+    assert got["csv_lines"] == 400  # every matching row, the header left out
+    by_score = sorted(at_risk, key=lambda i: ((i * 37) % 101, i))
+    assert got["by_score"]["rows"] == by_score
+
+
+def test_without_its_script_the_table_shows_every_row(tmp_path):
+    """A viewer that strips scripts (or blocks them) still shows the whole table."""
+    from opnote.render.html import render_index
+
+    rows = [{"file": f"n{i:04d}.txt", "score": 50, "verdict": "at_risk", "error": ""} for i in range(600)]
+    html = render_index(rows).replace("</head>", "<style>#summary{display:none}</style></head>")  # the table at the top
+    stripped = re.sub(r"<script\b.*?</script>", "", html, flags=re.S)
+    assert "<script" not in stripped
+    for name, text in (("with", html), ("without", stripped)):
+        page = tmp_path / f"{name}.html"
+        page.write_text(text, encoding="utf-8")
+        shot = tmp_path / f"{name}.png"
+        chromium(tmp_path, "--window-size=1000,800", "--virtual-time-budget=3000", f"--screenshot={shot}", page.as_uri())
+        width, height, pixels, ch = read_png(shot)
+        badges = sum(1 for line in pixels for x in range(0, len(line), ch) if line[x: x + 3] == bytes.fromhex("fef3c7"))
+        assert badges > 2000, f"{name} its script: the rows' AT RISK badges are not painted"
+    # without the script every row is there (and none hidden); with it, the first 500
+    assert not re.search(r"<tr[^>]*\bhidden", dump_dom(tmp_path, tmp_path / "without.html"))

@@ -1,6 +1,9 @@
 (function(){
+/* The notes table: sort, filter, show a page of rows at a time, download the matching rows as CSV.
+   This runs right after the table is parsed, before a style element shows it (index.css hides it):
+   a long table is laid out once, a page of rows, not row by row as it is parsed. */
 var t=document.getElementById('notes');if(!t||!t.tBodies.length)return;
-var body=t.tBodies[0],ths=t.tHead.rows[0].cells;
+var body=t.tBodies[0],ths=t.tHead.rows[0].cells,refresh=function(){};
 function key(tr,k){var v=tr.getAttribute('data-'+k);return k==='file'?(v||''):parseFloat(v);}
 for(var i=0;i<ths.length;i++)(function(th){
  var k=th.getAttribute('data-sort');if(!k)return;
@@ -14,15 +17,16 @@ for(var i=0;i<ths.length;i++)(function(th){
   rows.sort(function(a,c){var x=key(a,k),y=key(c,k);
    if(x<y)return -dir;if(x>y)return dir;return key(a,'order')-key(c,'order');});
   rows.forEach(function(r){body.appendChild(r);});
+  refresh(true);
  });
 })(ths[i]);
 document.documentElement.className+=' js';
 
-/* Filters and the CSV download: the rows' summary.csv cells are in #rows-data (no server needed). */
+/* The rows' summary.csv cells are in #rows-data: filters and the download need no server. */
 var form=document.getElementById('filters'),src=document.getElementById('rows-data');
 if(!form||!src)return;
 var data;try{data=JSON.parse(src.textContent);}catch(e){return;}
-var F=data.fields,R=data.rows,items=data.items,LBL=data.labels||{},GAP={partial:1,missing:1,conflict:1};
+var F=data.fields,R=data.rows,items=data.items,LBL=data.labels||{},GAP={partial:1,missing:1,conflict:1},PAGE=500,limit=PAGE;
 t.addEventListener('mouseover',function(e){
  var td=e.target&&e.target.closest?e.target.closest('td.it'):null;if(!td||td.title)return;
  var m=/\bs-(\w+)/.exec(td.className),ab=ths[td.cellIndex]&&ths[td.cellIndex].querySelector('abbr');
@@ -30,10 +34,8 @@ t.addEventListener('mouseover',function(e){
 });
 function col(n){return F.indexOf(n);}
 var cV=col('verdict'),cR=col('verdict_reason'),cE=col('error'),cA=col('advisories'),cF=col('file'),cI=col('id'),cC=col('case');
-var itemCols=items.map(col),trs=[],recs=[];
-Array.prototype.forEach.call(body.rows,function(tr){trs[+tr.getAttribute('data-order')]=tr;});
-R.forEach(function(r,n){
- recs[n]={v:r[cE]?'error':r[cV],r:r[cE]?'':r[cR],st:itemCols.map(function(c){return r[c]||'';}),
+var itemCols=items.map(col),recs=R.map(function(r){
+ return {v:r[cE]?'error':r[cV],r:r[cE]?'':r[cR],st:itemCols.map(function(c){return r[c]||'';}),
   a:r[cA]?r[cA].split(';').map(function(s){return s.trim();}):[],q:[r[cF],r[cI],r[cC]].join(' ').toLowerCase()};
 });
 function status(st,want){return want==='gap'?!!GAP[st]:st===want;}
@@ -45,6 +47,7 @@ function advisory(list,want){
  return false;
 }
 function matches(x,f){
+ if(!x)return false;
  if(f.verdict&&x.v!==f.verdict)return false;
  if(f.reason&&x.r!==f.reason)return false;
  if(f.status){
@@ -56,31 +59,43 @@ function matches(x,f){
  return !f.q||x.q.indexOf(f.q)>=0;
 }
 var out=document.getElementById('shown'),link=document.getElementById('download');
+var more=document.getElementById('more'),all=document.getElementById('all');
 function el(n){return form.elements.namedItem(n);} /* not elements.item: that is a method */
 function current(){
  return {verdict:el('verdict').value,reason:el('reason').value,item:el('item').value,status:el('status').value,advisory:el('advisory').value,q:el('q').value.trim().toLowerCase()};
 }
-function apply(){
- var f=current(),shown=0;
- recs.forEach(function(x,n){var tr=trs[n];if(!tr)return;var show=matches(x,f);if(tr.hidden===show)tr.hidden=!show;shown+=show?1:0;});
- out.textContent='Showing '+shown+' of '+recs.length+' note(s)';
- out.setAttribute('data-shown',shown);
+function rec(tr){return recs[+tr.getAttribute('data-order')];}
+/* The matching rows, in the table's order: the first `limit` shown. */
+function apply(keep){
+ if(!keep)limit=PAGE;
+ var f=current(),rows=body.rows,shown=0,matched=0;
+ for(var i=0;i<rows.length;i++){
+  var tr=rows[i],m=matches(rec(tr),f),show=m&&matched<limit;
+  if(m)matched++;
+  if(tr.hidden===show)tr.hidden=!show;
+  if(show)shown++;
+ }
+ out.textContent=shown===matched?'Showing '+shown+' of '+recs.length+' note(s)':'Showing the first '+shown+' of '+matched+' matching note(s) ('+recs.length+' in all)';
+ out.setAttribute('data-shown',shown);out.setAttribute('data-matched',matched);
+ more.hidden=all.hidden=shown===matched;
+ if(more)more.textContent='Show '+Math.min(PAGE,matched-shown)+' more';
 }
+refresh=apply;
 function cell(s){s=s==null?'':String(s);return /[",\r\n]/.test(s)?'"'+s.replace(/"/g,'""')+'"':s;}
 function csv(){
- var lines=[F.map(cell).join(',')];
- Array.prototype.forEach.call(body.rows,function(tr){
-  if(!tr.hidden){var r=R[+tr.getAttribute('data-order')];if(r)lines.push(r.map(cell).join(','));}
- });
+ var f=current(),lines=[F.map(cell).join(',')];
+ Array.prototype.forEach.call(body.rows,function(tr){if(matches(rec(tr),f))lines.push(R[+tr.getAttribute('data-order')].map(cell).join(','));});
  return lines.join('\n')+'\n';
 }
 form.addEventListener('submit',function(e){e.preventDefault();});
-form.addEventListener('input',apply);
+form.addEventListener('input',function(){apply();});
 form.addEventListener('change',function(e){
  if(e.target.name==='item'&&e.target.value&&!el('status').value)el('status').value='gap';
  apply();
 });
 form.addEventListener('reset',function(){setTimeout(apply,0);});
+more.addEventListener('click',function(){limit+=PAGE;apply(true);});
+all.addEventListener('click',function(){limit=Infinity;apply(true);});
 link.addEventListener('click',function(){link.href='data:text/csv;charset=utf-8,'+encodeURIComponent(csv());});
 document.addEventListener('click',function(e){
  var a=e.target&&e.target.closest?e.target.closest('[data-drill]'):null;if(!a)return;
