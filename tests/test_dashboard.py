@@ -308,7 +308,7 @@ def test_the_summary_counts_every_row_once():
     assert adv["modifier"] == 4 and adv["modifier:RT"] == 3 and adv["modifier:LT"] == 1 and adv["bundling"] == 1
     # at stake: the two notes with a figure; the other four not ready have none
     stake = root.one(id="stake").full_text()
-    assert "$3,674.10" in stake and "in 2 note(s)" in stake and "4 not ready without a fee figure" in stake
+    assert "$3,674.10" in stake and "in 2 note(s)" in stake and "4 not ready without a fee figure for their year" in stake
 
 
 def test_the_summary_of_an_empty_or_all_failed_batch():
@@ -346,3 +346,24 @@ def test_any_rows_give_a_page(rows, group_by):
     page = render_index(rows, group_by=group_by)
     assert page.startswith("<!DOCTYPE html>") and page.rstrip().endswith("</html>")
     assert len(page_data(page)["rows"]) == len(rows)
+
+
+def test_the_charts_read_without_colour():
+    """Each fill a chart uses is a pattern that differs from the others of its chart in shape or in
+    lightness (so in black-and-white print), and every bar has its numbers written out."""
+    page = render_index(HAND_ROWS, group_by="month")
+    patterns = dict(re.findall(r'<pattern id="p-(\w+)"[^>]*>(.*?)</pattern>', page))
+
+    def grey(body: str) -> tuple[str, int]:
+        shape = re.sub(r'(fill|stroke)="#[0-9a-f]{6}"', "", body)
+        r, g, b = (int(re.search(r'fill="#([0-9a-f]{6})"', body).group(1)[i:i + 2], 16) for i in (0, 2, 4))
+        return shape, round((0.299 * r + 0.587 * g + 0.114 * b) / 64)  # four levels of grey
+
+    for group in (("ready", "at_risk", "not_supported", "error"), ("missing", "partial", "conflict")):
+        assert len({grey(patterns[k]) for k in group}) == len(group), group
+    root = dom(page)
+    for rect in root.all("rect", class_="seg"):
+        assert rect.attrs["fill"].startswith("url(#p-") and rect.attrs["fill"][7:-1] in patterns
+    for chart in ("chart-items", "chart-reasons", "chart-advisories"):
+        for g in root.one(id=chart).all("g", class_="bar"):
+            assert g.one("text", class_="val").full_text().startswith(g.attrs["data-count"] + " (")

@@ -30,8 +30,8 @@ ERROR_LABEL: Final = "COULD NOT CHECK"
 VERDICTS: Final = (*VERDICT_LABEL, ERROR)
 
 # Horizontal bar charts: a label column, the bars, then the numbers.
-WIDTH: Final = 960
-LABEL_W: Final = 262
+WIDTH: Final = 980
+LABEL_W: Final = 280
 BAR_W: Final = 360
 #: The advisory codes shown per kind (the rest are summed up in one row; the table's filter lists them all).
 CODES_SHOWN: Final = 6
@@ -178,7 +178,7 @@ def bar_chart(ident: str, title: str, specs: Sequence[BarSpec], scale: int, empt
     for n, s in enumerate(specs):
         segs = segments(s.parts, LABEL_W, scale, BAR_W)
         end = segs[-1].x + segs[-1].width if segs else LABEL_W
-        bars.append(Bar(s.key, short(s.label, 38), s.title or s.label, sum(c for _, _, c in s.parts), n * ROW_H, segs,
+        bars.append(Bar(s.key, short(s.label, 41), s.title or s.label, sum(c for _, _, c in s.parts), n * ROW_H, segs,
                         s.value, round(end + 6, 2), s.drill, s.heading))
     return BarChart(ident, title, WIDTH, max(1, len(bars)) * ROW_H, tuple(bars), None if bars else empty)
 

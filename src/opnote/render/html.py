@@ -2,9 +2,12 @@
 
 Every page is a single file with inline CSS and no external resources (no scripts, fonts, images
 or style sheets are fetched), so it opens offline from an e-mail attachment or an EHR viewer. The
-per-note report has no script at all; the index has one small inline sorting script and is fully
-readable without it. A Content-Security-Policy meta tag forbids any network load and, on the
-report, any script, as a second line of defence behind HTML escaping.
+per-note report has no script at all. The index opens with a summary of the batch drawn as inline
+SVG (:mod:`~opnote.render.dashboard`), then a table of every note; one inline script sorts and
+filters the table, shows it a page at a time and downloads the matching rows as CSV, from the
+rows' summary.csv cells kept in the page as JSON. Without the script the page is fully readable
+(the summary, and every row of the table). A Content-Security-Policy meta tag forbids any network
+load and, on the report, any script, as a second line of defence behind HTML escaping.
 
 How a page is made (the layout of spaCy's displaCy, with Jinja2):
 
@@ -12,8 +15,9 @@ How a page is made (the layout of spaCy's displaCy, with Jinja2):
   (:class:`~opnote.render.view.ReportView`, :class:`~opnote.render.view.IndexView`);
   ``highlight.py`` turns the evidence spans into the pieces of the highlighted note;
 * ``templates/`` holds the pages (``report.html``, ``index.html``) and their partials
-  (``_checklist.html``, ``_coding.html``, ``_note.html``, ``_evidence.html``), which only write
-  the view out. Autoescaping is on for every value;
+  (``_checklist.html``, ``_coding.html``, ``_note.html``, ``_evidence.html``; the index's
+  ``_dashboard.html`` and ``_patterns.html``), which only write the view out. Autoescaping is on
+  for every value (the index's row data goes through Jinja2's ``tojson``);
 * ``static/`` holds the CSS and the index's script as package files; they are read once and
   inlined, so the page stays self-contained, and the script is allowed by its hash in the policy.
 
