@@ -46,9 +46,10 @@ var T={script_done_ms:performance.now()};
  var f=document.getElementById('filters'),s=f.elements.namedItem('verdict'),t0=performance.now();
  s.value='not_supported';s.dispatchEvent(new Event('change',{bubbles:true}));void document.body.offsetHeight;
  T.filter_ms=performance.now()-t0;T.shown=document.getElementById('shown').getAttribute('data-shown');
- var a=document.getElementById('download');a.addEventListener('click',function(e){e.preventDefault();});
+ var a=document.getElementById('download'),made=URL.createObjectURL;a.addEventListener('click',function(e){e.preventDefault();});
+ URL.createObjectURL=function(b){T.download_bytes=b.size;return made.call(URL,b);};
  f.reset();s.dispatchEvent(new Event('change',{bubbles:true}));t0=performance.now();a.click();
- T.download_all_ms=performance.now()-t0;T.download_bytes=decodeURIComponent(a.href.slice(a.href.indexOf(',')+1)).length;
+ T.download_all_ms=performance.now()-t0;
 })();
 addEventListener('load',function(){
  T.load_ms=performance.now();void document.body.offsetHeight;T.laid_out_ms=performance.now();

@@ -159,6 +159,7 @@ def test_the_amount_at_stake_and_the_months_are_those_of_summary_csv(rendered, s
 # --- filters and download -----------------------------------------------------------------------
 
 SCENARIOS = """
+(async function(){
 var out={},f=document.getElementById('filters');
 function E(name){return f.elements.namedItem(name);}
 function rows(){return Array.prototype.filter.call(document.querySelectorAll('#notes tbody tr'),function(tr){return !tr.hidden;}).map(function(tr){return +tr.getAttribute('data-order');});}
@@ -176,11 +177,12 @@ clear();set('q','TIBIA');out.tibia=rows();
 clear();set('verdict','at_risk');set('reason','gaps');set('q','femur');out.combined=rows();
 var link=document.getElementById('download');
 link.addEventListener('click',function(e){e.preventDefault();});
-link.click();out.csv_at_risk=decodeURIComponent(link.href.slice(link.href.indexOf(',')+1));
-clear();link.click();out.csv_all=decodeURIComponent(link.href.slice(link.href.indexOf(',')+1));
+link.click();out.csv_at_risk=await (await fetch(link.href)).text();
+clear();link.click();out.csv_all=await (await fetch(link.href)).text();
 var bar=document.querySelector('#chart-items g.bar[data-key="frozen_section"]');
 bar.dispatchEvent(new MouseEvent('click',{bubbles:true,cancelable:true}));out.drill=rows();out.drill_filters=[E('item').value,E('status').value];
 var pre=document.createElement('pre');pre.id='results';pre.textContent=JSON.stringify(out);document.body.appendChild(pre);
+})();
 """
 
 
@@ -271,8 +273,8 @@ note('first');
 document.getElementById('more').click();note('more');
 document.getElementById('all').click();note('all');
 var v=f.elements.namedItem('verdict');v.value='at_risk';v.dispatchEvent(new Event('change',{bubbles:true}));note('at_risk');
-var link=document.getElementById('download');link.addEventListener('click',function(e){e.preventDefault();});link.click();
-out.csv_lines=decodeURIComponent(link.href.slice(link.href.indexOf(',')+1)).split('\\n').length-2;
+var link=document.getElementById('download'),made=URL.createObjectURL;link.addEventListener('click',function(e){e.preventDefault();});
+URL.createObjectURL=function(blob){out.csv_bytes=blob.size;return made.call(URL,blob);};link.click();
 document.querySelectorAll('button.sort')[1].click();note('by_score');
 var pre=document.createElement('pre');pre.id='results';pre.textContent=JSON.stringify(out);document.body.appendChild(pre);
 """
@@ -295,7 +297,12 @@ def test_a_long_table_shows_500_rows_at_a_time(tmp_path):
     assert got["all"]["rows"] == list(range(1200)) and not got["all"]["more"] and got["all"]["text"] == "Showing 1200 of 1200 note(s)"
     at_risk = [i for i in range(1200) if i % 3 == 1]
     assert got["at_risk"]["rows"] == at_risk[:400] + at_risk[400:] and got["at_risk"]["matched"] == 400  # 400 fit in a page
-    assert got["csv_lines"] == 400  # every matching row, the header left out
+    # the download is every matching row, not the page shown: summary.csv's lines for them
+    from opnote.render.table import summary_cells, summary_fields
+
+    fields = summary_fields()
+    lines = [",".join(fields)] + [",".join(summary_cells(rows[i], fields)) for i in at_risk]
+    assert got["csv_bytes"] == len(("\n".join(lines) + "\n").encode("utf-8"))
     by_score = sorted(at_risk, key=lambda i: ((i * 37) % 101, i))
     assert got["by_score"]["rows"] == by_score
 
@@ -318,3 +325,34 @@ def test_without_its_script_the_table_shows_every_row(tmp_path):
         assert badges > 2000, f"{name} its script: the rows' AT RISK badges are not painted"
     # without the script every row is there (and none hidden); with it, the first 500
     assert not re.search(r"<tr[^>]*\bhidden", dump_dom(tmp_path, tmp_path / "without.html"))
+
+
+def test_the_download_saves_summary_csv_under_the_page_policy(batch, tmp_path):
+    """A real click, under the page's own policy (one more hash lets the click's script run): the
+    saved file is summary.csv, byte for byte."""
+    import base64
+    import hashlib
+    import os
+    import subprocess
+    import time
+
+    click = "setTimeout(function(){document.getElementById('download').click();},100);"
+    digest = base64.b64encode(hashlib.sha256(click.encode("utf-8")).digest()).decode("ascii")
+    html = (batch / "index.html").read_text(encoding="utf-8")
+    assert html.count("script-src 'sha256-") == 1
+    page = tmp_path / "index.html"
+    page.write_text(html.replace("script-src '", f"script-src 'sha256-{digest}' '", 1).replace("</body>", f"<script>{click}</script></body>"),
+                    encoding="utf-8")
+    home = tmp_path / "home"
+    home.mkdir()
+    cmd = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+           "--disable-component-update", "--disable-sync", "--proxy-server=http://127.0.0.1:9", f"--user-data-dir={tmp_path / 'profile'}",
+           "--virtual-time-budget=5000", "--dump-dom", page.as_uri()]
+    proc = subprocess.run(cmd, capture_output=True, timeout=180, stdin=subprocess.DEVNULL, env={**os.environ, "HOME": str(home)})
+    assert proc.returncode == 0, proc.stderr.decode("utf-8", "replace")[-2000:]
+    saved = home / "Downloads" / "opnote-notes.csv"
+    for _ in range(50):
+        if saved.exists():
+            break
+        time.sleep(0.1)
+    assert saved.read_bytes() == (batch / "summary.csv").read_bytes()

@@ -96,7 +96,12 @@ form.addEventListener('change',function(e){
 form.addEventListener('reset',function(){setTimeout(apply,0);});
 more.addEventListener('click',function(){limit+=PAGE;apply(true);});
 all.addEventListener('click',function(){limit=Infinity;apply(true);});
-link.addEventListener('click',function(){link.href='data:text/csv;charset=utf-8,'+encodeURIComponent(csv());});
+/* A blob, not a data: URL: a browser may refuse a URL of several megabytes. */
+var url=null;
+link.addEventListener('click',function(){
+ if(url)URL.revokeObjectURL(url);
+ url=URL.createObjectURL(new Blob([csv()],{type:'text/csv;charset=utf-8'}));link.href=url;
+});
 document.addEventListener('click',function(e){
  var a=e.target&&e.target.closest?e.target.closest('[data-drill]'):null;if(!a)return;
  form.reset();
