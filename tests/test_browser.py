@@ -158,10 +158,11 @@ def test_index_sorting_script_runs(tmp_path):
     # the inline script was allowed by the page's policy and turned the headings into sort buttons
     assert dom.count('<button type="button" class="sort">') == 3
     assert 'href="a.html"' in dom and 'href="b.html"' in dom and "the note is empty" in dom
-    # clicking "Score" puts the lowest score first, clicking it again the highest
+    # clicking "Score" puts the lowest score first, clicking it again the highest (the note that
+    # could not be checked, which has no score, below every score)
     html = page.read_text(encoding="utf-8")
     html = re.sub(r'<meta http-equiv="Content-Security-Policy"[^>]*>', "", html)  # let the test's click run
-    for clicks, order in ((1, ["30", "65", "100"]), (2, ["100", "65", "30"])):
+    for clicks, order in ((1, ["-1", "30", "65", "100"]), (2, ["100", "65", "30", "-1"])):
         clicked = tmp_path / f"clicked{clicks}.html"
         clicked.write_text(html.replace("</body>", "<script>var b=document.querySelectorAll('button.sort')[1];" + "b.click();" * clicks + "</script></body>"), encoding="utf-8")
         assert re.findall(r'<tr data-order="\d+" data-score="(-?\d+)"', dump_dom(tmp_path, clicked)) == order

@@ -47,6 +47,11 @@ class InFmt(str, Enum):
     jsonl = "jsonl"
 
 
+class GroupBy(str, Enum):
+    month = "month"
+    week = "week"
+
+
 class EvalFmt(str, Enum):
     text = "text"
     json = "json"
@@ -94,6 +99,9 @@ def check_cmd(
     follow_symlinks: bool = typer.Option(False, "--follow-symlinks", help="In folders, follow symbolic links that lead outside the folder given."),
     color: bool | None = typer.Option(None, "--color/--no-color", help="Colour the text report (default: when writing to a terminal)."),
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks for internal errors."),
+    group_by: GroupBy | None = typer.Option(
+        None, "--group-by", help="With --format html --out: index.html also shows the gap rates by month or week of the notes' dates of service.",
+    ),
 ) -> None:
     """Check notes and report the documentation gaps.
 
@@ -104,7 +112,7 @@ def check_cmd(
     plan = RunPlan(
         paths=tuple(paths), icd10=tuple(icd10 or ()), fmt=fmt.value, out=out, code=code, jobs=jobs,
         max_bytes=max_bytes, model=model, input_format=input_format.value, color=color, debug=debug,
-        timeout=timeout or None, follow_symlinks=follow_symlinks,
+        timeout=timeout or None, follow_symlinks=follow_symlinks, group_by=group_by.value if group_by else None,
     )
     raise typer.Exit(int(execute(plan)))
 

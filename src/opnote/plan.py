@@ -77,6 +77,7 @@ class RunPlan:
     debug: bool = False
     timeout: float | None = DEFAULT_TIMEOUT
     follow_symlinks: bool = False
+    group_by: str | None = None  # index.html: gap rates by "month" or "week" of the date of service
 
 
 @dataclass
@@ -137,6 +138,11 @@ def _claim_codes(plan: RunPlan) -> list[str]:
         raise Stop(f"--icd10: {e}") from None
 
 
+def _check_group_by(plan: RunPlan) -> None:
+    if plan.group_by is not None and (plan.out is None or plan.fmt != "html"):
+        raise Stop(f"--group-by {plan.group_by} groups the batch index: it needs --format html and --out DIR")
+
+
 def path_inputs(plan: RunPlan, codes: list[str], folder: OutputFolder | None) -> Inputs:
     from .inputs import expand, path_jobs
 
@@ -184,7 +190,7 @@ def _prepare(plan: RunPlan, codes: list[str], folder: OutputFolder | None) -> tu
         raise Stop(f"--format {plan.fmt} with several notes needs --out DIR")
     checker = _checker(plan)
     if folder is not None:
-        return inputs, checker, FolderSink(folder, plan.fmt, plan.code)
+        return inputs, checker, FolderSink(folder, plan.fmt, plan.code, group_by=plan.group_by)
     color = sys.stdout.isatty() if plan.color is None else plan.color
     records = inputs.jsonl and plan.fmt == "jsonl"
     return inputs, checker, StdoutSink(plan.fmt, many=inputs.many, color=color, records=records)
@@ -236,7 +242,7 @@ def _run(plan: RunPlan, inputs: Inputs, checker: Any, sink: Sink, tally: Tally) 
 
     results = run_jobs(
         inputs.jobs, checker=checker, n_jobs=plan.jobs, model=str(plan.model) if plan.model else None, code=plan.code,
-        max_bytes=plan.max_bytes, keep_text=plan.fmt in TEXT_FORMATS, timeout=plan.timeout,
+        max_bytes=plan.max_bytes, keep_text=plan.fmt in TEXT_FORMATS or plan.out is not None, timeout=plan.timeout,
     )
     with ProgressBar(inputs.total, _bar_wanted(plan)) as bar, closing(results):
         sink.open()
@@ -280,6 +286,7 @@ def execute(plan: RunPlan) -> int:
     """Run ``opnote check`` as planned; the exit status."""
     folder: OutputFolder | None = None
     try:
+        _check_group_by(plan)
         codes = _claim_codes(plan)
         folder = OutputFolder.open(plan.out) if plan.out is not None else None
         inputs, checker, sink = _prepare(plan, codes, folder)

@@ -11,26 +11,18 @@ import csv
 import json
 import sys
 import tempfile
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from .io import display_name
 from .jobs import NoteResult
 from .outdir import OutputFolder, read_chunks
+from .render.table import FORMULA_STARTS, item_ids, spreadsheet_safe, summary_cells, summary_fields
 
-def item_ids(code: str = "27365") -> list[str]:
-    """The item ids of ``code``'s checklist, in its order: one status column each (read from the checklist file)."""
-    from . import rules as rule_files
+if TYPE_CHECKING:  # pragma: no cover
+    from .schema import Report
 
-    return [it.id for it in rule_files.checklist(code).items]
-
-
-def summary_fields(code: str = "27365") -> list[str]:
-    """The columns of summary.csv for a run checked against ``code``."""
-    return ["file", "id", "score", "verdict", "verdict_reason", *item_ids(code), "case", "advisories", "amount_at_stake", "report", "error"]
-
-
-#: A spreadsheet reads a cell starting with one of these as a formula (OWASP, CSV injection).
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+__all__ = [
+    "FORMULA_STARTS", "FolderSink", "Sink", "StdoutSink", "item_ids", "spreadsheet_safe", "summary_cells", "summary_fields", "summary_row",
+]
 
 
 class Sink(Protocol):
@@ -48,17 +40,6 @@ def id_cell(nid: Any) -> str:
     return nid if isinstance(nid, str) else json.dumps(nid, ensure_ascii=False)
 
 
-def spreadsheet_safe(value: object) -> str:
-    """A CSV cell that no spreadsheet runs as a formula and that stays on its row.
-
-    Control characters are escaped as in messages (``\\r``: the csv module does not quote a
-    lone carriage return, which would end the row); a cell that still starts with ``= + - @``
-    gets a leading ``'``, as OWASP advises against CSV injection.
-    """
-    text = display_name("" if value is None else str(value))
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
-
-
 def summary_row(res: NoteResult) -> dict[str, Any]:
     """The summary.csv / index.html row of one result (``report`` is added by the folder sink)."""
     row: dict[str, Any] = {"file": res.job.source, "id": id_cell(res.job.id), "error": res.error or ""}
@@ -69,9 +50,22 @@ def summary_row(res: NoteResult) -> dict[str, Any]:
         row.update(score=rep.score, verdict=rep.verdict, verdict_reason=rep.verdict_reason or "")
         row.update({it.id: it.status for it in rep.checklist})
         row["case"] = case_line(rep) or ""
+        row["date_of_service"] = service_date(rep, res.text)
         row["advisories"] = "; ".join(advisory_labels(rep))
         row["amount_at_stake"] = amount_at_stake(rep)
     return row
+
+
+def service_date(rep: Report, text: str | None) -> str:
+    """The date of service the note gives (ISO), read from the note's text when the result kept it,
+    else from the report's global period; empty when the note gives none."""
+    if text is not None:
+        from .coding import date_of_service
+
+        found = date_of_service(text)
+        return found[0].isoformat() if found else ""
+    period = rep.global_period
+    return str(period.date_of_service) if period is not None else ""
 
 
 def advisory_labels(rep: Any) -> list[str]:
@@ -169,7 +163,7 @@ class _Summary:
         self._writer.writeheader()
 
     def add(self, row: dict[str, Any]) -> None:
-        self._writer.writerow({k: spreadsheet_safe(row.get(k)) for k in self.fields})
+        self._writer.writerow(dict(zip(self.fields, summary_cells(row, self.fields), strict=True)))
 
     def write_to(self, folder: OutputFolder) -> None:
         folder.write("summary.csv", read_chunks(self._file))
@@ -181,10 +175,10 @@ class _Summary:
 class FolderSink:
     """One report file per checked note in an :class:`~opnote.outdir.OutputFolder`, then ``summary.csv`` (and ``index.html``)."""
 
-    def __init__(self, folder: OutputFolder, fmt: str, code: str) -> None:
+    def __init__(self, folder: OutputFolder, fmt: str, code: str, *, group_by: str | None = None) -> None:
         from .render import SUFFIX
 
-        self.folder, self.fmt, self.code = folder, fmt, code
+        self.folder, self.fmt, self.code, self.group_by = folder, fmt, code, group_by
         self.suffix = SUFFIX[fmt]
         self.written = 0
         self._summary = _Summary(code)
@@ -213,7 +207,7 @@ class FolderSink:
                 if self._index_rows is not None:
                     from .render.html import render_index
 
-                    self.folder.write("index.html", render_index(self._index_rows, code=self.code))
+                    self.folder.write("index.html", render_index(self._index_rows, code=self.code, group_by=self.group_by))
         finally:
             self._summary.close()
             self.folder.close(complete)

@@ -2,9 +2,12 @@
 
 Every page is a single file with inline CSS and no external resources (no scripts, fonts, images
 or style sheets are fetched), so it opens offline from an e-mail attachment or an EHR viewer. The
-per-note report has no script at all; the index has one small inline sorting script and is fully
-readable without it. A Content-Security-Policy meta tag forbids any network load and, on the
-report, any script, as a second line of defence behind HTML escaping.
+per-note report has no script at all. The index opens with a summary of the batch drawn as inline
+SVG (:mod:`~opnote.render.dashboard`), then a table of every note; one inline script sorts and
+filters the table, shows it a page at a time and downloads the matching rows as CSV, from the
+rows' summary.csv cells kept in the page as JSON. Without the script the page is fully readable
+(the summary, and every row of the table). A Content-Security-Policy meta tag forbids any network
+load and, on the report, any script, as a second line of defence behind HTML escaping.
 
 How a page is made (the layout of spaCy's displaCy, with Jinja2):
 
@@ -12,8 +15,9 @@ How a page is made (the layout of spaCy's displaCy, with Jinja2):
   (:class:`~opnote.render.view.ReportView`, :class:`~opnote.render.view.IndexView`);
   ``highlight.py`` turns the evidence spans into the pieces of the highlighted note;
 * ``templates/`` holds the pages (``report.html``, ``index.html``) and their partials
-  (``_checklist.html``, ``_coding.html``, ``_note.html``, ``_evidence.html``), which only write
-  the view out. Autoescaping is on for every value;
+  (``_checklist.html``, ``_coding.html``, ``_note.html``, ``_evidence.html``; the index's
+  ``_dashboard.html`` and ``_patterns.html``), which only write the view out. Autoescaping is on
+  for every value (the index's row data goes through Jinja2's ``tojson``);
 * ``static/`` holds the CSS and the index's script as package files; they are read once and
   inlined, so the page stays self-contained, and the script is allowed by its hash in the policy.
 
@@ -124,13 +128,16 @@ def render_html(report: Report, text: str | None = None) -> str:
     return _entities(_env().get_template("report.html").render(page=page, css=_static("report.css")))
 
 
-def render_index(rows: Sequence[Mapping[str, Any]], code: str = "27365") -> str:
-    """One page listing every note of a batch (sortable by score, verdict and file name).
+def render_index(rows: Sequence[Mapping[str, Any]], code: str = "27365", *, group_by: str | None = None) -> str:
+    """One page for a batch: a summary with charts, then every note in a table to filter, sort and download.
 
-    ``rows`` are the dicts ``opnote check --out`` builds: ``file``, ``id``, ``score``, ``verdict``,
-    one key per checklist item id (its status), ``report`` (the report's file name in the same
-    folder) and ``error`` (non-empty for a note that could not be checked).
+    ``rows`` are the dicts ``opnote check --out`` builds (:func:`opnote.sinks.summary_row`):
+    ``file``, ``id``, ``score``, ``verdict``, ``verdict_reason``, one key per checklist item id
+    (its status), ``case``, ``date_of_service``, ``advisories``, ``amount_at_stake``, ``report``
+    (the report's file name in the same folder) and ``error`` (non-empty for a note that could not
+    be checked); any of them may be missing. ``group_by`` ("month" or "week") adds the gap rates
+    by period of the date of service.
     """
     script = _index_script()
-    page = index_view(rows, code, csp=_CSP_INDEX.format(hash=_csp_hash(script)), version=__version__)
+    page = index_view(rows, code, csp=_CSP_INDEX.format(hash=_csp_hash(script)), version=__version__, group_by=group_by)
     return _entities(_env().get_template("index.html").render(page=page, css=_static("index.css"), script=script))

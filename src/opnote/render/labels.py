@@ -25,6 +25,17 @@ ADVISORY_LABEL: Final[dict[str, str]] = {
     "bundling": "Bundling",
     "laterality": "Laterality",
 }
+#: Why a note is not ready (``Report.verdict_reason``), in a few words.
+REASON_LABEL: Final[dict[str, str]] = {
+    "ready": "all items documented",
+    "gaps": "items to complete",
+    "operation": "not a radical resection",
+    "tissue": "soft-tissue tumor, no bone resected",
+    "tumor_status": "no current tumor",
+    "site": "a site the code does not cover",
+    "code_selection": "another code fits better",
+    "conflict": "an item in conflict (side, codes)",
+}
 CATEGORY_LABEL: Final[dict[str, str]] = {
     "primary_malignant_bone": "primary malignant bone tumor",
     "metastatic_bone": "metastatic bone tumor",

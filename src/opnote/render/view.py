@@ -1,17 +1,20 @@
 """The view-models the HTML templates display: every decision is made here, in Python.
 
 :func:`report_view` turns a :class:`~opnote.schema.Report` (and its note text) into a
-:class:`ReportView`; :func:`index_view` turns the rows of a batch into an :class:`IndexView`. The
-templates in ``templates/`` only write these fields out (Jinja2 escapes every value).
+:class:`ReportView`; :func:`index_view` turns the rows of a batch into an :class:`IndexView`, with
+the batch summary and its charts from :mod:`opnote.render.dashboard`. The templates in
+``templates/`` only write these fields out (Jinja2 escapes every value).
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .case import case_summary
+from .dashboard import ERROR, ERROR_LABEL, VERDICTS, Dashboard, advisory_groups, advisory_label, advisory_list, advisory_value, amount_of, dashboard, entry, failed, money
 from .highlight import Piece, evidence_spans, note_pieces
 from .labels import (
     fee_sentence,
@@ -19,6 +22,7 @@ from .labels import (
     CATEGORY_LABEL,
     GAP_STATUSES,
     NEUTRAL,
+    REASON_LABEL,
     STATUS_ICON,
     STATUS_LABEL,
     VERDICT_ICON,
@@ -27,6 +31,7 @@ from .labels import (
     colour,
     short,
 )
+from .table import summary_cells, summary_fields
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..schema import Advisory, ChecklistItem, Evidence, Report
@@ -289,7 +294,6 @@ def report_view(report: Report, text: str | None, *, csp: str, version: str) -> 
 # --- batch index ----------------------------------------------------------------------------------
 
 
-
 @dataclass(frozen=True, slots=True)
 class IndexColumn:
     number: int
@@ -309,15 +313,23 @@ class IndexCell:
 
 @dataclass(frozen=True, slots=True)
 class IndexRow:
-    order: int
+    """One row of the notes table (a note that could not be checked too: verdict ``error``)."""
+
+    order: int  # the row's place in the input, and in the page's data
     file: str
     href: str | None
+    id: str
     score: str
     sort_score: str
     verdict: str
     verdict_label: str
     verdict_icon: str
     verdict_rank: int
+    reason: str  # why, in words (the error for a note that could not be checked)
+    case: str
+    date: str
+    advisories: tuple[str, ...]
+    stake: str  # the amount at stake ("$1,837.05"), or ""
     cells: tuple[IndexCell, ...]
 
 
@@ -343,6 +355,25 @@ class StatusKey:
 
 
 @dataclass(frozen=True, slots=True)
+class Option:
+    """One choice of a filter: ``value`` as the page's script matches it, ``count`` rows have it."""
+
+    value: str
+    label: str
+    count: int
+    sub: bool = False  # shown under the option before it (an advisory code under its kind)
+
+
+@dataclass(frozen=True, slots=True)
+class Filters:
+    verdicts: tuple[Option, ...]
+    reasons: tuple[Option, ...]
+    items: tuple[Option, ...]
+    statuses: tuple[Option, ...]
+    advisories: tuple[Option, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class IndexView:
     csp: str
     code: str
@@ -354,6 +385,11 @@ class IndexView:
     rows: tuple[IndexRow, ...]
     statuses: tuple[StatusKey, ...]
     version: str
+    dashboard: Dashboard
+    filters: Filters
+    #: What the page's script filters and downloads: ``fields`` (summary.csv's columns), ``items``
+    #: (the item columns), ``labels`` (status words) and ``rows`` (every row's summary.csv cells, in input order).
+    data: dict[str, Any]
 
 
 def index_columns(code: str) -> tuple[IndexColumn, ...]:
@@ -365,6 +401,14 @@ def index_columns(code: str) -> tuple[IndexColumn, ...]:
     except Exception:  # noqa: BLE001 - an unknown code still gets an index
         checklist = rules.checklist("27365")
     return tuple(IndexColumn(n, it.id, it.title, it.short_title) for n, it in enumerate(checklist.items, 1))
+
+
+def _fields(code: str) -> list[str]:
+    """summary.csv's columns for ``code`` (the 27365 ones when the code is unknown, as the item columns)."""
+    try:
+        return summary_fields(code)
+    except Exception:  # noqa: BLE001
+        return summary_fields("27365")
 
 
 def _cell(row: Mapping[str, Any], col: IndexColumn) -> IndexCell:
@@ -381,25 +425,51 @@ def _href(name: object) -> str | None:
     return quote(str(name)) if name else None
 
 
-def index_row(order: int, row: Mapping[str, Any], columns: Sequence[IndexColumn]) -> IndexRow:
+def _text(value: object) -> str:
+    return "" if value is None else str(value)
+
+
+def _verdict(row: Mapping[str, Any]) -> tuple[str, str, str, int]:
+    """(verdict, label, icon, sort rank) of a row; a row that could not be checked ranks first."""
+    if failed(row):
+        return ERROR, ERROR_LABEL, "✗", -1
     verdict = str(row.get("verdict"))
+    return verdict, VERDICT_LABEL.get(verdict, verdict), VERDICT_ICON.get(verdict, ""), VERDICT_RANK.get(verdict, -1)
+
+
+def _reason(row: Mapping[str, Any]) -> str:
+    if failed(row):
+        return _text(row.get("error")) or "not checked"
+    reason = _text(row.get("verdict_reason"))
+    return "" if reason == "ready" else REASON_LABEL.get(reason, reason)
+
+
+def _stake(row: Mapping[str, Any]) -> str:
+    amount = amount_of(row.get("amount_at_stake"))
+    return "" if amount is None else money(amount)
+
+
+def index_row(order: int, row: Mapping[str, Any], columns: Sequence[IndexColumn]) -> IndexRow:
+    verdict, label, icon, rank = _verdict(row)
     score = row.get("score")
     return IndexRow(
         order=order,
-        file="" if row.get("file") is None else str(row.get("file")),
+        file=_text(row.get("file")),
         href=_href(row.get("report")),
-        score="" if score is None else str(score),
-        sort_score=str(score if isinstance(score, (int, float)) else -1),
+        id=_text(row.get("id")),
+        score=_text(score),
+        sort_score=str(score if isinstance(score, (int, float)) and not isinstance(score, bool) else -1),
         verdict=verdict,
-        verdict_label=VERDICT_LABEL.get(verdict, verdict),
-        verdict_icon=VERDICT_ICON.get(verdict, ""),
-        verdict_rank=VERDICT_RANK.get(verdict, -1),
+        verdict_label=label,
+        verdict_icon=icon,
+        verdict_rank=rank,
+        reason=_reason(row),
+        case=_text(row.get("case")),
+        date=_text(row.get("date_of_service")),
+        advisories=tuple(advisory_label(a, bare="") for a in advisory_list(row.get("advisories"))),
+        stake=_stake(row),
         cells=tuple(_cell(row, c) for c in columns),
     )
-
-
-def _failed(row: Mapping[str, Any]) -> bool:
-    return bool(row.get("error")) or row.get("verdict") is None
 
 
 def _mean(rows: Iterable[Mapping[str, Any]]) -> str | None:
@@ -407,11 +477,31 @@ def _mean(rows: Iterable[Mapping[str, Any]]) -> str | None:
     return f"{sum(scores) / len(scores):.0f}" if scores else None
 
 
-def index_view(rows: Sequence[Mapping[str, Any]], code: str, *, csp: str, version: str) -> IndexView:
+def filters(rows: Sequence[Mapping[str, Any]], columns: Sequence[IndexColumn]) -> Filters:
+    """The choices of the table's filters, with how many rows each matches (reasons and advisories: those in the batch)."""
+    verdicts = Counter(_verdict(r)[0] for r in rows)
+    reasons = Counter(_text(r.get("verdict_reason")) for r in rows if not failed(r))
+    labels = {**VERDICT_LABEL, ERROR: ERROR_LABEL}
+    advisories: list[Option] = []
+    for kind, n_kind, codes in advisory_groups(entry(r, []) for r in rows):
+        kind_label = ADVISORY_LABEL.get(kind, kind)
+        advisories.append(Option(kind, f"{kind_label} (any)", n_kind))
+        advisories += [Option(advisory_value(a), advisory_label(a), n, sub=True) for a, n in codes]
+    return Filters(
+        verdicts=tuple(Option(v, labels[v], verdicts[v]) for v in VERDICTS if verdicts[v]),
+        reasons=tuple(Option(k, REASON_LABEL.get(k, k), n) for k, n in sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0])) if k),
+        items=tuple(Option(c.item_id, f"{c.number}. {c.title}", 0) for c in columns),
+        statuses=(Option("gap", "any gap (missing, partial, conflict)", 0),
+                  *(Option(s, label, 0) for s, label in STATUS_LABEL.items())),
+        advisories=tuple(advisories),
+    )
+
+
+def index_view(rows: Sequence[Mapping[str, Any]], code: str, *, csp: str, version: str, group_by: str | None = None) -> IndexView:
     """Everything the batch index shows, decided (see :func:`opnote.render.html.render_index`)."""
     columns = index_columns(code)
-    ok = [r for r in rows if not _failed(r)]
-    failed = tuple(FailedRow(str(r.get("file") or ""), str(r.get("error") or "not checked")) for r in rows if _failed(r))
+    fields = _fields(code)
+    ok = [r for r in rows if not failed(r)]
     verdicts = tuple(
         VerdictTotal(v, label, VERDICT_ICON[v], sum(1 for r in ok if r.get("verdict") == v)) for v, label in VERDICT_LABEL.items()
     )
@@ -421,9 +511,12 @@ def index_view(rows: Sequence[Mapping[str, Any]], code: str, *, csp: str, versio
         total=len(rows),
         verdicts=verdicts,
         mean_score=_mean(ok),
-        failed=failed,
+        failed=tuple(FailedRow(_text(r.get("file")), _text(r.get("error")) or "not checked") for r in rows if failed(r)),
         columns=columns,
-        rows=tuple(index_row(n, r, columns) for n, r in enumerate(ok)),
+        rows=tuple(index_row(n, r, columns) for n, r in enumerate(rows)),
         statuses=tuple(StatusKey(s, STATUS_LABEL[s], STATUS_ICON[s]) for s in STATUS_LABEL),
         version=version,
+        dashboard=dashboard(rows, [(c.item_id, c.title) for c in columns], group_by),
+        filters=filters(rows, columns),
+        data={"fields": fields, "items": [c.item_id for c in columns], "labels": STATUS_LABEL, "rows": [summary_cells(r, fields) for r in rows]},
     )
