@@ -335,7 +335,7 @@ def _site_mentions(view: NoteView) -> list[Mention]:
     ]
 
 
-def _settle_site(view: NoteView, case: Case, current: Sequence[Mention], sites: Sequence[Mention]) -> None:
+def _settle_site(view: NoteView, case: Case, current: Sequence[Mention], sites: Sequence[Mention], bone_cut: bool = False) -> None:
     present = [s for s in sites if s.present or s.is_("historical")]
     margins = [m for m in view.of("MARGIN") if m.present]
     generic = [m for m in current if m.label == "TUMOR_GENERIC"]
@@ -370,7 +370,7 @@ def _settle_site(view: NoteView, case: Case, current: Sequence[Mention], sites: 
     for soft in SOFT_SITES:
         if not scores.get(soft):
             continue
-        if case.category == "soft_tissue_sarcoma":
+        if case.category == "soft_tissue_sarcoma" and not bone_cut:
             scores[soft] += 5
         elif any(k in scores for k in SPECIFIC_SITES - SOFT_SITES | {"femur", "knee"}):
             del scores[soft]
@@ -507,8 +507,14 @@ def _operation_candidates(view: NoteView, case: Case) -> list[tuple[str, Mention
         cls = rules.classes.get(str(m.attr("procedure")), "other")
         if cls == "resection" and m.sent not in anchors:
             continue  # "the wound edges were excised", "scar excised": a resection names a site or a tumor
+        if cls == "resection" and _BY_CURETTAGE.match(view.text, m.end, min(m.end + 120, view.sentence(m.sent)[1])):
+            continue  # "excision of the osteoid osteoma by curettage and burr": the excision is the curettage
         out.append((cls, m, w))
     return out
+
+
+# The method an excision was done by, when that method is intralesional.
+_BY_CURETTAGE = re.compile(r"[^.;]*?\b(?:by|with|using|via)\s+(?:an?\s+)?(?:extended\s+|intralesional\s+|thorough\s+)?(?:curettage|curetting|curettes?|burr(?:ing)?)\b", re.I)
 
 
 def clause_bounds(view: NoteView, start: int, end: int, before: int = 100, after: int = 160) -> tuple[int, int]:
@@ -820,6 +826,9 @@ def build_case(view: NoteView) -> Case:
     case.fracture = any(c.present and not IMPENDING_RE.search(view.text[max(0, c.start - 40):c.end]) for c in view.of("FRACTURE"))
     _settle_site(view, case, current, _site_mentions(view))
     case.bone_resected, bone_ev = _bone_resected(view, case.site)
+    if case.site in SOFT_SITES and case.bone_resected:
+        # A soft-tissue sarcoma resected with the bone it invades: the site is that bone.
+        _settle_site(view, case, current, _site_mentions(view), bone_cut=True)
     case.tissue = _settle_tissue(view, case)
     case.operation, case.amputation_level = _settle_operation(view, case)
     if case.operation.value == "radical_resection" and case.tissue.value == "soft_tissue" and case.bone_resected:

@@ -408,7 +408,9 @@ def _curettage(case: Case, view: NoteView, table: dict[str, CodeEntry]) -> list[
 def soft_tissue_size_mm(view: NoteView) -> tuple[float | None, list[Mention]]:
     """Greatest tumor diameter plus the narrowest margin, as the soft-tissue codes measure size."""
     dims = [m for m in view.of("DIMENSION") if m.present]
-    tumor = [m for m in dims if m.attr("measures") in ("tumor", "specimen") and m.attr("values_mm")]
+    # The tumor's own size may come from the imaging in the history: it is still this tumor's size.
+    sized = [m for m in view.of("DIMENSION") if m.present or (m.is_("historical") and m.attr("measures") == "tumor")]
+    tumor = [m for m in sized if m.attr("measures") in ("tumor", "specimen") and m.attr("values_mm")]
     if not tumor:
         return None, []
     biggest = max(tumor, key=lambda m: max(m.attr("values_mm")))

@@ -353,6 +353,8 @@ def _heading_pass(c: Canonical, gap_lines: bool = False) -> Canonical:
             continue
         if " " not in head.strip() and stripped.isupper() and len(stripped.split()) <= 3 and not stripped.endswith(":"):
             continue  # "OPERATION RECORD": a document title, not a heading before its content
+        if re.match(r" +(?:note|notes|report|record|summary)\b", after, re.I) and not re.match(r" +\w+\s*:", after):
+            continue  # "OPERATION NOTE - RETURN TO THEATRE": the document's title
         if not stripped or re.fullmatch(r"\([^()]{1,40}\)\s*", stripped):
             found.append((end, end, ":"))  # alone on its line, or with a remark: "Implant log (scanned)"
         elif re.match(r"^[^.;:]{1,50}:", after) and not re.match(r"^\s*[a-z]+\s+(?:was|were|is|are|has|had)\b", after):
@@ -509,13 +511,58 @@ def _unwrap_pass(c: Canonical) -> Canonical:
     return _apply(c, found) if found else c
 
 
+@lru_cache(maxsize=1)
+def _spoken_re() -> tuple[re.Pattern[str] | None, frozenset[str]]:
+    data = rule_files.normalization()
+    if not data.spoken_punctuation:
+        return None, frozenset()
+    words = sorted((" ".join(w.lower().split()) for w in data.spoken_punctuation), key=len, reverse=True)
+    alts = "|".join(r"[ \t]+".join(re.escape(x) for x in w.split()) for w in words)
+    return re.compile(rf"[ \t]*(?<![\w-])(?P<word>{alts})(?![\w-])[ \t]*", re.IGNORECASE), frozenset(w.lower() for w in data.not_a_spoken_period)
+
+
+_WORD_BEFORE = re.compile(r"([\w'-]+)[^\w]*$")
+
+
+def _spoken_pass(c: Canonical) -> Canonical:
+    """Punctuation read out in a dictation ("... distal femur comma wide resection period new
+    paragraph") written as punctuation, so that clauses, sentences and fields end where the surgeon
+    said they do. Only in a note that reads out punctuation several times."""
+    pattern, not_periods = _spoken_re()
+    if pattern is None:
+        return c
+    text = c.text
+    hits = list(pattern.finditer(text))
+    data = rule_files.normalization()
+    if len(hits) < data.spoken_punctuation_min:
+        return c
+    marks = {" ".join(k.lower().split()): v for k, v in data.spoken_punctuation.items()}
+    found: list[tuple[int, int, str]] = []
+    starts = {m.start() for m in hits}
+    for m in hits:
+        word = " ".join(m.group("word").lower().split())
+        mark = marks[word]
+        if word == "period":
+            before = _WORD_BEFORE.search(text, max(0, m.start() - 40), m.start())
+            if before is None or before.group(1).lower() in not_periods:
+                continue  # "the postoperative period"
+        if mark.strip():
+            # "femur comma wide": the mark follows the word, then one space (or the line end kept)
+            end_ws = text[m.end("word"):m.end()]
+            tight = "\n" in end_ws or m.end() == len(text) or m.end() in starts  # a line end or "new paragraph" follows
+            found.append((m.start(), m.end(), mark + ("" if tight else " ")))
+        else:
+            found.append((m.start(), m.end(), mark))
+    return _apply(c, found) if found else c
+
+
 def canonical(text: str) -> Canonical:
     """The canonical text of ``text`` with its offset map."""
     if _gaps_are_breaks(text):
         # Lines joined into one: the double spaces left by blank lines become line ends again;
         # nothing was hard-wrapped, so no line is joined back.
-        return _heading_pass(_word_pass(_char_pass(text, True)), gap_lines=True)
-    return _heading_pass(_unwrap_pass(_word_pass(_char_pass(text))))
+        return _heading_pass(_word_pass(_spoken_pass(_char_pass(text, True))), gap_lines=True)
+    return _heading_pass(_unwrap_pass(_word_pass(_spoken_pass(_char_pass(text)))))
 
 
 

@@ -119,6 +119,9 @@ class NormalizationFile(_Strict):
     description: str
     spelling: dict[str, str]
     phrases: dict[str, str]
+    spoken_punctuation: dict[str, str] = {}
+    spoken_punctuation_min: int = 3
+    not_a_spoken_period: list[str] = []
 
 
 @lru_cache(maxsize=None)
