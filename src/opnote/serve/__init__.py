@@ -1,0 +1,117 @@
+"""``opnote serve``: the checker as a local HTTP service, with live sessions and a live page.
+
+Needs the ``serve`` extra (FastAPI and uvicorn): ``pip install 'opnote[serve]'``. This package
+imports neither until a service is made, so ``import opnote.serve`` works without the extra and
+:func:`require` says what is missing in one line.
+
+* :func:`create_app` builds the ASGI application (``opnote.serve.app``) around one
+  :class:`~opnote.Checker`: ``POST /v1/check``, ``POST/PATCH/DELETE /v1/sessions``,
+  ``GET /v1/schema``, ``GET /healthz``, the live page at ``/`` and the OpenAPI document.
+* :func:`run` serves it with uvicorn (what ``opnote serve`` calls).
+
+``docs/live.md`` describes the HTTP API, its limits and what is kept in memory for how long.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..io import DEFAULT_MAX_BYTES
+
+if TYPE_CHECKING:  # pragma: no cover
+    from fastapi import FastAPI
+
+    from ..api import Checker
+
+__all__ = ["INSTALL_HINT", "ServeNotInstalledError", "Settings", "create_app", "require", "run"]
+
+INSTALL_HINT = "pip install 'opnote[serve]'"
+
+
+class ServeNotInstalledError(ImportError):
+    """FastAPI or uvicorn is not installed (the ``serve`` extra)."""
+
+
+def require() -> None:
+    """Raise :class:`ServeNotInstalledError`, naming what is missing, unless the serve extra is installed."""
+    try:
+        import fastapi  # noqa: F401
+        import uvicorn  # noqa: F401
+    except ImportError as e:
+        raise ServeNotInstalledError(f"opnote serve needs the serve extra ({e.name or 'fastapi'} is not installed): {INSTALL_HINT}") from None
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What ``opnote serve`` is started with (each has a command-line option of the same name)."""
+
+    host: str = "127.0.0.1"
+    port: int = 8765
+    token: str | None = None  # bearer token every /v1 request must carry
+    max_bytes: int = DEFAULT_MAX_BYTES  # largest request body, and so largest note
+    timeout: float = 10.0  # seconds one request may take
+    session_ttl: float = 900.0  # seconds a session lives after its last use
+    max_sessions: int = 64
+    code: str = "27365"
+    model: Path | None = None
+    access_log: bool = True
+    debug: bool = False  # tracebacks of internal errors on standard error
+
+    @property
+    def local(self) -> bool:
+        """Is the service reachable from this machine only?"""
+        if self.host == "localhost":
+            return True
+        try:
+            return ipaddress.ip_address(self.host).is_loopback
+        except ValueError:
+            return False
+
+
+def create_app(checker: Checker | None = None, settings: Settings | None = None) -> FastAPI:
+    """The ASGI application (a new :class:`~opnote.Checker` unless one is given)."""
+    require()
+    from .app import build_app
+
+    return build_app(checker, settings or Settings())
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """A listening socket on ``host:port`` (OSError when it cannot be had: in use, no such address)."""
+    family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(128)
+    except OSError:
+        sock.close()
+        raise
+    sock.set_inheritable(True)
+    return sock
+
+
+def run(settings: Settings, checker: Checker | None = None) -> None:
+    """Serve until interrupted (``opnote serve``); OSError when the address cannot be listened on."""
+    require()
+    import uvicorn
+
+    from .app import build_app, log_config
+
+    sock = _listen(settings.host, settings.port)  # before the pipeline is built: a port in use fails at once
+    app = build_app(checker, settings)
+    host, port = sock.getsockname()[:2]
+    shown = f"[{host}]" if ":" in host else host
+    sys.stderr.write(f"opnote: serving http://{shown}:{port}/ (the live page; the API under /v1, its description at /docs); Ctrl-C stops\n")
+    config = uvicorn.Config(
+        app, log_config=log_config(), access_log=settings.access_log, timeout_graceful_shutdown=5, server_header=False,
+    )
+    try:
+        uvicorn.Server(config).run(sockets=[sock])
+    finally:
+        sock.close()
