@@ -229,7 +229,7 @@ def serve_cmd(
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (default: this machine only; 0.0.0.0 for every interface, then use --token)."),
     port: int = typer.Option(8765, "--port", min=0, max=65535, help="Port to listen on (0: any free port)."),
     token: str | None = typer.Option(None, "--token", envvar="OPNOTE_SERVE_TOKEN", show_envvar=True, help="Bearer token every /v1 request must carry (better set in the environment variable than on the command line)."),
-    max_bytes: int = typer.Option(DEFAULT_MAX_BYTES, "--max-bytes", min=1, help="Largest request body, and so largest note, in bytes."),
+    max_bytes: int = typer.Option(256 * 1024, "--max-bytes", min=1, help="Largest request body, and so largest note, in bytes."),
     timeout: float = typer.Option(10.0, "--timeout", min=0.01, help="Seconds one request may take before it is answered with an error (503)."),
     session_ttl: float = typer.Option(900.0, "--session-ttl", min=1, help="Seconds a live session is kept after its last use; then its note is forgotten."),
     max_sessions: int = typer.Option(64, "--max-sessions", min=1, help="Most live sessions open at once."),

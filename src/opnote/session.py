@@ -22,14 +22,15 @@ from .errors import SessionClosedError
 from .incremental import IncrementalPipeline, Stats
 from .io import check_text
 from .normalize import canonical
+from .schema import Report
 
 if TYPE_CHECKING:  # pragma: no cover
     from types import TracebackType
 
     from .api import Checker
-    from .schema import Report
 
 __all__ = ["Session", "SessionClosedError"]
+
 
 
 class Session:
@@ -45,7 +46,7 @@ class Session:
         self.source = source
         self._pipeline: IncrementalPipeline | None = IncrementalPipeline(checker.nlp)
         self._text: str | None = None
-        self._report: Report | None = None
+        self._json: str | None = None  # the latest report, as JSON (the caller may change the object it got)
         self._lock = threading.Lock()
         self.updates = 0
         self.last_update = time.monotonic()
@@ -63,8 +64,8 @@ class Session:
             if pipeline is None:
                 raise SessionClosedError(f"{self.source or '<session>'}: the session is closed")
             self.last_update = time.monotonic()
-            if self._report is not None and text == self._text:
-                return self._report.model_copy(deep=True)
+            if self._json is not None and text == self._text:
+                return Report.model_validate_json(self._json)
             note = check_text(text, self.source or "<text>")
             checker = self._checker
             checker._check_size(note.text, self.source)
@@ -72,9 +73,9 @@ class Session:
             with checker._lock:
                 doc = pipeline.process(canon.text)
             report = checker._report(doc, canon, self.icd10, self.source, None, self.code)
-            self._text, self._report = note.text, report
+            self._text, self._json = note.text, report.model_dump_json()
             self.updates += 1
-            return report.model_copy(deep=True)
+            return report
 
     def close(self) -> None:
         """Forget the note: its text, the pieces kept for reuse and the latest report."""
@@ -83,7 +84,7 @@ class Session:
                 self._pipeline.clear()
             self._pipeline = None
             self._text = None
-            self._report = None
+            self._json = None
 
     @property
     def closed(self) -> bool:

@@ -14,21 +14,18 @@ imports neither until a service is made, so ``import opnote.serve`` works withou
 
 from __future__ import annotations
 
-import ipaddress
 import socket
 import sys
-from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..io import DEFAULT_MAX_BYTES
+from .settings import SERVE_MAX_BYTES, Settings
 
 if TYPE_CHECKING:  # pragma: no cover
     from fastapi import FastAPI
 
     from ..api import Checker
 
-__all__ = ["INSTALL_HINT", "ServeNotInstalledError", "Settings", "create_app", "require", "run"]
+__all__ = ["INSTALL_HINT", "SERVE_MAX_BYTES", "ServeNotInstalledError", "Settings", "create_app", "require", "run"]
 
 INSTALL_HINT = "pip install 'opnote[serve]'"
 
@@ -44,33 +41,6 @@ def require() -> None:
         import uvicorn  # noqa: F401
     except ImportError as e:
         raise ServeNotInstalledError(f"opnote serve needs the serve extra ({e.name or 'fastapi'} is not installed): {INSTALL_HINT}") from None
-
-
-@dataclass(frozen=True)
-class Settings:
-    """What ``opnote serve`` is started with (each has a command-line option of the same name)."""
-
-    host: str = "127.0.0.1"
-    port: int = 8765
-    token: str | None = None  # bearer token every /v1 request must carry
-    max_bytes: int = DEFAULT_MAX_BYTES  # largest request body, and so largest note
-    timeout: float = 10.0  # seconds one request may take
-    session_ttl: float = 900.0  # seconds a session lives after its last use
-    max_sessions: int = 64
-    code: str = "27365"
-    model: Path | None = None
-    access_log: bool = True
-    debug: bool = False  # tracebacks of internal errors on standard error
-
-    @property
-    def local(self) -> bool:
-        """Is the service reachable from this machine only?"""
-        if self.host == "localhost":
-            return True
-        try:
-            return ipaddress.ip_address(self.host).is_loopback
-        except ValueError:
-            return False
 
 
 def create_app(checker: Checker | None = None, settings: Settings | None = None) -> FastAPI:

@@ -47,8 +47,8 @@ from ..errors import (
 )
 from ..io import decode
 from ..schema import Report, report_json_schema
-from . import Settings
 from .page import page_view
+from .settings import Settings
 from .store import SessionStore
 
 __all__ = ["STATUS", "build_app", "log_config"]
