@@ -31,15 +31,14 @@ against a full run, on every step of random edit sequences over the sample notes
 
 from __future__ import annotations
 
+import importlib
 import re
 import threading
-import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy
-import spacy
 from spacy.language import Language
 from spacy.pipeline import SpanRuler
 from spacy.tokens import Doc, Span
@@ -101,12 +100,11 @@ def _pattern_width(pattern: object, tokenize: Callable[[str], Doc]) -> int | Non
 
 @dataclass(frozen=True)
 class Plan:
-    """What can be reused for one pipeline, decided once (:func:`plan_for`).
+    """What can be reused for one pipeline as it is now (:func:`plan_for`).
 
     ``None`` for a part means it is not reused: the component runs over the whole Doc.
     """
 
-    names: tuple[str, ...]
     ruler: SpanRuler | None
     width: int  # the longest target pattern, in tokens
     measurements: OpnoteMeasurements | None
@@ -114,8 +112,10 @@ class Plan:
     special_words: frozenset[str] = field(repr=False)  # the tokenizer's special cases: no cut before one
 
 
-_PLANS: weakref.WeakKeyDictionary[Language, Plan | None] = weakref.WeakKeyDictionary()
-_PLANS_LOCK = threading.Lock()
+# What _specials_allow_sentence_cuts found, by tokenizer rules (the special cases' keys and the
+# affix patterns): the same for every Checker built from the same spaCy language data.
+_SPECIALS: dict[tuple[object, ...], bool | None] = {}
+_SPECIALS_LOCK = threading.Lock()
 
 
 def _specials_allow_sentence_cuts(nlp: Language) -> bool | None:
@@ -128,6 +128,15 @@ def _specials_allow_sentence_cuts(nlp: Language) -> bool | None:
     """
     tokenizer: Any = nlp.tokenizer  # a compiled class without type information
     rules: dict[str, Any] = tokenizer.rules or {}
+    affixes = (tokenizer.prefix_search, tokenizer.suffix_search, tokenizer.infix_finditer, tokenizer.token_match, tokenizer.url_match)
+    key = (frozenset(rules), *(getattr(getattr(f, "__self__", None), "pattern", f) for f in affixes))
+    with _SPECIALS_LOCK:
+        if key not in _SPECIALS:
+            _SPECIALS[key] = _special_cuts(tokenizer, rules)
+        return _SPECIALS[key]
+
+
+def _special_cuts(tokenizer: Any, rules: dict[str, Any]) -> bool | None:  # noqa: ANN401 - spaCy's compiled Tokenizer
     bare = type(tokenizer)(
         tokenizer.vocab, rules={}, prefix_search=tokenizer.prefix_search, suffix_search=tokenizer.suffix_search,
         infix_finditer=tokenizer.infix_finditer, token_match=tokenizer.token_match, url_match=tokenizer.url_match,
@@ -157,7 +166,7 @@ def _make_plan(nlp: Language) -> Plan | None:
     from .factories import PIPELINE
 
     tokenizer: Any = nlp.tokenizer
-    spacy_tokenizer: type[Any] = type(spacy.blank("en").tokenizer)  # a compiled class, without type information
+    spacy_tokenizer = importlib.import_module("spacy.tokenizer").Tokenizer  # compiled, without type information
     if tuple(nlp.pipe_names) != tuple(PIPELINE) or type(tokenizer) is not spacy_tokenizer:
         return None
     sentence_cuts = _specials_allow_sentence_cuts(nlp)
@@ -166,18 +175,15 @@ def _make_plan(nlp: Language) -> Plan | None:
     ruler, width = _ruler_plan(nlp)
     meas = nlp.get_pipe("opnote_measurements")
     return Plan(
-        names=tuple(nlp.pipe_names), ruler=ruler, width=width,
+        ruler=ruler, width=width,
         measurements=meas if type(meas) is OpnoteMeasurements else None,
         sentence_cuts=sentence_cuts, special_words=frozenset(tokenizer.rules or {}),
     )
 
 
 def plan_for(nlp: Language) -> Plan | None:
-    """The reuse plan of ``nlp`` (None: a pipeline this module does not know; it runs whole)."""
-    with _PLANS_LOCK:
-        if nlp not in _PLANS:
-            _PLANS[nlp] = _make_plan(nlp)
-        return _PLANS[nlp]
+    """What can be reused for ``nlp`` as it is now (None: a pipeline this module does not know; it runs whole)."""
+    return _make_plan(nlp)
 
 
 # A target match: start and end character, label and id (their string hashes), start and end token.
