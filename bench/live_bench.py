@@ -12,8 +12,8 @@ only (never the held-out notes):
   one more dev sentence to that note: ``session.update(note + " " + sentence)`` is timed, then
   the session goes back to ``note`` (not timed), so every timed update is the same edit on a
   2,000-word note; ``checker.check`` of the same text is timed beside it, alternating. Also: a
-  word corrected in the middle of the note, and the parts of a check that a session always
-  redoes (the canonical text, and the case model, assessors and report), which bound it below.
+  word corrected in the middle of the note, the pipeline alone (the session's, reusing, against
+  ``nlp(text)``), and the CPU time of each step of a full check.
 * **memory per open session**: Python allocations a session keeps (tracemalloc) after it has
   seen the 2,000-word note and 20 updates, and the process's resident memory for 20 such sessions.
 * **service load**: ``opnote serve`` in its own process (access log off); C clients (threads,
@@ -96,8 +96,8 @@ def timed(fn, *args):  # noqa: ANN001, ANN201 - a tiny helper
 
 
 def latency(checker, steps: int) -> dict:  # noqa: ANN001
+    from opnote.incremental import IncrementalPipeline
     from opnote.normalize import canonical
-    from opnote.scoring import evaluate
 
     rng = random.Random(SEED)
     sentences = dev_sentences(dev_notes())
@@ -105,11 +105,13 @@ def latency(checker, steps: int) -> dict:  # noqa: ANN001
     extra = [rng.choice(sentences) for _ in range(steps)]
     session = checker.session()
     session.update(note)
+    pipe = IncrementalPipeline(checker.nlp)
+    ctext_base = canonical(note).text
     for s in extra[:5]:  # warm up both paths
         checker.check(note + " " + s)
         session.update(note + " " + s)
         session.update(note)
-    rows: dict[str, list[float]] = {k: [] for k in ("update", "update_cpu", "check", "check_cpu", "mid", "mid_cpu", "mid_check", "canonical", "evaluate")}
+    rows: dict[str, list[float]] = {k: [] for k in ("update", "update_cpu", "check", "check_cpu", "mid", "mid_cpu", "mid_check")}
     words = re.compile(r"\b[a-z]{5,}\b")
     middle = [m for m in words.finditer(note) if len(note) * 0.3 < m.start() < len(note) * 0.7]
     for i, s in enumerate(extra):
@@ -129,18 +131,34 @@ def latency(checker, steps: int) -> dict:  # noqa: ANN001
         rows["mid_cpu"].append(cpu)
         rows["mid_check"].append(timed(checker.check, fixed)[1])
         session.update(note)
-        # the floor: what a session recomputes whatever it reuses
-        canon, wall, _ = timed(canonical, text)
-        rows["canonical"].append(wall)
-        doc = checker.nlp(canon.text)
-        ext = doc._
-        rows["evaluate"].append(timed(lambda: evaluate(canon.text, ext.opnote_findings, ext.opnote_cues, sentences=ext.opnote_sents, sections=ext.opnote_sections))[1])
+        for stage, cpu in stages(checker, text).items():
+            rows.setdefault(stage, []).append(cpu)
+        # the pipeline alone: the Doc of the session's pipeline (reusing) and of nlp (whole), CPU time
+        ctext = canonical(text).text
+        pipe.process(ctext_base)
+        rows.setdefault("pipeline_session_cpu", []).append(timed(pipe.process, ctext)[2])
+        rows.setdefault("pipeline_whole_cpu", []).append(timed(checker.nlp, ctext)[2])
     out = {k: stats_ms(v) for k, v in rows.items()}
     out["words"] = len(note.split())
     out["ratio_update_to_check_p50"] = round(out["update"]["p50_ms"] / out["check"]["p50_ms"], 3)
     out["ratio_update_to_check_p95"] = round(out["update"]["p95_ms"] / out["check"]["p95_ms"], 3)
     out["ratio_mid_to_check_p50"] = round(out["mid"]["p50_ms"] / out["mid_check"]["p50_ms"], 3)
+    out["ratio_update_to_check_cpu_p50"] = round(out["update_cpu"]["p50_ms"] / out["check_cpu"]["p50_ms"], 3)
     session.close()
+    return out
+
+
+def stages(checker, text: str) -> dict[str, float]:  # noqa: ANN001
+    """CPU seconds of each step of a full check of ``text`` (as Checker.check runs them)."""
+    from opnote.api import _claim_codes
+    from opnote.normalize import canonical
+
+    out = {}
+    canon, _, out["stage canonical text"] = timed(canonical, text)
+    doc, _, out["stage tokenizer"] = timed(checker.nlp.make_doc, canon.text)
+    for name, proc in checker.nlp.pipeline:
+        doc, _, out[f"stage {name}"] = timed(proc, doc)
+    _, _, out["stage case model, assessors, report"] = timed(checker._report, doc, canon, _claim_codes(None), None, None, None)
     return out
 
 
@@ -261,11 +279,13 @@ def load(clients: list[int], per_client: int, checker) -> dict:  # noqa: ANN001
                 time.sleep(0.2)
         results: dict = {"sessions": {}, "check": {}}
         for kind, target in (("sessions", _client_sessions), ("check", _client_checks)):
+            first = None
             for n in clients:
                 jobs = []
                 for _ in range(n):
-                    picked = [rng.choice(notes) for _ in range(per_client)]
+                    picked = [rng.choice(notes) for _ in range(per_client if kind == "sessions" else 15 * per_client)]
                     jobs.append(dictations(picked) if kind == "sessions" else picked)
+                first = first or jobs
                 lat: list[float] = []
                 errors: list[int] = []
                 threads = [threading.Thread(target=target, args=(port, job, lat, errors)) for job in jobs]
@@ -276,8 +296,8 @@ def load(clients: list[int], per_client: int, checker) -> dict:  # noqa: ANN001
                     t.join()
                 wall = time.perf_counter() - w0
                 results[kind][str(n)] = {"requests": len(lat), "errors": len(errors), "requests_per_s": round(len(lat) / wall, 1), **stats_ms(lat)}
-            # the same work in this process, one request after the other
-            job = jobs[0]
+            # the work of one client, in this process, one request after the other
+            job = first[0]
             lat = []
             w0 = time.perf_counter()
             if kind == "sessions":
@@ -310,13 +330,17 @@ def markdown(res: dict) -> str:
         "| | p50 ms | p95 ms |",
         "| --- | --- | --- |",
     ]
-    for key, label in (("update", "session.update (wall)"), ("update_cpu", "session.update (CPU)"), ("check", "checker.check, same text (wall)"),
-                       ("check_cpu", "checker.check (CPU)"), ("mid", "session.update, a word corrected mid-note"), ("mid_check", "checker.check, same"),
-                       ("canonical", "of which always redone: canonical text"), ("evaluate", "of which always redone: case model, assessors, report")):
+    for key, label in (("update", "session.update (wall)"), ("check", "checker.check, same text (wall)"), ("update_cpu", "session.update (CPU)"),
+                       ("check_cpu", "checker.check (CPU)"), ("mid", "session.update, a word corrected mid-note (wall)"), ("mid_check", "checker.check, same (wall)"),
+                       ("pipeline_session_cpu", "the session's pipeline alone, reusing (CPU)"), ("pipeline_whole_cpu", "nlp(text), the pipeline alone, whole (CPU)")):
         lines.append(f"| {label} | {lat[key]['p50_ms']} | {lat[key]['p95_ms']} |")
     lines += [
         "",
-        f"update / check: {lat['ratio_update_to_check_p50']} at p50, {lat['ratio_update_to_check_p95']} at p95; mid-note: {lat['ratio_mid_to_check_p50']}.",
+        f"update / check: {lat['ratio_update_to_check_p50']} at p50, {lat['ratio_update_to_check_p95']} at p95 (wall); "
+        f"{lat['ratio_update_to_check_cpu_p50']} at p50 in CPU time; mid-note: {lat['ratio_mid_to_check_p50']}.",
+        "",
+        "Where a full check of the same text spends its time (CPU, p50 ms): "
+        + ", ".join(f"{k[6:]} {v['p50_ms']}" for k, v in lat.items() if k.startswith("stage ")) + ".",
         "",
         "## Memory per open session",
         "",

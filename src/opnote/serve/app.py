@@ -171,8 +171,9 @@ def _fields(request: Request, body: bytes, limit: int) -> dict[str, Any]:
         return data
     if media == "text/plain" or (not media and body):
         q = request.query_params
-        fields: dict[str, Any] = {"text": decode(body, "<request>", limit).text} if body else {}
-        fields.update({k: q[k] for k in ("code", "source") if k in q})
+        fields: dict[str, Any] = {k: q[k] for k in ("code", "source") if k in q}
+        # decoded as a note file is (UTF-8, UTF-16 with a byte-order mark, else Windows-1252)
+        fields["text"] = decode(body, q.get("source") or "<text>", limit).text if body else ""
         if "icd10" in q:
             fields["icd10"] = _codes(q.getlist("icd10"))
         return fields
