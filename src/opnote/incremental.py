@@ -212,6 +212,14 @@ class _Line:
 
 
 @dataclass
+class _Window:
+    """The target matches across one cut (offsets from the window's first chunk)."""
+
+    hits: list[_Hit]
+    used: int = 0
+
+
+@dataclass
 class Stats:
     """What the last :meth:`IncrementalPipeline.process` did (for tests and the benchmark)."""
 
@@ -247,7 +255,8 @@ class IncrementalPipeline:
         self.stats = Stats()
         self._chunks: dict[str, _Chunk] = {}
         self._lines: dict[str, _Line] = {}
-        self._windows: dict[tuple[tuple[str, ...], tuple[str, ...]], list[_Hit]] = {}
+        # target matches across each cut, by the texts of the chunks around it
+        self._windows: dict[tuple[tuple[str, ...], tuple[str, ...]], _Window] = {}
         self._step = 0
 
     def clear(self) -> None:
@@ -313,10 +322,11 @@ class IncrementalPipeline:
         if got is None:
             words = [w for p in pieces[j:k + 1] for w in p.chunk.words]
             spaces = [s for p in pieces[j:k + 1] for s in p.chunk.spaces]
-            got = [h for h in self._hits(Doc(self.nlp.vocab, words=words, spaces=spaces)) if h[4] < left < h[5]]
+            got = _Window([h for h in self._hits(Doc(self.nlp.vocab, words=words, spaces=spaces)) if h[4] < left < h[5]])
             self._windows[key] = got
             self.stats.windows_new += 1
-        return got, pieces[j]
+        got.used = self._step
+        return got.hits, pieces[j]
 
     def _targets(self, doc: Doc, pieces: list[_Piece]) -> list[Span]:
         """The span ruler's matches on ``doc``, sorted as ``SpanRuler.match`` sorts them."""
@@ -392,5 +402,5 @@ class IncrementalPipeline:
             del self._chunks[stale]
         for stale in [k for k, v in self._lines.items() if v.used < old]:
             del self._lines[stale]
-        if len(self._windows) > 4 * max(16, len(self._chunks)):
-            self._windows.clear()
+        for cut in [k for k, v in self._windows.items() if v.used < old]:
+            del self._windows[cut]
