@@ -151,6 +151,16 @@ def test_reused_parts_equal_a_full_run(nlp, text):
     assert full._.opnote_findings == inc._.opnote_findings and full._.opnote_cues == inc._.opnote_cues
 
 
+def test_a_target_across_a_cut_is_found_in_the_window_around_it(nlp):
+    inc = IncrementalPipeline(nlp)
+    text = canonical("INDICATIONS: Osteosarcoma of the left distal femur.\n\nThe tumor was resected with a wide\n\nresection of the femur.\n").text
+    doc = inc.process(text)
+    margins = [s.text for s in doc.spans["opnote_candidates"] if s.label_ == "MARGIN"]
+    assert "wide\n\nresection" in margins and inc.stats.windows_new > 0
+    full = nlp(text)
+    assert [(s.start, s.end, s.label_) for s in doc.spans["opnote_candidates"]] == [(s.start, s.end, s.label_) for s in full.spans["opnote_candidates"]]
+
+
 def test_a_dimension_across_a_line_end_is_found_over_the_whole_note(nlp):
     inc = IncrementalPipeline(nlp)
     text = canonical("PROCEDURE: Radical resection.\nThe specimen measured 12 x\n6 x 5 cm.\n").text

@@ -301,7 +301,6 @@ def _handlers(app: FastAPI) -> None:
         return _error_response(e.status_code, RequestError.code, f"[{RequestError.code}] <request>: {request.method} {request.url.path}: {e.detail}")
 
 
-
 class CatchAll:
     """Any other exception becomes a 500 with ``[E900] internal error (TypeName)`` and one log line.
 
