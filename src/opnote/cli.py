@@ -253,10 +253,6 @@ def serve_cmd(
         host=host, port=port, token=token or None, max_bytes=max_bytes, timeout=timeout, session_ttl=session_ttl,
         max_sessions=max_sessions, code=code, model=model, access_log=access_log, debug=debug,
     )
-    if not settings.local and settings.token is None:
-        from .console import notice
-
-        notice(f"serving on {host} without --token: anyone who can reach this port can send notes and read reports")
     try:
         run(settings)
     except OSError as e:

@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import gc
 import socket
-import sys
 from typing import TYPE_CHECKING
 
+from ..console import notice
 from .settings import SERVE_MAX_BYTES, Settings
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -75,6 +75,8 @@ def run(settings: Settings, checker: Checker | None = None) -> None:
     from .app import build_app, log_config
 
     sock = _listen(settings.host, settings.port)  # before the pipeline is built: a port in use fails at once
+    if not settings.local and settings.token is None:
+        notice(f"serving on {settings.host} without --token: anyone who can reach this port can send notes and read reports")
     app = build_app(checker, settings)
     # The pipeline is a few hundred thousand objects that live as long as the process; Python's
     # full garbage collections would walk them all (about 0.2 s, measured), at whatever request
@@ -83,7 +85,7 @@ def run(settings: Settings, checker: Checker | None = None) -> None:
     gc.freeze()
     host, port = sock.getsockname()[:2]
     shown = f"[{host}]" if ":" in host else host
-    sys.stderr.write(f"opnote: serving http://{shown}:{port}/ (the live page; the API under /v1, its description at /docs); Ctrl-C stops\n")
+    notice(f"serving http://{shown}:{port}/ (the live page; the API under /v1, its description at /docs); Ctrl-C stops")
     config = uvicorn.Config(
         app, log_config=log_config(), access_log=settings.access_log, timeout_graceful_shutdown=5, server_header=False,
     )
