@@ -268,6 +268,7 @@ def run_opnote(*args: str, code: str = "") -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-c", prelude, *args], capture_output=True, text=True, timeout=300)
 
 
+@pytest.mark.slow
 def test_serve_without_the_extra_says_so_in_one_line():
     proc = run_opnote("serve", code="import sys; sys.modules['fastapi'] = None; ")
     assert proc.returncode == 3
@@ -276,6 +277,7 @@ def test_serve_without_the_extra_says_so_in_one_line():
     assert proc.returncode == 3 and "(uvicorn is not installed)" in proc.stderr and "Traceback" not in proc.stderr
 
 
+@pytest.mark.slow
 def test_help_lists_serve_without_importing_fastapi():
     script = (
         "import sys; from opnote.cli import app\n"
@@ -286,6 +288,7 @@ def test_help_lists_serve_without_importing_fastapi():
     assert "serve" in proc.stdout and "LOADED False False False" in proc.stdout
 
 
+@pytest.mark.slow
 def test_a_port_in_use_is_one_line_and_status_2():
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))

@@ -83,6 +83,7 @@ def edits(draw) -> tuple[str, list[str]]:
     return versions[0], versions
 
 
+@pytest.mark.slow
 @settings(
     max_examples=max(1, int(60 * SCALE)),
     deadline=None,
@@ -103,6 +104,7 @@ def sentences(text: str) -> list[str]:
     return [m.group(0) for m in re.finditer(r".+?(?:(?:[.!?]|\bperiod\b)(?=\s)|\n|$)\s*", text, re.S) if m.group(0)]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", DEV[::12], ids=lambda p: p.stem)
 def test_a_note_dictated_sentence_by_sentence(checker, path):
     text = path.read_text(encoding="utf-8")
@@ -176,6 +178,7 @@ def test_the_reuse_plan_of_the_opnote_pipeline(nlp):
     assert plan.sentence_cuts  # no special case of the English tokenizer runs across ". The"
 
 
+@pytest.mark.slow
 def test_a_pipeline_it_does_not_know_runs_whole_and_still_agrees():
     from opnote.pipeline import build_nlp
 
