@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
 from spacy.language import Language
 from spacy.tokens import Doc
@@ -15,10 +15,13 @@ from .assess import check_checklist
 from .coding import validate_claim_codes
 from .errors import CodeError
 from .io import DEFAULT_MAX_BYTES, Note, check_text, decode, read_note
-from .normalize import USER_DATA_KEY, canonical, from_user_data, to_user_data
+from .normalize import USER_DATA_KEY, Canonical, canonical, from_user_data, to_user_data
 from .pipeline import load_nlp
 from .schema import Report
 from .scoring import evaluate
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .session import Session
 
 __all__ = ["Checker", "process", "report_from_doc"]
 
@@ -115,12 +118,18 @@ class Checker:
 
     def _check_note_text(self, text: str, icd10: list[str] | None, source: str | None, encoding: str | None, code: str | None = None) -> Report:
         claim = _claim_codes(icd10, source)
+        self._check_size(text, source)
+        canon = canonical(text)
+        return self._report(self._run(canon.text), canon, claim, source, encoding, code)
+
+    def _check_size(self, text: str, source: str | None) -> None:
         if len(text) > self.max_bytes:
             from .errors import NoteTooLargeError
 
             raise NoteTooLargeError(f"{source or '<text>'}: {len(text)} characters is over the limit of {self.max_bytes} (max_bytes)")
-        canon = canonical(text)
-        doc = self._run(canon.text)
+
+    def _report(self, doc: Doc, canon: Canonical, claim: list[str], source: str | None, encoding: str | None, code: str | None) -> Report:
+        """The report of a Doc processed from ``canon.text``, its spans mapped back to the note."""
         report = _evaluate_doc(doc, canon.text, code=code or self.code, icd10=claim, source=source, encoding=encoding)
         return reanchor(report, canon)
 
@@ -128,6 +137,23 @@ class Checker:
         # spaCy pipelines are not documented as thread-safe; one lock keeps shared use correct.
         with self._lock:
             return self.nlp(text)
+
+    # -- a note being written ---------------------------------------------------------
+    def session(self, *, code: str | None = None, icd10: list[str] | None = None, source: str | None = None) -> Session:
+        """A live session for one note being dictated or typed: ``session.update(text)``, with the
+        whole note so far, returns what ``check(text, icd10, code=code, source=source)`` returns,
+        reusing the work of the parts of the note that did not change (``docs/live.md``).
+
+        The codes are checked here: an unknown CPT code raises :class:`RuleFileError`, a bad
+        ICD-10-CM code :class:`CodeError`.
+        """
+        from .session import Session
+
+        source = None if source is None else str(source)
+        claim = _claim_codes(icd10, source)
+        code = code or self.code
+        check_checklist(rule_files.checklist(code))
+        return Session(self, code=code, claim=claim, source=source)
 
     # -- many notes -------------------------------------------------------------------
     def check_many(

@@ -232,6 +232,43 @@ def spark_cmd(
     raise typer.Exit(status)
 
 
+@app.command("serve")
+def serve_cmd(
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (default: this machine only; 0.0.0.0 for every interface, then use --token)."),
+    port: int = typer.Option(8765, "--port", min=0, max=65535, help="Port to listen on (0: any free port)."),
+    token: str | None = typer.Option(None, "--token", envvar="OPNOTE_SERVE_TOKEN", show_envvar=True, help="Bearer token every /v1 request must carry (better set in the environment variable than on the command line)."),
+    max_bytes: int = typer.Option(256 * 1024, "--max-bytes", min=1, help="Largest request body, and so largest note, in bytes."),
+    timeout: float = typer.Option(10.0, "--timeout", min=0.01, help="Seconds one request may take before it is answered with an error (503)."),
+    session_ttl: float = typer.Option(900.0, "--session-ttl", min=1, help="Seconds a live session is kept after its last use; then its note is forgotten."),
+    max_sessions: int = typer.Option(64, "--max-sessions", min=1, help="Most live sessions open at once."),
+    code: str = typer.Option("27365", "--code", help="CPT code whose checklist to apply by default (27365, 27645)."),
+    model: Path | None = typer.Option(None, "--model", help="A saved pipeline folder (default: built from the package's rules)."),
+    access_log: bool = typer.Option(True, "--access-log/--no-access-log", help="Log one line per request (method, path, status; never the note or a query string)."),
+    debug: bool = typer.Option(False, "--debug", help="Print tracebacks of internal errors (they can quote note text)."),
+) -> None:
+    """Serve the checker over HTTP, with live sessions and a live page at / (needs the serve extra).
+
+    See docs/live.md. Stops on Ctrl-C.
+    """
+    from .errors import OpnoteError
+    from .serve import ServeNotInstalledError, Settings, require, run
+
+    try:
+        require()
+    except ServeNotInstalledError as e:
+        raise _fail(str(e), ExitCode.INTERNAL) from None
+    settings = Settings(
+        host=host, port=port, token=token or None, max_bytes=max_bytes, timeout=timeout, session_ttl=session_ttl,
+        max_sessions=max_sessions, code=code, model=model, access_log=access_log, debug=debug,
+    )
+    try:
+        run(settings)
+    except OSError as e:
+        raise _fail(f"cannot listen on {host}:{port} ({e.strerror or type(e).__name__})") from None
+    except OpnoteError as e:
+        raise _fail(str(e), ExitCode.INTERNAL if e.code in ("E300", "E301") else ExitCode.USAGE) from None
+
+
 def main() -> None:
     """Console-script entry point."""
     from . import _compat

@@ -20,6 +20,11 @@ The classes form a tree, so callers catch as broadly as they like::
     ├── RuleFileError (E300)
     ├── ModelLoadError (E301)
     ├── OutputError (E400)          the output folder cannot be used: a usage error, exit 2
+    ├── SessionError (E500)         a live session (opnote.session, opnote serve)
+    │   ├── SessionClosedError (E501)
+    │   └── SessionLimitError (E502)
+    ├── RequestError (E510)         an HTTP request opnote serve does not take
+    │   └── AuthError (E511)
     └── InternalError (E900)
 """
 
@@ -111,6 +116,36 @@ class OutputError(OpnoteError):
     """The ``--out`` folder cannot be used: not a folder, not writable, another tool's files, an input inside it."""
 
     code = "E400"
+
+
+class SessionError(OpnoteError):
+    """A live session that cannot be used (``Checker.session``, ``opnote serve``)."""
+
+    code = "E500"
+
+
+class SessionClosedError(SessionError):
+    """The session was closed, expired, or never opened (HTTP 404 from ``opnote serve``)."""
+
+    code = "E501"
+
+
+class SessionLimitError(SessionError):
+    """``opnote serve`` holds as many open sessions as ``--max-sessions`` allows (HTTP 503)."""
+
+    code = "E502"
+
+
+class RequestError(OpnoteError):
+    """An HTTP request ``opnote serve`` does not take: not JSON, a missing or mistyped field (HTTP 400 or 422)."""
+
+    code = "E510"
+
+
+class AuthError(RequestError):
+    """A missing or wrong bearer token, when ``opnote serve`` was started with one (HTTP 401)."""
+
+    code = "E511"
 
 
 class InternalError(OpnoteError):

@@ -28,3 +28,9 @@ def doc_text(doc: Doc) -> str:
         with _LOCK:
             _TEXTS[doc] = text
     return text
+
+
+def remember_text(doc: Doc, text: str) -> None:
+    """Record ``text`` as ``doc.text`` for a Doc built from its tokens (``text`` must be exactly that)."""
+    with _LOCK:
+        _TEXTS[doc] = text

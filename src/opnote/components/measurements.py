@@ -158,8 +158,12 @@ class OpnoteMeasurements:
         self.spans_key = spans_key
 
     def __call__(self, doc: Doc) -> Doc:
+        return self.annotate(doc, find_dimensions(doc_text(doc)))
+
+    def annotate(self, doc: Doc, dims: list[dict[str, Any]]) -> Doc:
+        """Add the dimensions ``dims`` (what :func:`find_dimensions` found in the Doc's text) to it."""
         spans = []
-        for d in find_dimensions(doc_text(doc)):
+        for d in dims:
             span = doc.char_span(d["start"], d["end"], label="DIMENSION", alignment_mode="expand")
             if span is None:
                 continue
