@@ -35,7 +35,8 @@ from __future__ import annotations
 import bisect
 import contextlib
 import functools
-from typing import TYPE_CHECKING, Callable, Iterator, cast
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, cast
 
 from spacy import about
 from spacy.tokens import Doc, Span

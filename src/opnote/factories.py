@@ -18,8 +18,6 @@ type hint cannot say (a span key must be a non-empty string, a length must be po
 ``ValueError`` naming the component and the option. ``docs/components.md`` documents every option.
 """
 
-from typing import Optional
-
 from spacy.language import Language
 
 from .components.targets import CANDIDATES_KEY
@@ -52,7 +50,7 @@ def make_sentencizer(nlp: Language, name: str, split_on_newline: bool):
     requires=["token.is_sent_start"],
     assigns=["doc._.sections", "token._.section_category"],
 )
-def make_sectionizer(nlp: Language, name: str, max_section_length: Optional[int]):
+def make_sectionizer(nlp: Language, name: str, max_section_length: int | None):
     """Operative-note sections (medspaCy Sectionizer with opnote's headings).
 
     ``max_section_length``: longest section body in tokens, or ``None`` for no limit.

@@ -17,6 +17,7 @@ from .io import display_name
 from .jobs import NoteResult
 from .outdir import OutputFolder, read_chunks
 
+
 def item_ids(code: str = "27365") -> list[str]:
     """The item ids of ``code``'s checklist, in its order: one status column each (read from the checklist file)."""
     from . import rules as rule_files

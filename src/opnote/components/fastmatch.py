@@ -35,8 +35,9 @@ from __future__ import annotations
 
 import itertools
 import re
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, NamedTuple, Sequence, cast
+from typing import Any, NamedTuple, cast
 
 from spacy.attrs import IDS, LOWER, ORTH
 from spacy.matcher import PhraseMatcher

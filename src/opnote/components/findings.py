@@ -239,7 +239,7 @@ class OpnoteFindings:
         }
         (p / "target_attrs.json").write_text(json.dumps(data, indent=1, sort_keys=True), encoding="utf-8")
 
-    def from_disk(self, path: Any, *, exclude: Any = ()) -> "OpnoteFindings":
+    def from_disk(self, path: Any, *, exclude: Any = ()) -> OpnoteFindings:
         import json
         from pathlib import Path
 

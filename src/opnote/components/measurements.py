@@ -11,7 +11,7 @@ import re
 from typing import Any
 
 from spacy.language import Language
-from spacy.tokens import Doc, Span
+from spacy.tokens import Doc
 
 from .doctext import doc_text
 from .targets import CANDIDATES_KEY

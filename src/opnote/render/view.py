@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any
 from .case import case_summary
 from .highlight import Piece, evidence_spans, note_pieces
 from .labels import (
-    fee_sentence,
     ADVISORY_LABEL,
     CATEGORY_LABEL,
     GAP_STATUSES,
@@ -25,6 +24,7 @@ from .labels import (
     VERDICT_LABEL,
     VERDICT_RANK,
     colour,
+    fee_sentence,
     short,
 )
 
