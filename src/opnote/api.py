@@ -157,7 +157,7 @@ class Checker:
                 return
             with self._lock:
                 docs = list(self.nlp.pipe([c.text for c in batch], batch_size=batch_size))
-            for canon, doc in zip(batch, docs):
+            for canon, doc in zip(batch, docs, strict=True):
                 yield reanchor(_evaluate_doc(doc, canon.text, code=code or self.code, icd10=claim), canon)
 
     def explain(self, text: str) -> Doc:

@@ -492,7 +492,6 @@ def _settle_tissue(view: NoteView, case: Case) -> Fact:
 # ----------------------------------------------------------------------------- operation
 def _operation_candidates(view: NoteView, case: Case) -> list[tuple[str, Mention, float]]:
     rules = rule_files.case_rules().operation
-    rx = _rx()
     out: list[tuple[str, Mention, float]] = []
     anchors = {m.sent for m in view.of("SITE", "TUMOR", "TUMOR_GENERIC") if not m.is_("negated")}
     for m in view.of("PROCEDURE"):
@@ -501,7 +500,6 @@ def _operation_candidates(view: NoteView, case: Case) -> list[tuple[str, Mention
         w = rules.weights.get(m.place, 0.0)
         if w <= 0:
             continue
-        sentence = view.sentence_text(m.sent)
         if m.place != "procedure" and (m.is_("historical") or m.place in ("history", "diagnosis", "narrative")) and _past(view, m):
             continue  # "diagnosed on a core needle biopsy in January", "underwent resection 19 days ago"
         if _irrealis(view, m):

@@ -7,7 +7,7 @@ prints.
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 SCHEMA_VERSION = "1"
 
 
-class Status(str, Enum):
+class Status(StrEnum):
     """Status of one checklist item."""
 
     met = "met"
@@ -25,7 +25,7 @@ class Status(str, Enum):
     not_applicable = "not_applicable"
 
 
-class Verdict(str, Enum):
+class Verdict(StrEnum):
     """Overall verdict for the note."""
 
     ready = "ready"

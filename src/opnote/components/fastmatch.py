@@ -167,7 +167,7 @@ def _variants(pattern: object, strings: StringStore) -> tuple[list[TokenSeq], bo
             return None
     out = []
     for counts in itertools.product(*[reps for _, reps in compiled]):
-        seq = tuple(t for (t, _), k in zip(compiled, counts) for _ in range(k))
+        seq = tuple(t for (t, _), k in zip(compiled, counts, strict=True) for _ in range(k))
         if seq:  # spaCy drops zero-length matches
             out.append(seq)
     return out, total == 1
