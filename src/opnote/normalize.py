@@ -86,18 +86,22 @@ def _same_case(src: str, repl: str) -> str:
     return repl
 
 
+#: A prefix tree of words: each character leads to the tree of what may follow it ("" ends a word).
+_Trie = dict[str, "_Trie"]
+
+
 def _trie_pattern(words: set[str]) -> str:
     """One pattern for a set of words, shared prefixes factored out ("col(?:or|our)"): Python's
     regular expressions try the alternatives of a flat list one by one at every character, which
     measured twice as slow over the notes for these ~120 words."""
-    trie: dict[str, dict] = {}  # type: ignore[type-arg]
+    trie: _Trie = {}
     for w in words:
         node = trie
         for ch in w:
             node = node.setdefault(ch, {})
         node[""] = {}
 
-    def build(node: dict) -> str:  # type: ignore[type-arg]
+    def build(node: _Trie) -> str:
         alts = [re.escape(ch) + build(sub) for ch, sub in sorted(node.items()) if ch]
         if not alts:
             return ""

@@ -11,12 +11,14 @@ import csv
 import json
 import sys
 import tempfile
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .io import display_name
 from .jobs import NoteResult
 from .outdir import OutputFolder, read_chunks
 
+if TYPE_CHECKING:  # pragma: no cover
+    from .schema import Report
 
 def item_ids(code: str = "27365") -> list[str]:
     """The item ids of ``code``'s checklist, in its order: one status column each (read from the checklist file)."""
@@ -80,7 +82,7 @@ def advisory_labels(rep: Any) -> list[str]:
     return [a.kind + (f":{a.code}" if a.code else "") for a in rep.advisories]
 
 
-def amount_at_stake(rep: Any) -> float | str:
+def amount_at_stake(rep: Report) -> float | str:
     """What the checked code is worth when the note does not yet support it: the national fee of the
     report's fee context for an ``at_risk`` or ``not_supported`` note; nothing for a ready note or
     when no fee is known. A figure for sorting work, never a promise of payment."""

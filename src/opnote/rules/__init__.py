@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from functools import cache
 from importlib import resources
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
@@ -102,7 +102,10 @@ def read_json(name: str) -> Any:
         raise RuleFileError(f"rule file {name} is not valid JSON: line {e.lineno}: {e.msg}") from e
 
 
-def validate(model: type[BaseModel], data: Any, name: str) -> Any:
+_M = TypeVar("_M", bound=BaseModel)
+
+
+def validate(model: type[_M], data: Any, name: str) -> _M:
     """Validate ``data`` against ``model``; a failure names the file and each bad field."""
     try:
         return model.model_validate(data)
