@@ -52,7 +52,7 @@ def import_medspacy() -> None:
 
 def _stub_quickumls() -> list[str]:
     stub = types.ModuleType("quickumls")
-    stub.__path__ = []  # type: ignore[attr-defined]
+    stub.__path__ = []
     component = types.ModuleType("quickumls.spacy_component")
     stub.spacy_component = component  # type: ignore[attr-defined]
     sys.modules["quickumls"] = stub

@@ -35,7 +35,9 @@ from __future__ import annotations
 import bisect
 import contextlib
 import functools
-from typing import TYPE_CHECKING, Callable, Iterator, cast
+import itertools
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, cast
 
 from spacy import about
 from spacy.tokens import Doc, Span
@@ -144,7 +146,7 @@ def _overlaps(a0: int, a1: int, b0: int, b1: int) -> bool:
 
 def _disjoint_modifiers(modifiers: list[ConTextModifier]) -> bool:
     spans = sorted(m.modifier_span for m in modifiers)
-    return all(a[1] <= b[0] for a, b in zip(spans, spans[1:]))
+    return all(a[1] <= b[0] for a, b in itertools.pairwise(spans))
 
 
 def _update_scopes(graph: ConTextGraph) -> None:
@@ -199,7 +201,7 @@ def _modify_targets(targets: list[Span], bounds: list[tuple[int, int]], modifier
         candidates = [
             sorted(by_start[bisect.bisect_left(starts, t0 - longest):bisect.bisect_right(starts, t1)]) for t0, t1 in bounds
         ]
-    for target, (t0, t1), ks in zip(targets, bounds, candidates):
+    for target, (t0, t1), ks in zip(targets, bounds, candidates, strict=True):
         for k in ks:
             s0, s1 = scopes[k]
             if (s0 <= t0 < s1 or s0 < t1 <= s1) and modifiers[k].modifies(target):

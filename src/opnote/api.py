@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Iterator
+from typing import TYPE_CHECKING, Any
 
 from spacy.language import Language
 from spacy.tokens import Doc
@@ -182,7 +183,7 @@ class Checker:
                 return
             with self._lock:
                 docs = list(self.nlp.pipe([c.text for c in batch], batch_size=batch_size))
-            for canon, doc in zip(batch, docs):
+            for canon, doc in zip(batch, docs, strict=True):
                 yield reanchor(_evaluate_doc(doc, canon.text, code=code or self.code, icd10=claim), canon)
 
     def explain(self, text: str) -> Doc:

@@ -13,7 +13,6 @@ advisories read the :class:`Case`; none of them re-derives these facts from word
 from __future__ import annotations
 
 import re
-from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -133,7 +132,10 @@ class _Compiled:
 @lru_cache(maxsize=1)
 def _rx() -> _Compiled:
     r = rule_files.case_rules()
-    c = lambda s: re.compile(s, re.I)  # noqa: E731
+
+    def c(s: str) -> re.Pattern[str]:
+        return re.compile(s, re.I)
+
     return _Compiled(
         not_side_before=tuple(c(x) for x in r.side.not_the_tumor_side),
         not_side_after=tuple(c(x) for x in r.side.not_the_tumor_side_after),
@@ -276,8 +278,8 @@ def _tissue_of_histology(view: NoteView, t: Mention) -> str | None:
     return "bone" if t.attr("category") not in (None, "unknown", "soft_tissue_sarcoma") else None
 
 
-def _category_weights(view: NoteView, current: Sequence[Mention]) -> Counter[str]:
-    weight: Counter[str] = Counter()
+def _category_weights(view: NoteView, current: Sequence[Mention]) -> dict[str, float]:
+    weight: dict[str, float] = {}
     for t in current:
         cat = _adjusted_category(view, t)
         w = 3.0 if t.section in KEY_SECTIONS else 1.0
@@ -285,7 +287,7 @@ def _category_weights(view: NoteView, current: Sequence[Mention]) -> Counter[str
             w *= 0.5
         if not t.present:
             w *= 0.5
-        weight[cat] += w
+        weight[cat] = weight.get(cat, 0) + w
     return weight
 
 
@@ -336,35 +338,8 @@ def _site_mentions(view: NoteView) -> list[Mention]:
 
 
 def _settle_site(view: NoteView, case: Case, current: Sequence[Mention], sites: Sequence[Mention], bone_cut: bool = False) -> None:
-    present = [s for s in sites if s.present or s.is_("historical")]
-    margins = [m for m in view.of("MARGIN") if m.present]
-    generic = [m for m in current if m.label == "TUMOR_GENERIC"]
-    named = [m for m in current if m.label == "TUMOR"]
-    histo_by_sent = _by_sent(t for t in named if t.attr("histology") not in GENERIC_HISTOLOGY)
-    tumor_by_sent = _by_sent(list(named) + generic + margins)
-    scores: Counter[str] = Counter()
-    by_site: dict[str, list[Mention]] = {}
-    for s in present:
-        site = s.attr("site")
-        if not site or site == "limb":
-            continue
-        w = 0.2
-        if s.section in ("preop_diagnosis", "postop_diagnosis"):
-            w += 2
-        if s.place == "procedure":
-            w += 3  # the procedure line names the bone operated on (other metastases are named elsewhere)
-        elif s.section == "procedure":
-            w += 1
-        w += _nearness(s, histo_by_sent, (6, 3, 1)) or _nearness(s, tumor_by_sent, (2, 1, 0.5))
-        if site == "tibia" and s.text.lower() in ("tibia", "tibial"):
-            site = "tibia_generic"  # "tibial" alone says no level; it joins the level the note gives
-        scores[site] += w
-        by_site.setdefault(site, []).append(s)
-    generic = scores.pop("tibia_generic", 0.0)
-    if generic:
-        level = "proximal_tibia" if scores.get("proximal_tibia") else "tibia"
-        scores[level] += generic
-        by_site.setdefault(level, []).extend(by_site.pop("tibia_generic", []))
+    scores, by_site = _site_scores(view, current, sites)
+    _join_generic_tibia(scores, by_site)
     # Thigh and calf muscles are named in every bone resection near them; they locate the tumor
     # only for a soft-tissue tumor (or when no bone is named at all).
     for soft in SOFT_SITES:
@@ -376,17 +351,64 @@ def _settle_site(view: NoteView, case: Case, current: Sequence[Mention], sites: 
             del scores[soft]
     if not scores or case.tumor_status.value != "current":
         return
-    specific = {k: v for k, v in scores.items() if k in SPECIFIC_SITES}
-    chosen: str | None = None
-    if specific:
-        chosen = max(specific, key=lambda k: (specific[k], k == "distal_femur"))
-    elif scores.get("femur"):
-        chosen = "femur"
-    elif scores.get("knee"):
-        chosen = "knee"
+    chosen = _chosen_site(scores)
     case.site = chosen
     if chosen:
         case.site_evidence = sorted(by_site.get(chosen, []), key=lambda r: (r.section not in KEY_SECTIONS, r.start))
+
+
+def _site_scores(view: NoteView, current: Sequence[Mention], sites: Sequence[Mention]) -> tuple[dict[str, float], dict[str, list[Mention]]]:
+    """Each site's weight (where it is named, how near the tumor) and its mentions."""
+    present = [s for s in sites if s.present or s.is_("historical")]
+    margins = [m for m in view.of("MARGIN") if m.present]
+    generic = [m for m in current if m.label == "TUMOR_GENERIC"]
+    named = [m for m in current if m.label == "TUMOR"]
+    histo_by_sent = _by_sent(t for t in named if t.attr("histology") not in GENERIC_HISTOLOGY)
+    tumor_by_sent = _by_sent(list(named) + generic + margins)
+    scores: dict[str, float] = {}
+    by_site: dict[str, list[Mention]] = {}
+    for s in present:
+        site = s.attr("site")
+        if not site or site == "limb":
+            continue
+        w = _site_weight(s) + (_nearness(s, histo_by_sent, (6, 3, 1)) or _nearness(s, tumor_by_sent, (2, 1, 0.5)))
+        if site == "tibia" and s.text.lower() in ("tibia", "tibial"):
+            site = "tibia_generic"  # "tibial" alone says no level; it joins the level the note gives
+        scores[site] = scores.get(site, 0) + w
+        by_site.setdefault(site, []).append(s)
+    return scores, by_site
+
+
+def _site_weight(s: Mention) -> float:
+    """How much where a site is named counts (before its nearness to the tumor)."""
+    w = 0.2
+    if s.section in ("preop_diagnosis", "postop_diagnosis"):
+        w += 2
+    if s.place == "procedure":
+        w += 3  # the procedure line names the bone operated on (other metastases are named elsewhere)
+    elif s.section == "procedure":
+        w += 1
+    return w
+
+
+def _join_generic_tibia(scores: dict[str, float], by_site: dict[str, list[Mention]]) -> None:
+    """"tibia" without a level counts for the level the note gives (proximal), else the tibia."""
+    generic = scores.pop("tibia_generic", 0.0)
+    if generic:
+        level = "proximal_tibia" if scores.get("proximal_tibia") else "tibia"
+        scores[level] = scores.get(level, 0) + generic
+        by_site.setdefault(level, []).extend(by_site.pop("tibia_generic", []))
+
+
+def _chosen_site(scores: dict[str, float]) -> str | None:
+    specific = {k: v for k, v in scores.items() if k in SPECIFIC_SITES}
+    if specific:
+        return max(specific, key=lambda k: (specific[k], k == "distal_femur"))
+    if scores.get("femur"):
+        return "femur"
+    if scores.get("knee"):
+        return "knee"
+    return None
 
 
 # ----------------------------------------------------------------------------- bone and tissue
@@ -490,7 +512,6 @@ def _settle_tissue(view: NoteView, case: Case) -> Fact:
 # ----------------------------------------------------------------------------- operation
 def _operation_candidates(view: NoteView, case: Case) -> list[tuple[str, Mention, float]]:
     rules = rule_files.case_rules().operation
-    rx = _rx()
     out: list[tuple[str, Mention, float]] = []
     anchors = {m.sent for m in view.of("SITE", "TUMOR", "TUMOR_GENERIC") if not m.is_("negated")}
     for m in view.of("PROCEDURE"):
@@ -499,7 +520,6 @@ def _operation_candidates(view: NoteView, case: Case) -> list[tuple[str, Mention
         w = rules.weights.get(m.place, 0.0)
         if w <= 0:
             continue
-        sentence = view.sentence_text(m.sent)
         if m.place != "procedure" and (m.is_("historical") or m.place in ("history", "diagnosis", "narrative")) and _past(view, m):
             continue  # "diagnosed on a core needle biopsy in January", "underwent resection 19 days ago"
         if _irrealis(view, m):
@@ -602,9 +622,9 @@ def _choose_operation(cands: list[tuple[str, Mention, float]], order: dict[str, 
         return best, [c[1] for c in line if c[0] == best]
     if not cands:
         return None, []
-    score: Counter[str] = Counter()
+    score: dict[str, float] = {}
     for cls, _, w in cands:
-        score[cls] += w
+        score[cls] = score.get(cls, 0) + w
     best = max(score, key=lambda k: (score[k], -order.get(k, len(order))))
     return best, [c[1] for c in cands if c[0] == best]
 
@@ -644,45 +664,64 @@ def _inferred_operation(view: NoteView, case: Case) -> str:
 # ----------------------------------------------------------------------------- side
 def _side_candidates(view: NoteView, case: Case) -> list[tuple[SideMention, Mention]]:
     """Every side the note gives for the tumor's limb, with its place and weight."""
-    rules = rule_files.case_rules().side
-    rx = _rx()
-    text = view.text
+    linked = _sides_of_sites(view, case)
+    out: list[tuple[SideMention, Mention]] = []
+    for m in view.of("SIDE"):
+        sm = _side_candidate(view, m, linked.get(_span(m)))
+        if sm is not None:
+            out.append((sm, m))
+    return out
+
+
+def _sides_of_sites(view: NoteView, case: Case) -> dict[Span, Mention]:
+    """The site mention each side word belongs to, for sites of the tumor's limb."""
     group = BONE_GROUP.get(case.site or "", {"distal_femur", "femoral_shaft", "proximal_femur", "femur", "knee", "thigh", "limb", "proximal_tibia", "patella", "tibia"})
     linked: dict[Span, Mention] = {}
     for s in view.of("SITE"):
         if s.side_span and s.attr("laterality") and not s.is_("negated") and s.attr("site") in group | {"limb"}:
             linked[s.side_span] = s
-    abbreviations = set(rules.abbreviations)
-    out: list[tuple[SideMention, Mention]] = []
-    for m in view.of("SIDE"):
-        if m.is_("negated"):
-            continue
-        value = str(m.attr("laterality") or "")
-        if value not in ("right", "left"):
-            continue
-        pre = text[max(0, m.start - 20):m.start]
-        post = text[m.end:m.end + 20]
-        if any(p.search(pre) for p in rx.not_a_side_before) or any(p.search(post) for p in rx.not_a_side_after):
-            continue  # "a cuff was left on the tumor", "a right-angle clamp"
-        site = linked.get(_span(m))
-        place = m.place
-        if site is None and m.text.lower() in abbreviations and not _side_field(text, m.start):
-            continue  # "RT 45 Gy", "Adam R Holmqvist": a letter is a side only beside a limb or in a side field
-        if _in_table_row(text, m.start):
-            place = "implants"  # a side column of a table (an implant log, a specimen list) labels the row
-        if site is None and place not in rules.anywhere_places:
-            continue
-        s_start, s_end = view.sentence(m.sent)
-        before = text[max(s_start, m.start - 60):m.start]
-        after = text[m.end:min(s_end, m.end + 80)]
-        if site is not None and site.end > m.end:
-            after = text[site.end:min(s_end, site.end + 80)]
-        if any(p.search(before) for p in rx.not_side_before) or any(p.search(after) for p in rx.not_side_after):
-            continue
-        weight = rules.weights.get(place, 1.0)
-        span = (min(m.start, site.start), max(m.end, site.end)) if site is not None else _span(m)
-        out.append((SideMention(value, place, weight, span), m))
-    return out
+    return linked
+
+
+def _side_candidate(view: NoteView, m: Mention, site: Mention | None) -> SideMention | None:
+    """The side a SIDE mention gives for the tumor (``site``: the site it belongs to), if it gives one."""
+    rules = rule_files.case_rules().side
+    text = view.text
+    value = str(m.attr("laterality") or "")
+    if m.is_("negated") or value not in ("right", "left") or _not_a_side(text, m):
+        return None
+    place = m.place
+    if site is None and m.text.lower() in rules.abbreviations and not _side_field(text, m.start):
+        return None  # "RT 45 Gy", "Adam R Holmqvist": a letter is a side only beside a limb or in a side field
+    if _in_table_row(text, m.start):
+        place = "implants"  # a side column of a table (an implant log, a specimen list) labels the row
+    if site is None and place not in rules.anywhere_places:
+        return None
+    if _not_the_tumor_side(view, m, site):
+        return None
+    span = (min(m.start, site.start), max(m.end, site.end)) if site is not None else _span(m)
+    return SideMention(value, place, rules.weights.get(place, 1.0), span)
+
+
+def _not_a_side(text: str, m: Mention) -> bool:
+    """"a cuff was left on the tumor", "a right-angle clamp": the word is not a side."""
+    rx = _rx()
+    pre = text[max(0, m.start - 20):m.start]
+    post = text[m.end:m.end + 20]
+    return any(p.search(pre) for p in rx.not_a_side_before) or any(p.search(post) for p in rx.not_a_side_after)
+
+
+def _not_the_tumor_side(view: NoteView, m: Mention, site: Mention | None) -> bool:
+    """A side said of another limb or of the positioning ("the contralateral leg", "harvested from
+    the left", "right side down"), not of the tumor's limb."""
+    rx = _rx()
+    text = view.text
+    s_start, s_end = view.sentence(m.sent)
+    before = text[max(s_start, m.start - 60):m.start]
+    after = text[m.end:min(s_end, m.end + 80)]
+    if site is not None and site.end > m.end:
+        after = text[site.end:min(s_end, site.end + 80)]
+    return any(p.search(before) for p in rx.not_side_before) or any(p.search(after) for p in rx.not_side_after)
 
 
 SIDE_FIELD = re.compile(r"(?:\bside|laterality|\bsite)\s*[:\-]\s*$|\(\s*$", re.I)
@@ -751,9 +790,9 @@ def _settle_side(view: NoteView, case: Case) -> tuple[Fact, list[SideMention]]:
     corrected = [sm for sm, m in cands if sm.place == "addendum" and rx.correction.search(view.sentence_text(m.sent))]
     if not corrected and len(wrong) == 1:
         corrected = [sm for sm, _ in cands if sm.place == "addendum"]
-    votes: Counter[str] = Counter()
+    votes: dict[str, float] = {}
     for sm, _ in cands:
-        votes[sm.value] += sm.weight
+        votes[sm.value] = votes.get(sm.value, 0) + sm.weight
     if corrected:
         value = corrected[-1].value
         return Fact(value, [c.span for c in corrected[:2]]), []

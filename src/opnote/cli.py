@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import sys
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 
 import typer
@@ -32,7 +32,7 @@ app = typer.Typer(
 )
 
 
-class Fmt(str, Enum):
+class Fmt(StrEnum):
     text = "text"
     json = "json"
     jsonl = "jsonl"
@@ -41,18 +41,18 @@ class Fmt(str, Enum):
     fhir = "fhir"
 
 
-class InFmt(str, Enum):
+class InFmt(StrEnum):
     auto = "auto"
     text = "text"
     jsonl = "jsonl"
 
 
-class GroupBy(str, Enum):
+class GroupBy(StrEnum):
     month = "month"
     week = "week"
 
 
-class EvalFmt(str, Enum):
+class EvalFmt(StrEnum):
     text = "text"
     json = "json"
 

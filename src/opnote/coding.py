@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 from . import rules as rule_files
 from .errors import CodeError
-from .schema import Advisory, Diagnosis, Evidence, FeeContext, GlobalPeriod
+from .schema import Advisory, Confidence, Diagnosis, Evidence, FeeContext, GlobalPeriod
 
 if TYPE_CHECKING:  # pragma: no cover
     from .case import Case, Span
@@ -153,7 +153,6 @@ def expected_codes(case: Case) -> list[str]:
 def _tumor_codes(case: Case) -> list[str]:
     cat, site, h = case.category, case.site, _histology(case)
     d = SIDE_DIGIT.get(case.laterality or "", "0")
-    leg = site in TIBIA_SITES
     if cat == "primary_malignant_bone":
         if site == "pelvis":
             return ["C41.4"]
@@ -163,23 +162,34 @@ def _tumor_codes(case: Case) -> list[str]:
     if cat == "soft_tissue_sarcoma":
         return [("C47.2" if "nerve sheath" in h else "C49.2") + d]
     if cat == "benign_aggressive_bone":
-        side9 = SIDE_DIGIT.get(case.laterality or "", "9")
-        if "aneurysmal" in h:
-            return [("M85.56" if leg else "M85.55") + side9]
-        if "fibrous dysplasia" in h:
-            return ["Q78.1"] if "polyostotic" in h else [("M85.06" if leg else "M85.05") + side9]
-        if "bone cyst" in h:
-            return []  # M85.4-: the femur's place in the Neoplasm Table index could not be verified
-        return [("D16.3" if site == "patella" else "D16.2") + d]
+        return _benign_bone_codes(case, h, d)
     if cat == "uncertain_behavior_bone":
         return ["D48.0"]
     if cat == "hematologic":
-        if "myeloma" in h and "solitary" not in h:
-            return ["C90.00"]
-        if "lymphoma" in h:
-            return ["C83.398"] if ("large b" in h or "dlbcl" in h or "diffuse" in h) else []
-        return ["C90.30"]
+        return _hematologic_codes(h)
     return []
+
+
+def _benign_bone_codes(case: Case, h: str, d: str) -> list[str]:
+    """A benign aggressive tumor's code; the non-neoplastic lesions are coded in chapter 13 (M85) or 17."""
+    site = case.site
+    leg = site in TIBIA_SITES
+    side9 = SIDE_DIGIT.get(case.laterality or "", "9")
+    if "aneurysmal" in h:
+        return [("M85.56" if leg else "M85.55") + side9]
+    if "fibrous dysplasia" in h:
+        return ["Q78.1"] if "polyostotic" in h else [("M85.06" if leg else "M85.05") + side9]
+    if "bone cyst" in h:
+        return []  # M85.4-: the femur's place in the Neoplasm Table index could not be verified
+    return [("D16.3" if site == "patella" else "D16.2") + d]
+
+
+def _hematologic_codes(h: str) -> list[str]:
+    if "myeloma" in h and "solitary" not in h:
+        return ["C90.00"]
+    if "lymphoma" in h:
+        return ["C83.398"] if ("large b" in h or "dlbcl" in h or "diffuse" in h) else []
+    return ["C90.30"]
 
 
 def _family(code: str) -> str:
@@ -263,41 +273,66 @@ def _uncertain(diag: Diagnosis, claim: list[str]) -> tuple[Diagnosis, str, str, 
 
 
 def _check_claim(case: Case, diag: Diagnosis, claim: list[str], expected: list[str], text: str) -> tuple[Diagnosis, str, str, list[Advisory]]:
-    cm = _icd()
-    problems: list[str] = []
-    partial: list[str] = []
-    advisories: list[Advisory] = []
-    primary = expected[0] if expected else None
-    exp_family = _family(primary) if primary else None
-    companions: list[str] = []
+    judged = _ClaimCheck(case, claim, expected, diag.tumor_type)
     for code in claim:
-        if not cm.is_leaf(code):
-            kids = list(cm.get_children(code)) if cm.is_valid_item(code) else []
-            problems.append(f"{code} is a category, not a billable code; use one of {', '.join(kids[:8])}")
-            continue
-        fam = _family(code)
-        if primary and fam != exp_family and code not in expected:
-            if any(_companion(e, code) for e in expected) or any(_companion(o, code) for o in claim if o != code and _family(o) == exp_family):
-                companions.append(code)
-                continue
-            if fam == "fracture":
-                companions.append(code)
-                continue
-            problems.append(_mismatch(code, fam, exp_family or "", primary, diag.tumor_type))
-            continue
-        side_problem = _side_problem(case, code, primary)
-        if side_problem is not None:
-            kind, msg = side_problem
-            (problems if kind == "conflict" else partial).append(msg)
-            if kind == "conflict":
-                advisories.append(Advisory(kind="laterality", code=code, message=f"Claim code {code} is {_side_of(code)}-sided; the note documents the {case.laterality} side. Laterality must agree (ICD-10-CM I.B.13).", confidence="verified", source="ICD-10-CM Official Guidelines I.B.13"))
-            continue
-        if primary and fam == exp_family == "primary_malignant_bone" and code[:5] != primary[:5]:
-            partial.append(f"{code} and the expected {primary} differ in the bone group (long vs short bones of the lower limb)")
+        judged.judge(code)
     for i, a in enumerate(claim):
         for b in claim[i + 1:]:
             if _excluded(a, b):
-                problems.append(f"{a} and {b} may not be coded together (an Excludes1 note of the tabular)")
+                judged.problems.append(f"{a} and {b} may not be coded together (an Excludes1 note of the tabular)")
+    return _claim_result(diag, claim, judged)
+
+
+class _ClaimCheck:
+    """The claim's codes judged one by one against the codes the note supports."""
+
+    def __init__(self, case: Case, claim: list[str], expected: list[str], tumor_type: str | None) -> None:
+        self.cm = _icd()
+        self.case, self.claim, self.expected, self.tumor_type = case, claim, expected, tumor_type
+        self.primary = expected[0] if expected else None
+        self.exp_family = _family(self.primary) if self.primary else None
+        self.problems: list[str] = []
+        self.partial: list[str] = []
+        self.advisories: list[Advisory] = []
+        self.companions: list[str] = []
+
+    def judge(self, code: str) -> None:
+        cm = self.cm
+        primary, exp_family = self.primary, self.exp_family
+        if not cm.is_leaf(code):
+            kids = list(cm.get_children(code)) if cm.is_valid_item(code) else []
+            self.problems.append(f"{code} is a category, not a billable code; use one of {', '.join(kids[:8])}")
+            return
+        fam = _family(code)
+        if primary and fam != exp_family and code not in self.expected:
+            if self._companion(code, fam):
+                self.companions.append(code)
+            else:
+                self.problems.append(_mismatch(code, fam, exp_family or "", primary, self.tumor_type))
+            return
+        side_problem = _side_problem(self.case, code, primary)
+        if side_problem is not None:
+            self._side(code, *side_problem)
+            return
+        if primary and fam == exp_family == "primary_malignant_bone" and code[:5] != primary[:5]:
+            self.partial.append(f"{code} and the expected {primary} differ in the bone group (long vs short bones of the lower limb)")
+
+    def _companion(self, code: str, fam: str) -> bool:
+        """A code of another family that the tabular pairs with the tumor's code, or a fracture."""
+        if any(_companion(e, code) for e in self.expected):
+            return True
+        if any(_companion(o, code) for o in self.claim if o != code and _family(o) == self.exp_family):
+            return True
+        return fam == "fracture"
+
+    def _side(self, code: str, kind: str, msg: str) -> None:
+        (self.problems if kind == "conflict" else self.partial).append(msg)
+        if kind == "conflict":
+            self.advisories.append(Advisory(kind="laterality", code=code, message=f"Claim code {code} is {_side_of(code)}-sided; the note documents the {self.case.laterality} side. Laterality must agree (ICD-10-CM I.B.13).", confidence="verified", source="ICD-10-CM Official Guidelines I.B.13"))
+
+
+def _claim_result(diag: Diagnosis, claim: list[str], judged: _ClaimCheck) -> tuple[Diagnosis, str, str, list[Advisory]]:
+    problems, partial, companions, advisories = judged.problems, judged.partial, judged.companions, judged.advisories
     diag.companions = companions
     diag.problems = problems + partial
     if problems:
@@ -607,33 +642,36 @@ def bundling(case: Case, view: NoteView) -> list[Advisory]:
     return out
 
 
-def _bundle(case: Case, view: NoteView, m: Mention, kinds: set[str]) -> tuple[str | None, str, str] | None:
+#: What a reconstruction kind done with a curettage is reported as: (code, confidence, advice).
+_CURETTAGE_BUNDLE: dict[str, tuple[str | None, Confidence, str]] = {
+    "autograft": (None, "likely", "A graft after curettage is part of the curettage-with-autograft code (its harvest is included): do not add 20900/20902."),
+    "allograft": (None, "likely", "Bone chips, cancellous allograft or DBM packed after curettage are part of the curettage-with-allograft code, not the structural allograft add-ons 20932-20934."),
+    "internal_fixation": (None, "likely", "Document the fixation with the curettage; whether an add-on code applies could not be verified."),
+}
+#: The same for a resection, where the kind alone decides.
+_RESECTION_BUNDLE: dict[str, tuple[str | None, Confidence, str]] = {
+    "endoprosthesis": (None, "likely", "Document the endoprosthesis components (body, stem, fixation, articulation) in the note; whether a separate arthroplasty code is reported beside the resection could not be verified."),
+    "vascularized_fibula": ("20955", "likely", "A free vascularized fibula graft is reported with 20955 (bone graft with microvascular anastomosis, fibula)."),
+    "allograft": ("20932-20934", "likely", "A structural tumor allograft is reported with the add-on codes 20932 (osteoarticular), 20933 (hemicortical intercalary) or 20934 (intercalary, complete); whether each lists 27365 as a primary could not be verified. The spine-only graft add-ons 20930, 20931 and 20936-20939 do not apply."),
+    "allograft_prosthetic_composite": ("20932", "likely", "An allograft-prosthetic composite combines an osteoarticular allograft add-on (20932) with the arthroplasty; document the allograft and the prosthesis separately."),
+    "autograft": ("20900/20902", "verified", "A separately harvested bone autograft is reported with 20900/20902 only when taken through a separate skin or fascial incision."),
+}
+
+
+def _bundle(case: Case, view: NoteView, m: Mention, kinds: set[str]) -> tuple[str | None, Confidence, str] | None:
     kind = str(m.attr("kind"))
-    curettage = case.operation.value == "intralesional"
+    if case.operation.value == "intralesional" and kind in _CURETTAGE_BUNDLE:
+        return _CURETTAGE_BUNDLE[kind]
+    if kind in _RESECTION_BUNDLE:
+        return _RESECTION_BUNDLE[kind]
     sentence = view.sentence_text(m.sent).lower()
-    if curettage and kind in ("allograft", "autograft", "internal_fixation"):
-        if kind == "autograft":
-            return None, "likely", "A graft after curettage is part of the curettage-with-autograft code (its harvest is included): do not add 20900/20902."
-        if kind == "allograft":
-            return None, "likely", "Bone chips, cancellous allograft or DBM packed after curettage are part of the curettage-with-allograft code, not the structural allograft add-ons 20932-20934."
-        return None, "likely", "Document the fixation with the curettage; whether an add-on code applies could not be verified."
-    if kind == "endoprosthesis":
-        return None, "likely", "Document the endoprosthesis components (body, stem, fixation, articulation) in the note; whether a separate arthroplasty code is reported beside the resection could not be verified."
     if kind == "arthroplasty":
         hip = bool(re.search(r"\bhip\b|acetabul|femoral head", sentence))
         return ("27130", "likely", "A total hip arthroplasty is reported with 27130.") if hip else ("27447", "likely", "A standard total knee arthroplasty is reported with 27447.")
-    if kind == "vascularized_fibula":
-        return "20955", "likely", "A free vascularized fibula graft is reported with 20955 (bone graft with microvascular anastomosis, fibula)."
     if kind == "muscle_flap":
         if re.search(r"\bfree (?:flap|tissue transfer|muscle|anterolateral|latissimus|gracilis|rectus)|microvascular|anastomos", sentence):
             return "15756-15758", "likely", "A free flap with microvascular anastomosis is reported with 15756-15758 (not 15738)."
         return "15738", "likely", "A pedicled lower-extremity muscle flap is reported with 15738 (15736 is the upper-extremity flap)."
-    if kind == "allograft":
-        return "20932-20934", "likely", "A structural tumor allograft is reported with the add-on codes 20932 (osteoarticular), 20933 (hemicortical intercalary) or 20934 (intercalary, complete); whether each lists 27365 as a primary could not be verified. The spine-only graft add-ons 20930, 20931 and 20936-20939 do not apply."
-    if kind == "allograft_prosthetic_composite":
-        return "20932", "likely", "An allograft-prosthetic composite combines an osteoarticular allograft add-on (20932) with the arthroplasty; document the allograft and the prosthesis separately."
-    if kind == "autograft":
-        return "20900/20902", "verified", "A separately harvested bone autograft is reported with 20900/20902 only when taken through a separate skin or fascial incision."
     if kind == "internal_fixation":
         if kinds & {"allograft", "allograft_prosthetic_composite"}:
             return None, "likely", "Internal fixation of a tumor allograft is included in the allograft add-ons 20932-20934; document the fixation with the graft."

@@ -16,13 +16,27 @@ fresh interpreter without importing opnote first.
 spaCy validates each config value against the factory's type hints; the checks below add what a
 type hint cannot say (a span key must be a non-empty string, a length must be positive) and raise
 ``ValueError`` naming the component and the option. ``docs/components.md`` documents every option.
+
+No ``from __future__ import annotations`` here: spaCy reads the parameters' annotations as
+objects to validate the config. The return annotations are strings, so the components are
+imported only when a factory runs (spaCy never reads a factory's return annotation).
 """
 
-from typing import Optional
+from typing import TYPE_CHECKING
 
 from spacy.language import Language
 
 from .components.targets import CANDIDATES_KEY
+
+if TYPE_CHECKING:  # pragma: no cover
+    from spacy.pipeline import SpanRuler
+
+    from .components.abbreviations import OpnoteAbbreviations
+    from .components.context import OpnoteContext
+    from .components.findings import OpnoteFindings
+    from .components.measurements import OpnoteMeasurements
+    from .components.sections import OpnoteSectionizer
+    from .components.sentences import OpnoteSentencizer
 
 
 def _check_spans_key(name: str, spans_key: object) -> str:
@@ -36,7 +50,7 @@ def _check_spans_key(name: str, spans_key: object) -> str:
     default_config={"split_on_newline": True},
     assigns=["token.is_sent_start"],
 )
-def make_sentencizer(nlp: Language, name: str, split_on_newline: bool):
+def make_sentencizer(nlp: Language, name: str, split_on_newline: bool) -> "OpnoteSentencizer":
     """Sentence boundaries from punctuation, line breaks, headings and spoken punctuation.
 
     ``split_on_newline``: a line break ends a sentence unless the line is plainly wrapped prose.
@@ -52,7 +66,7 @@ def make_sentencizer(nlp: Language, name: str, split_on_newline: bool):
     requires=["token.is_sent_start"],
     assigns=["doc._.sections", "token._.section_category"],
 )
-def make_sectionizer(nlp: Language, name: str, max_section_length: Optional[int]):
+def make_sectionizer(nlp: Language, name: str, max_section_length: int | None) -> "OpnoteSectionizer":
     """Operative-note sections (medspaCy Sectionizer with opnote's headings).
 
     ``max_section_length``: longest section body in tokens, or ``None`` for no limit.
@@ -69,7 +83,7 @@ def make_sectionizer(nlp: Language, name: str, max_section_length: Optional[int]
     default_config={"spans_key": CANDIDATES_KEY, "validate": False},
     assigns=["doc.spans"],
 )
-def make_targets(nlp: Language, name: str, spans_key: str, validate: bool):
+def make_targets(nlp: Language, name: str, spans_key: str, validate: bool) -> "SpanRuler":
     """spaCy's ``span_ruler`` with opnote's target terms and abbreviations.
 
     ``spans_key``: span group to write candidates to; ``validate``: validate the patterns.
@@ -85,7 +99,7 @@ def make_targets(nlp: Language, name: str, spans_key: str, validate: bool):
     default_config={"spans_key": CANDIDATES_KEY},
     assigns=["doc.spans"],
 )
-def make_measurements(nlp: Language, name: str, spans_key: str):
+def make_measurements(nlp: Language, name: str, spans_key: str) -> "OpnoteMeasurements":
     """Dimensions ("12 x 6 x 5 cm", "fourteen centimeters"), normalized to millimetres.
 
     ``spans_key``: span group the DIMENSION candidates are added to.
@@ -102,7 +116,7 @@ def make_measurements(nlp: Language, name: str, spans_key: str):
     requires=["doc.spans"],
     assigns=["doc._.abbreviations", "doc.spans"],
 )
-def make_abbreviations(nlp: Language, name: str, spans_key: str):
+def make_abbreviations(nlp: Language, name: str, spans_key: str) -> "OpnoteAbbreviations":
     """Abbreviations the note defines (scispaCy), copied onto the candidate span group.
 
     ``spans_key``: span group read and extended.
@@ -119,7 +133,7 @@ def make_abbreviations(nlp: Language, name: str, spans_key: str):
     requires=["token.is_sent_start", "doc.spans"],
     assigns=["span._.is_negated", "span._.is_uncertain", "span._.is_historical", "span._.is_hypothetical"],
 )
-def make_context(nlp: Language, name: str, spans_key: str):
+def make_context(nlp: Language, name: str, spans_key: str) -> "OpnoteContext":
     """medspaCy ConText over the candidates, with opnote's corrections for operative notes.
 
     ``spans_key``: span group whose spans get the assertion attributes.
@@ -136,7 +150,7 @@ def make_context(nlp: Language, name: str, spans_key: str):
     requires=["token.is_sent_start", "doc.spans"],
     assigns=["doc.spans", "doc._.opnote_findings", "doc._.opnote_cues", "doc._.opnote_sections", "doc._.opnote_sents"],
 )
-def make_findings(nlp: Language, name: str, spans_key: str):
+def make_findings(nlp: Language, name: str, spans_key: str) -> "OpnoteFindings":
     """Findings with assertion and normalized attributes, from the candidate span group.
 
     ``spans_key``: span group to read; findings are written to ``doc.spans["opnote_findings"]``.

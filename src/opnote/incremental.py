@@ -44,7 +44,7 @@ from spacy.pipeline import SpanRuler
 from spacy.tokens import Doc, Span
 
 from .components.doctext import remember_text
-from .components.measurements import DIM_RE, OpnoteMeasurements, find_dimensions
+from .components.measurements import DIM_RE, Dimension, OpnoteMeasurements, find_dimensions
 
 __all__ = ["IncrementalPipeline", "Plan", "plan_for"]
 
@@ -207,7 +207,7 @@ class _Line:
 
     chunks: list[tuple[str, _Chunk, int]]
     spans: list[tuple[int, int]]  # every match of the dimension pattern
-    dims: list[dict[str, Any]]  # what find_dimensions keeps of them
+    dims: list[Dimension]  # what find_dimensions keeps of them
     used: int = 0
 
 
@@ -347,9 +347,9 @@ class IncrementalPipeline:
         return [Span(doc, *found[key], label=key[2], span_id=key[3]) for key in sorted(found)]
 
     # -------------------------------------------------------------------------- dimensions
-    def _dimensions(self, text: str, lines: list[tuple[_Line, int]]) -> list[dict[str, Any]]:
+    def _dimensions(self, text: str, lines: list[tuple[_Line, int]]) -> list[Dimension]:
         spans: list[tuple[int, int]] = []
-        dims: list[dict[str, Any]] = []
+        dims: list[Dimension] = []
         for line, start in lines:
             spans += [(s + start, e + start) for s, e in line.spans]
             dims += [{**d, "start": d["start"] + start, "end": d["end"] + start} for d in line.dims]

@@ -67,7 +67,7 @@ class Mention:
 
     def attr(self, key: str) -> Any:
         """An attribute or None."""
-        return self.attrs.get(key)  # type: ignore[misc]
+        return self.attrs.get(key)
 
     def overlaps(self, other: Mention) -> bool:
         return self.start < other.end and other.start < self.end

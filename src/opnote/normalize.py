@@ -86,18 +86,22 @@ def _same_case(src: str, repl: str) -> str:
     return repl
 
 
+#: A prefix tree of words: each character leads to the tree of what may follow it ("" ends a word).
+_Trie = dict[str, "_Trie"]
+
+
 def _trie_pattern(words: set[str]) -> str:
     """One pattern for a set of words, shared prefixes factored out ("col(?:or|our)"): Python's
     regular expressions try the alternatives of a flat list one by one at every character, which
     measured twice as slow over the notes for these ~120 words."""
-    trie: dict[str, dict] = {}  # type: ignore[type-arg]
+    trie: _Trie = {}
     for w in words:
         node = trie
         for ch in w:
             node = node.setdefault(ch, {})
         node[""] = {}
 
-    def build(node: dict) -> str:  # type: ignore[type-arg]
+    def build(node: _Trie) -> str:
         alts = [re.escape(ch) + build(sub) for ch, sub in sorted(node.items()) if ch]
         if not alts:
             return ""
@@ -340,34 +344,7 @@ def _heading_pass(c: Canonical, gap_lines: bool = False) -> Canonical:
     found: list[tuple[int, int, str]] = []
     at_line_start = list(_heading_re().finditer(c.text))
     for m in at_line_start:
-        head, after = m.group("head"), m.group("after")
-        stripped = after.lstrip(" ")
-        end = m.end("head")
-        colon_word = re.match(r"[ \t]+colon\b", after, re.I)
-        if stripped.startswith(":") or colon_word or stripped.startswith("-"):
-            if colon_word:
-                found.append((end, end + colon_word.end(), ":"))  # dictated "procedure colon"
-            elif re.match(r" +- ", after):
-                found.append((end, end, ":"))  # "Diagnoses - Preoperative: ...": a dash for a colon
-            _drop_marker(c.text, m, found)
-            continue
-        if " " not in head.strip() and stripped.isupper() and len(stripped.split()) <= 3 and not stripped.endswith(":"):
-            continue  # "OPERATION RECORD": a document title, not a heading before its content
-        if re.match(r" +(?:note|notes|report|record|summary)\b", after, re.I) and not re.match(r" +\w+\s*:", after):
-            continue  # "OPERATION NOTE - RETURN TO THEATRE": the document's title
-        if not stripped or re.fullmatch(r"\([^()]{1,40}\)\s*", stripped):
-            found.append((end, end, ":"))  # alone on its line, or with a remark: "Implant log (scanned)"
-        elif re.match(r"^[^.;:]{1,50}:", after) and not re.match(r"^\s*[a-z]+\s+(?:was|were|is|are|has|had)\b", after):
-            found.append((end, end, ":"))
-        elif _heading_case_ok(head) and re.match(r"^ +[A-Z0-9(\[#]", after) and (head.isupper() or " " in head.strip()):
-            found.append((end, end, ":"))
-        elif gap_lines and re.match(r"^ +[A-Z0-9(\[#]", after):
-            # Lines recovered from a joined note: "procedure Extended curettage ..." was a heading
-            # on a line of its own before the lines were joined.
-            found.append((end, end, ":"))
-        else:
-            continue
-        _drop_marker(c.text, m, found)
+        found += _line_start_heading(c.text, m, gap_lines)
     joined = c.original.count("\n") < 3 and len(c.original) > 400
     found += _inline_headings(c.text, [(m.start("head"), m.end("head")) for m in at_line_start], joined)
     if joined:
@@ -375,6 +352,43 @@ def _heading_pass(c: Canonical, gap_lines: bool = False) -> Canonical:
     if not c.text.startswith("\n"):
         found.append((0, 0, "\n"))  # every heading, the first line's too, starts a line
     return _apply(c, found) if found else c
+
+
+def _line_start_heading(text: str, m: re.Match[str], gap_lines: bool) -> list[tuple[int, int, str]]:
+    """The edits for a heading that starts its line: its colon, and its list marker dropped."""
+    found: list[tuple[int, int, str]] = []
+    after = m.group("after")
+    stripped = after.lstrip(" ")
+    end = m.end("head")
+    colon_word = re.match(r"[ \t]+colon\b", after, re.I)
+    if stripped.startswith(":") or colon_word or stripped.startswith("-"):
+        if colon_word:
+            found.append((end, end + colon_word.end(), ":"))  # dictated "procedure colon"
+        elif re.match(r" +- ", after):
+            found.append((end, end, ":"))  # "Diagnoses - Preoperative: ...": a dash for a colon
+    elif _takes_colon(m.group("head"), after, stripped, gap_lines):
+        found.append((end, end, ":"))
+    else:
+        return found
+    _drop_marker(text, m, found)
+    return found
+
+
+def _takes_colon(head: str, after: str, stripped: str, gap_lines: bool) -> bool:
+    """Whether a heading at the start of its line, without a colon, is a heading before its content."""
+    if " " not in head.strip() and stripped.isupper() and len(stripped.split()) <= 3 and not stripped.endswith(":"):
+        return False  # "OPERATION RECORD": a document title, not a heading before its content
+    if re.match(r" +(?:note|notes|report|record|summary)\b", after, re.I) and not re.match(r" +\w+\s*:", after):
+        return False  # "OPERATION NOTE - RETURN TO THEATRE": the document's title
+    if not stripped or re.fullmatch(r"\([^()]{1,40}\)\s*", stripped):
+        return True  # alone on its line, or with a remark: "Implant log (scanned)"
+    if re.match(r"^[^.;:]{1,50}:", after) and not re.match(r"^\s*[a-z]+\s+(?:was|were|is|are|has|had)\b", after):
+        return True
+    if _heading_case_ok(head) and re.match(r"^ +[A-Z0-9(\[#]", after) and (head.isupper() or " " in head.strip()):
+        return True
+    # Lines recovered from a joined note: "procedure Extended curettage ..." was a heading on a
+    # line of its own before the lines were joined.
+    return gap_lines and re.match(r"^ +[A-Z0-9(\[#]", after) is not None
 
 
 # Single-word headings that prose does not use with a colon after a full stop ("... Same.

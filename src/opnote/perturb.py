@@ -12,6 +12,7 @@ verdict and items, a directional one the same with the named changes. ``opnote e
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -131,8 +132,18 @@ BRITISH = [
 def _british(text: str, gold: dict[str, Any]) -> str | None:
     out = text
     for us, uk in BRITISH:
-        out = re.sub(rf"\b{us}", lambda m, uk=uk: _case_like(m.group(0), uk + m.group(0)[len(us):] if len(m.group(0)) > len(us) else uk), out, flags=re.I)
+        out = re.sub(rf"\b{us}", functools.partial(_to_british, us=us, uk=uk), out, flags=re.I)
     return out if out != text else None
+
+
+def _to_british(m: re.Match[str], us: str, uk: str) -> str:
+    """The British spelling of the word ``m`` matched (``us`` and what follows it), in its case."""
+    word = m.group(0)
+    return _case_like(word, uk + word[len(us):] if len(word) > len(us) else uk)
+
+
+def _like_match(m: re.Match[str], repl: str) -> str:
+    return _case_like(m.group(0), repl)
 
 
 def _case_like(src: str, repl: str) -> str:
@@ -164,7 +175,7 @@ HOMOPHONES = [(r"\ben bloc\b", "in block"), (r"\bosteosarcoma\b", "osteo sarcoma
 def _homophones(text: str, gold: dict[str, Any]) -> str | None:
     out = text
     for rx, words in HOMOPHONES:
-        out = re.sub(rx, lambda m, w=words: _case_like(m.group(0), w), out, flags=re.I)
+        out = re.sub(rx, functools.partial(_like_match, repl=words), out, flags=re.I)
     return out if out != text else None
 
 
@@ -177,7 +188,7 @@ def _reordered(text: str, gold: dict[str, Any]) -> str | None:
     if len(idx) < 2:
         return None
     moved = [blocks[i] for i in idx][::-1]
-    for i, b in zip(idx, moved):
+    for i, b in zip(idx, moved, strict=True):
         blocks[i] = b
     out = "".join(blocks)
     return out if out != text else None

@@ -7,15 +7,15 @@ prints.
 
 from __future__ import annotations
 
-from enum import Enum
-from typing import Any, Literal
+from enum import StrEnum
+from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION: Final = "1"
 
 
-class Status(str, Enum):
+class Status(StrEnum):
     """Status of one checklist item."""
 
     met = "met"
@@ -25,7 +25,7 @@ class Status(str, Enum):
     not_applicable = "not_applicable"
 
 
-class Verdict(str, Enum):
+class Verdict(StrEnum):
     """Overall verdict for the note."""
 
     ready = "ready"
@@ -46,6 +46,7 @@ FindingKind = Literal[
 ]
 Assertion = Literal["present", "negated", "possible", "hypothetical", "historical"]
 AdvisoryKind = Literal["code_selection", "modifier", "bundling", "laterality"]
+Confidence = Literal["verified", "likely"]
 DiagnosisCategory = Literal[
     "primary_malignant_bone",
     "metastatic_bone",
@@ -116,7 +117,7 @@ class Advisory(_Model):
     kind: AdvisoryKind
     code: str | None = None
     message: str
-    confidence: Literal["verified", "likely"] = "likely"
+    confidence: Confidence = "likely"
     source: str = ""
     evidence: list[Evidence] = Field(default_factory=list)
 
@@ -188,7 +189,7 @@ class FeeContext(_Model):
     global_days: int | None = None
     currency: str = "USD"
     setting: str = "facility"
-    confidence: Literal["verified", "likely"] = "likely"
+    confidence: Confidence = "likely"
     source: str = ""
     note: str = ""
 

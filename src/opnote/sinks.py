@@ -73,7 +73,7 @@ def advisory_labels(rep: Any) -> list[str]:
     return [a.kind + (f":{a.code}" if a.code else "") for a in rep.advisories]
 
 
-def amount_at_stake(rep: Any) -> float | str:
+def amount_at_stake(rep: Report) -> float | str:
     """What the checked code is worth when the note does not yet support it: the national fee of the
     report's fee context for an ``at_risk`` or ``not_supported`` note; nothing for a ready note or
     when no fee is known. A figure for sorting work, never a promise of payment."""

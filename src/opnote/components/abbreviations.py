@@ -9,12 +9,24 @@ from __future__ import annotations
 
 import bisect
 import warnings
+from typing import TypedDict
 
 from spacy.language import Language
-from spacy.tokens import Doc
+from spacy.tokens import Doc, Span
 
 from .doctext import doc_text
 from .targets import CANDIDATES_KEY
+
+
+class AbbreviationRecord(TypedDict):
+    """An abbreviation the note defines, as left on the Doc (``doc._.abbreviations``)."""
+
+    short_text: str
+    short_start: int
+    short_end: int
+    long_text: str
+    long_start: int
+    long_end: int
 
 
 class OpnoteAbbreviations:
@@ -36,39 +48,44 @@ class OpnoteAbbreviations:
         # scispaCy returns them in set order, which varies between processes: sort by position.
         abbrs = sorted(doc._.abbreviations, key=lambda a: (a.start_char, a.end_char))
         # Keep plain data on the Doc so it pickles (multiprocessing) and serializes.
-        doc._.abbreviations = [
+        records: list[AbbreviationRecord] = [
             {"short_text": a.text, "short_start": a.start_char, "short_end": a.end_char,
              "long_text": a._.long_form.text, "long_start": a._.long_form.start_char, "long_end": a._.long_form.end_char}
             for a in abbrs
         ]
+        doc._.abbreviations = records
         for a in abbrs:
             a._.long_form = None
-        if not abbrs:
-            return doc
+        if abbrs:
+            self._copy_long_form_matches(doc, abbrs, records)
+        return doc
+
+    def _copy_long_form_matches(self, doc: Doc, abbrs: list[Span], records: list[AbbreviationRecord]) -> None:
+        """Give each short form the longest candidate its long form holds (not a side)."""
         spans = list(doc.spans[self.spans_key]) if self.spans_key in doc.spans else []
-        by_range: dict[tuple[int, int], list] = {}
+        by_range: dict[tuple[int, int], list[Span]] = {}
         for s in spans:
             by_range.setdefault((s.start_char, s.end_char), []).append(s)
         added = []
         # Looked up by position, not by scanning (a note with thousands of "(DFR)" stays linear).
-        rec_at: dict[int, dict] = {}
-        for d in doc._.abbreviations:
+        rec_at: dict[int, AbbreviationRecord] = {}
+        for d in records:
             rec_at.setdefault(d["short_start"], d)
-        inside_of: dict[tuple[int, int], list] = {}
+        inside_of: dict[tuple[int, int], list[Span]] = {}
         for short in abbrs:
             rec = rec_at[short.start_char]
-            lf_start, lf_end = rec["long_start"], rec["long_end"]
-            if (lf_start, lf_end) not in inside_of:
-                inside_of[(lf_start, lf_end)] = [s for s in spans if s.start_char >= lf_start and s.end_char <= lf_end and s.label_ != "SIDE"]
-            inside = inside_of[(lf_start, lf_end)]
+            long_form = (rec["long_start"], rec["long_end"])
+            if long_form not in inside_of:
+                inside_of[long_form] = [s for s in spans if s.start_char >= long_form[0] and s.end_char <= long_form[1] and s.label_ != "SIDE"]
+            inside = inside_of[long_form]
             if not inside:
                 continue
             longest = max(inside, key=lambda s: s.end_char - s.start_char)
             key = (short.start_char, short.end_char)
             if any(x.label_ == longest.label_ for x in by_range.get(key, [])):
                 continue
-            new = doc[short.start:short.end]
-            new = doc.char_span(new.start_char, new.end_char, label=longest.label_)
+            whole = doc[short.start:short.end]
+            new = doc.char_span(whole.start_char, whole.end_char, label=longest.label_)
             if new is None:
                 continue
             new.id_ = longest.id_
@@ -76,7 +93,6 @@ class OpnoteAbbreviations:
             by_range.setdefault(key, []).append(new)
         if added:
             doc.spans[self.spans_key] = spans + added
-        return doc
 
     def _detect(self, doc: Doc) -> None:
         """scispaCy's ``AbbreviationDetector.__call__``, with its "( ... )" pairs found in linear time.

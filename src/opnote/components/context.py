@@ -15,8 +15,9 @@ The combined rules are written by ``to_disk``, so a saved pipeline keeps them.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from spacy.language import Language
 from spacy.tokens import Doc
@@ -125,7 +126,7 @@ class OpnoteContext:
         path.mkdir(parents=True, exist_ok=True)
         (path / "context_rules.json").write_text(json.dumps({"context_rules": self.rules}, indent=1, sort_keys=True), encoding="utf-8")
 
-    def from_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> "OpnoteContext":
+    def from_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> OpnoteContext:
         self.rules = json.loads((Path(path) / "context_rules.json").read_text(encoding="utf-8"))["context_rules"]
         self._build()
         return self

@@ -13,7 +13,7 @@ import weakref
 
 from spacy.tokens import Doc
 
-_TEXTS: "weakref.WeakKeyDictionary[Doc, str]" = weakref.WeakKeyDictionary()
+_TEXTS: weakref.WeakKeyDictionary[Doc, str] = weakref.WeakKeyDictionary()
 _LOCK = threading.Lock()
 
 

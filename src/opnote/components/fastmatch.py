@@ -35,8 +35,9 @@ from __future__ import annotations
 
 import itertools
 import re
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, NamedTuple, Sequence, cast
+from typing import Any, NamedTuple, cast
 
 from spacy.attrs import IDS, LOWER, ORTH
 from spacy.matcher import PhraseMatcher
@@ -166,7 +167,7 @@ def _variants(pattern: object, strings: StringStore) -> tuple[list[TokenSeq], bo
             return None
     out = []
     for counts in itertools.product(*[reps for _, reps in compiled]):
-        seq = tuple(t for (t, _), k in zip(compiled, counts) for _ in range(k))
+        seq = tuple(t for (t, _), k in zip(compiled, counts, strict=True) for _ in range(k))
         if seq:  # spaCy drops zero-length matches
             out.append(seq)
     return out, total == 1

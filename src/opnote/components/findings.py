@@ -15,8 +15,11 @@ attribute; a template field left blank ("FROZEN SECTION: ___", "N/A") documents 
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import re
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, NotRequired, TypedDict, cast
 
 from spacy.language import Language
 from spacy.tokens import Doc, Span, Token
@@ -27,6 +30,30 @@ from .doctext import doc_text
 from .targets import CANDIDATES_KEY
 
 FINDINGS_KEY = "opnote_findings"
+
+
+class FindingRecord(TypedDict):
+    """One finding or cue as this component leaves it on the Doc (``doc._.opnote_findings`` and
+    ``doc._.opnote_cues``); :func:`opnote.mentions.mention_from_dict` reads it back."""
+
+    label: str
+    id: str
+    start: int
+    end: int
+    text: str
+    section: str | None
+    assertion: str
+    sent: int
+    attributes: dict[str, Any]
+    blank_template: NotRequired[bool]
+    header: NotRequired[bool]
+    kind: NotRequired[str]
+    side_start: NotRequired[int]
+    side_end: NotRequired[int]
+
+
+#: (title_start_char, title_end_char, body_end_char, category) of a section heading.
+Header = tuple[int, int, int, str | None]
 
 KIND_BY_LABEL = {
     "SITE": "tumor_location",
@@ -138,11 +165,12 @@ def _plain_span_exts() -> dict[str, Any] | None:
         name = next(iter(out))
         marker = object()
         setattr(span._, name, marker)
-        _SPAN_KEYS_OK = probe.user_data.get(("._.", name, span.start_char, span.end_char)) is marker and len(probe.user_data) == 1
+        user_data = cast("dict[object, object]", probe.user_data)  # spaCy's own keys are tuples
+        _SPAN_KEYS_OK = user_data.get(("._.", name, span.start_char, span.end_char)) is marker and len(user_data) == 1
     return out if (not out or _SPAN_KEYS_OK) else None
 
 
-def _assertion_plain(user_data: dict, exts: dict[str, Any], start_char: int, end_char: int) -> str:
+def _assertion_plain(user_data: dict[object, Any], exts: dict[str, Any], start_char: int, end_char: int) -> str:
     """:func:`_assertion` from ``doc.user_data`` (see :func:`_plain_span_exts`)."""
 
     def get(name: str) -> Any:
@@ -177,7 +205,8 @@ def _assertion(span: Span) -> str:
 def _section(doc: Doc, span: Span) -> str | None:
     tok = doc[span.start]
     if tok.has_extension("section_category"):
-        return tok._.section_category
+        category: str | None = tok._.section_category
+        return category
     return None
 
 
@@ -197,9 +226,9 @@ def _token_sections(doc: Doc) -> list[str | None] | None:
     return cats
 
 
-def _section_info(doc: Doc) -> list[tuple[int, int, int, str | None]]:
+def _section_info(doc: Doc) -> list[Header]:
     """(title_start_char, title_end_char, body_end_char, category) per section."""
-    out = []
+    out: list[Header] = []
     if not Doc.has_extension("sections"):
         return out
     n = len(doc)
@@ -239,7 +268,7 @@ class OpnoteFindings:
         }
         (p / "target_attrs.json").write_text(json.dumps(data, indent=1, sort_keys=True), encoding="utf-8")
 
-    def from_disk(self, path: Any, *, exclude: Any = ()) -> "OpnoteFindings":
+    def from_disk(self, path: Any, *, exclude: Any = ()) -> OpnoteFindings:
         import json
         from pathlib import Path
 
@@ -248,122 +277,32 @@ class OpnoteFindings:
         self.exclusions = {k: set(v) for k, v in data["exclusions"].items()}
         return self
 
-    # ---------------------------------------------------------------- helpers
-    @staticmethod
-    def _sentence_bounds(doc: Doc) -> list[tuple[int, int]]:
-        return [(s.start_char, s.end_char) for s in doc.sents]
-
+    # ---------------------------------------------------------------- the records
     def __call__(self, doc: Doc) -> Doc:
-        text = doc_text(doc)
-        cands = list(doc.spans[self.spans_key]) if self.spans_key in doc.spans else []
-        sents = self._sentence_bounds(doc) if len(doc) else []
-        sent_starts = [s for s, _ in sents]
-        sections = _section_info(doc)
-        tok_sections = _token_sections(doc)
-        plain_exts = _plain_span_exts()
-        user_data = doc.user_data
+        ctx = _DocContext.of(doc)
         doc._.opnote_sections = [
-            {"category": c, "title_start": ts, "title_end": te, "end": be} for ts, te, be, c in sections
+            {"category": c, "title_start": ts, "title_end": te, "end": be} for ts, te, be, c in ctx.sections
         ]
-        doc._.opnote_sents = [list(b) for b in sents]
-
-        import bisect
-
-        def sent_index(char: int) -> int:
-            return max(0, bisect.bisect_right(sent_starts, char) - 1)
-
-        # Section titles come sorted and apart (pruned matches), so at most the last title
-        # starting at or before a span can hold it: a bisect instead of a scan per span, which
-        # grew with the square of the note's length.
-        title_starts = [ts for ts, _, _, _ in sections]
-        titles_apart = all(a[1] <= b[0] for a, b in zip(sections, sections[1:]))
-
-        def header_of(span: Span) -> tuple[int, int, int, str | None] | None:
-            if titles_apart:
-                k = bisect.bisect_right(title_starts, span.start_char) - 1
-                if k >= 0:
-                    ts, te, be, cat = sections[k]
-                    if span.start_char >= ts and span.end_char <= te:
-                        return ts, te, be, cat
-                return None
-            for ts, te, be, cat in sections:
-                if span.start_char >= ts and span.end_char <= te:
-                    return ts, te, be, cat
-            return None
-
-        # Longest match wins within one label (keeps "distal femur" over "femur").
-        by_label: dict[str, list[Span]] = {}
-        for s in cands:
-            by_label.setdefault(s.label_, []).append(s)
-        kept: list[Span] = []
-        for label, spans in by_label.items():
-            kept.extend(filter_spans(spans))
-        kept.sort(key=lambda s: (s.start_char, -s.end_char))
-
-        findings: list[dict[str, Any]] = []
-        cues: list[dict[str, Any]] = []
+        doc._.opnote_sents = [list(b) for b in ctx.sents]
+        cands = list(doc.spans[self.spans_key]) if self.spans_key in doc.spans else []
+        findings: list[FindingRecord] = []
+        cues: list[FindingRecord] = []
         group: list[Span] = []
-        for span in kept:
+        for span in _longest_per_label(cands):
             label = span.label_
             gid = span.id_ or label.lower()
-            if gid in self.exclusions and span.end < len(doc):
-                nxt = doc[span.end] if not doc[span.end].is_space or span.end + 1 >= len(doc) else doc[span.end + 1]
-                if nxt.lower_ in self.exclusions[gid]:
-                    continue
-            base_attrs = dict(self.attrs.get(gid, (label, {}))[1])
-            rec: dict[str, Any] = {
-                "label": label,
-                "id": gid,
-                "start": span.start_char,
-                "end": span.end_char,
-                "text": text[span.start_char:span.end_char],  # == span.text, without a Token per word
-                "section": tok_sections[span.start] if tok_sections is not None else _section(doc, span),
-                "assertion": _assertion_plain(user_data, plain_exts, span.start_char, span.end_char) if plain_exts is not None else _assertion(span),
-                "sent": sent_index(span.start_char),
-                "attributes": base_attrs,
-            }
-            if label in LOCAL_NEGATION_LABELS and rec["assertion"] == "present":
-                s_start = sents[rec["sent"]][0] if sents else 0
-                before = text[max(s_start, span.start_char - 40):span.start_char]
-                if PRE_NEGATION_RE.search(before):
-                    rec["assertion"] = "negated"
-            hdr = header_of(span)
+            if self._excluded(doc, span, gid):
+                continue
+            rec = ctx.record(span, label, gid, dict(self.attrs.get(gid, (label, {}))[1]))
+            hdr = ctx.header_of(span)
             if hdr is not None:
-                body = text[hdr[1]:hdr[2]]
-                first_line = body.split("\n", 1)[0] if body.strip("\n ") else ""
-                if not body.strip() or BLANK_RE.match(first_line if first_line.strip() else body):
-                    rec["blank_template"] = True
-                elif NONE_RE.match(body):
-                    rec["assertion"] = "negated"
-                rec["header"] = True
-            if label == "DIMENSION":
-                d = doc.user_data.get(("opnote_dim", span.start_char, span.end_char))
-                if d is None:
-                    continue
-                measures = d["measures"]
-                if measures == "other" and rec["section"] == "specimens":
-                    measures = "specimen"  # "Specimen: right distal femur ... 19 x 11 x 10 cm"
-                rec["attributes"] = {"values_mm": d["values_mm"], "measures": measures}
-            elif label == "FROZEN":
-                self._frozen(rec, text, sents, hdr)
-            elif label == "IMAGING":
-                s_start, s_end = sents[rec["sent"]] if sents else (0, len(text))
-                # Windows around the mention stay bounded, so a giant one-sentence note stays linear.
-                m = CONTRAST_RE.search(text, max(s_start, span.start_char - 200), min(s_end, span.end_char + 200))
-                if m:
-                    rec["attributes"]["contrast"] = "without" if re.match(r"(?i)without contrast|non-?contrast", m.group(0)) else "with"
-            elif label == "TUMOR":
-                h = rec["attributes"].get("histology")
-                if h is None:
-                    rec["label"] = "TUMOR_GENERIC"
-                else:
-                    rec["attributes"]["histology"] = _histology(span, text, rec["attributes"])
+                _read_header_field(rec, ctx.text, hdr)
+            if not self._label_attributes(rec, span, doc, ctx, hdr):
+                continue
             if rec.get("blank_template"):
                 cues.append({**rec, "label": "BLANK_" + label})
                 continue
-            kind = KIND_BY_LABEL.get(rec["label"])
-            if label == "SITE" and rec["attributes"].get("site") not in CONTRACT_SITES:
-                kind = None  # tibia, fibula, pelvis, thigh, limb: scoring cues, not 27365 sites
+            kind = _kind_of(rec, label)
             if kind is None:
                 cues.append(rec)
                 continue
@@ -372,15 +311,45 @@ class OpnoteFindings:
             fs = doc.char_span(rec["start"], rec["end"], label=kind, alignment_mode="expand")
             if fs is not None:
                 group.append(fs)
-        self._laterality(findings + [c for c in cues if c["label"] == "SITE"], cues, text)
+        self._laterality(findings + [c for c in cues if c["label"] == "SITE"], cues, ctx.text)
         doc._.opnote_findings = findings
         doc._.opnote_cues = cues
         doc.spans[FINDINGS_KEY] = group
         return doc
 
+    def _excluded(self, doc: Doc, span: Span, gid: str) -> bool:
+        """Whether the word after ``span`` is one its group must not be followed by ("spacer" + "blocks")."""
+        if gid not in self.exclusions or span.end >= len(doc):
+            return False
+        nxt = doc[span.end] if not doc[span.end].is_space or span.end + 1 >= len(doc) else doc[span.end + 1]
+        return nxt.lower_ in self.exclusions[gid]
+
+    def _label_attributes(self, rec: FindingRecord, span: Span, doc: Doc, ctx: _DocContext, hdr: Header | None) -> bool:
+        """The attributes a label reads from the words around it; False drops the match."""
+        label = rec["label"]
+        if label == "DIMENSION":
+            d = ctx.user_data.get(("opnote_dim", span.start_char, span.end_char))
+            if d is None:
+                return False
+            measures = d["measures"]
+            if measures == "other" and rec["section"] == "specimens":
+                measures = "specimen"  # "Specimen: right distal femur ... 19 x 11 x 10 cm"
+            rec["attributes"] = {"values_mm": d["values_mm"], "measures": measures}
+        elif label == "FROZEN":
+            self._frozen(rec, ctx.text, ctx.sents, hdr)
+        elif label == "IMAGING":
+            _imaging_contrast(rec, span, ctx)
+        elif label == "TUMOR":
+            h = rec["attributes"].get("histology")
+            if h is None:
+                rec["label"] = "TUMOR_GENERIC"
+            else:
+                rec["attributes"]["histology"] = _histology(span, ctx.text, rec["attributes"])
+        return True
+
     # ------------------------------------------------------------ attributes
     @staticmethod
-    def _frozen(rec: dict[str, Any], text: str, sents: list[tuple[int, int]], hdr: Any) -> None:
+    def _frozen(rec: FindingRecord, text: str, sents: list[tuple[int, int]], hdr: Header | None) -> None:
         if rec["assertion"] == "negated":
             s_start, s_end = sents[rec["sent"]] if sents else (0, len(text))
             if hdr is not None:
@@ -401,9 +370,9 @@ class OpnoteFindings:
             s_start, s_end = sents[rec["sent"]] if sents else (0, len(text))
             window_start, window_end = rec["end"], min(s_end, rec["end"] + 300)
             # A following sentence that carries the result ("Frozen sections were sent. Both were negative.")
-            nxt = rec["sent"] + 1
-            if nxt < len(sents) and not FS_RESULT_RE.search(text, window_start, window_end):
-                ns, ne = sents[nxt]
+            next_sent = rec["sent"] + 1
+            if next_sent < len(sents) and not FS_RESULT_RE.search(text, window_start, window_end):
+                ns, ne = sents[next_sent]
                 head = text[ns:min(ne, ns + 120)]
                 ends_label = text[s_start:window_end].rstrip().endswith(":")
                 if (ends_label or re.match(r"\s*(?:\w+\s+){0,4}?(?:these|this|they|both|all|it|which|the (?:result|frozen|margin|margins))\b", head, re.I)
@@ -414,23 +383,21 @@ class OpnoteFindings:
         if result is None and hdr is None:
             s_start, _ = sents[rec["sent"]] if sents else (0, 0)
             before = text[max(s_start, rec["start"] - 200):rec["start"]]
-            mb = None
-            for mb in FS_RESULT_RE.finditer(before):
-                pass
+            mb = _last_match(FS_RESULT_RE, before)
             result = mb.lastgroup if mb else None
         rec["attributes"]["result"] = result or "unknown"
         ms = FS_SITE_RE.search(text, rec["end"], window_end)
         rec["attributes"]["site"] = ms.group(1).strip().lower() if ms else None
 
     @staticmethod
-    def _laterality(findings: list[dict[str, Any]], cues: list[dict[str, Any]], text: str) -> None:
+    def _laterality(findings: list[FindingRecord], cues: list[FindingRecord], text: str) -> None:
         # "the contralateral right leg", "the other knee": not the tumor's side.
         sides = [
             c for c in cues
             if c["label"] == "SIDE" and c["assertion"] != "negated"
             and not re.search(r"\b(?:contralateral|opposite|other|non-?operative|uninvolved|normal)\s*$", text[max(0, c["start"] - 20):c["start"]], re.I)
         ]
-        by_sent: dict[int, list[dict[str, Any]]] = {}  # sides per sentence, in order
+        by_sent: dict[int, list[FindingRecord]] = {}  # sides per sentence, in order
         for s in sides:
             by_sent.setdefault(s["sent"], []).append(s)
         for f in findings:
@@ -439,24 +406,149 @@ class OpnoteFindings:
             best = None
             best_dist = 10**9
             for s in by_sent.get(f["sent"], ()):
-                if s["end"] <= f["start"]:
-                    gap = text[s["end"]:f["start"]]
-                    dist = len(gap)
-                    if dist > 40 or re.search(r"[.;]|\band\b|\bwith\b", gap):
-                        continue
-                elif s["start"] >= f["end"]:
-                    # After the site only as "femur, right" / "femur (right)" / "femur - RIGHT":
-                    # "a cuff of vastus intermedius left on the tumor" uses "left" as a verb.
-                    gap = text[f["end"]:s["start"]]
-                    dist = len(gap) + 5
-                    if not re.fullmatch(r"\s*[,(:\-]\s*|\s*[,(:\-]?\s*(?:side|sided)\s*[,(:\-]?\s*", gap) and not (
-                        re.fullmatch(r"\s+", gap) and s["text"].isupper() and len(s["text"]) > 1
-                    ):
-                        continue
-                else:
-                    continue
-                if dist < best_dist:
+                dist = _side_distance(text, s, f)
+                if dist is not None and dist < best_dist:
                     best, best_dist = s, dist
             f["attributes"]["laterality"] = best["attributes"]["laterality"] if best else None
             if best:
                 f["side_start"], f["side_end"] = best["start"], best["end"]
+
+
+def _side_distance(text: str, side: FindingRecord, site: FindingRecord) -> int | None:
+    """How far a side word stands from the site it names, or None where it does not name it."""
+    if side["end"] <= site["start"]:
+        gap = text[side["end"]:site["start"]]
+        if len(gap) > 40 or re.search(r"[.;]|\band\b|\bwith\b", gap):
+            return None
+        return len(gap)
+    if side["start"] >= site["end"]:
+        # After the site only as "femur, right" / "femur (right)" / "femur - RIGHT":
+        # "a cuff of vastus intermedius left on the tumor" uses "left" as a verb.
+        gap = text[site["end"]:side["start"]]
+        if not re.fullmatch(r"\s*[,(:\-]\s*|\s*[,(:\-]?\s*(?:side|sided)\s*[,(:\-]?\s*", gap) and not (
+            re.fullmatch(r"\s+", gap) and side["text"].isupper() and len(side["text"]) > 1
+        ):
+            return None
+        return len(gap) + 5
+    return None
+
+
+def _last_match(pattern: re.Pattern[str], text: str) -> re.Match[str] | None:
+    last = None
+    for m in pattern.finditer(text):
+        last = m
+    return last
+
+
+def _longest_per_label(cands: list[Span]) -> list[Span]:
+    """Longest match wins within one label (keeps "distal femur" over "femur"), in note order."""
+    by_label: dict[str, list[Span]] = {}
+    for s in cands:
+        by_label.setdefault(s.label_, []).append(s)
+    kept: list[Span] = []
+    for spans in by_label.values():
+        kept.extend(filter_spans(spans))
+    kept.sort(key=lambda s: (s.start_char, -s.end_char))
+    return kept
+
+
+def _read_header_field(rec: FindingRecord, text: str, hdr: Header) -> None:
+    """A match inside a section heading: the field after it may be blank ("FROZEN SECTION: ___")
+    or say none was done ("FROZEN SECTION: not sent")."""
+    body = text[hdr[1]:hdr[2]]
+    first_line = body.split("\n", 1)[0] if body.strip("\n ") else ""
+    if not body.strip() or BLANK_RE.match(first_line if first_line.strip() else body):
+        rec["blank_template"] = True
+    elif NONE_RE.match(body):
+        rec["assertion"] = "negated"
+    rec["header"] = True
+
+
+def _imaging_contrast(rec: FindingRecord, span: Span, ctx: _DocContext) -> None:
+    text = ctx.text
+    s_start, s_end = ctx.sents[rec["sent"]] if ctx.sents else (0, len(text))
+    # Windows around the mention stay bounded, so a giant one-sentence note stays linear.
+    m = CONTRAST_RE.search(text, max(s_start, span.start_char - 200), min(s_end, span.end_char + 200))
+    if m:
+        rec["attributes"]["contrast"] = "without" if re.match(r"(?i)without contrast|non-?contrast", m.group(0)) else "with"
+
+
+def _kind_of(rec: FindingRecord, label: str) -> str | None:
+    """The contract's finding kind of a record; None for a cue."""
+    if label == "SITE" and rec["attributes"].get("site") not in CONTRACT_SITES:
+        return None  # tibia, fibula, pelvis, thigh, limb: scoring cues, not 27365 sites
+    return KIND_BY_LABEL.get(rec["label"])
+
+
+@dataclass(slots=True)
+class _DocContext:
+    """What every record of one Doc is read against: its text, sentences and sections."""
+
+    doc: Doc
+    text: str
+    sents: list[tuple[int, int]]
+    sent_starts: list[int]
+    sections: list[Header]
+    title_starts: list[int]
+    titles_apart: bool
+    tok_sections: list[str | None] | None
+    plain_exts: dict[str, Any] | None
+    user_data: dict[object, Any]
+
+    @classmethod
+    def of(cls, doc: Doc) -> _DocContext:
+        sents = [(s.start_char, s.end_char) for s in doc.sents] if len(doc) else []
+        sections = _section_info(doc)
+        return cls(
+            doc=doc,
+            text=doc_text(doc),
+            sents=sents,
+            sent_starts=[s for s, _ in sents],
+            sections=sections,
+            # Section titles come sorted and apart (pruned matches), so at most the last title
+            # starting at or before a span can hold it: a bisect instead of a scan per span, which
+            # grew with the square of the note's length.
+            title_starts=[ts for ts, _, _, _ in sections],
+            titles_apart=all(a[1] <= b[0] for a, b in itertools.pairwise(sections)),
+            tok_sections=_token_sections(doc),
+            plain_exts=_plain_span_exts(),
+            user_data=cast("dict[object, Any]", doc.user_data),  # spaCy's own keys are tuples
+        )
+
+    def sent_index(self, char: int) -> int:
+        return max(0, bisect.bisect_right(self.sent_starts, char) - 1)
+
+    def header_of(self, span: Span) -> Header | None:
+        """The section heading ``span`` stands in, if any."""
+        if self.titles_apart:
+            k = bisect.bisect_right(self.title_starts, span.start_char) - 1
+            if k >= 0:
+                ts, te, be, cat = self.sections[k]
+                if span.start_char >= ts and span.end_char <= te:
+                    return ts, te, be, cat
+            return None
+        for ts, te, be, cat in self.sections:
+            if span.start_char >= ts and span.end_char <= te:
+                return ts, te, be, cat
+        return None
+
+    def record(self, span: Span, label: str, gid: str, attrs: dict[str, Any]) -> FindingRecord:
+        """The record of one match, with its section, sentence and assertion."""
+        start, end = span.start_char, span.end_char
+        plain = self.plain_exts
+        rec: FindingRecord = {
+            "label": label,
+            "id": gid,
+            "start": start,
+            "end": end,
+            "text": self.text[start:end],  # == span.text, without a Token per word
+            "section": self.tok_sections[span.start] if self.tok_sections is not None else _section(self.doc, span),
+            "assertion": _assertion_plain(self.user_data, plain, start, end) if plain is not None else _assertion(span),
+            "sent": self.sent_index(start),
+            "attributes": attrs,
+        }
+        if label in LOCAL_NEGATION_LABELS and rec["assertion"] == "present":
+            s_start = self.sents[rec["sent"]][0] if self.sents else 0
+            if PRE_NEGATION_RE.search(self.text[max(s_start, start - 40):start]):
+                rec["assertion"] = "negated"
+        return rec

@@ -8,10 +8,10 @@ measures (resection length, specimen, tumor, margin distance, other) from the wo
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, TypedDict, cast
 
 from spacy.language import Language
-from spacy.tokens import Doc, Span
+from spacy.tokens import Doc
 
 from .doctext import doc_text
 from .targets import CANDIDATES_KEY
@@ -46,6 +46,16 @@ _CUES = [
 _RANK = {kind: i for i, (kind, _) in enumerate(_CUES)}
 
 
+class Dimension(TypedDict):
+    """A dimension in the note (what :func:`find_dimensions` returns and the findings component
+    reads from ``doc.user_data[("opnote_dim", start, end)]``)."""
+
+    start: int
+    end: int
+    values_mm: list[float]
+    measures: str
+
+
 def parse_number(text: str) -> float | None:
     """Parse "14", "6.5", "6,5", "fourteen", "one point five", "twenty two", "two and a half"."""
     t = text.strip().lower()
@@ -54,36 +64,39 @@ def parse_number(text: str) -> float | None:
     words = [w for w in re.split(r"[\s-]+", t) if w]
     if not words:
         return None
-    total = 0.0
+    k = words.index("point") if "point" in words else len(words)
+    whole = _whole_number(words[:k])
+    if whole is None:
+        return None
+    total, half = whole
+    # Every word after "point" is one decimal digit: "one point two five".
+    decimal = [_ONES.get(w) for w in words[k + 1:]]
+    if any(d is None or d >= 10 for d in decimal):
+        return None
+    if decimal:
+        total += float("0." + "".join(str(d) for d in decimal))
+    if half:
+        total += 0.5
+    return total
+
+
+def _whole_number(words: list[str]) -> tuple[float, bool] | None:
+    """The value of number words before any "point", and whether "a half" was said; None when a
+    word is not part of a number."""
     current = 0.0
-    decimal: list[int] | None = None
     half = False
     for w in words:
-        if decimal is not None:
-            if w in _ONES and _ONES[w] < 10:
-                decimal.append(_ONES[w])
-                continue
-            return None
         if w in _ONES:
             current += _ONES[w]
         elif w in _TENS:
             current += _TENS[w]
         elif w == "hundred":
             current = (current or 1) * 100
-        elif w == "point":
-            decimal = []
         elif w == "half":
             half = True
-        elif w in {"and", "a"}:
-            continue
-        else:
+        elif w not in {"and", "a"}:
             return None
-    total += current
-    if decimal:
-        total += float("0." + "".join(str(d) for d in decimal))
-    if half:
-        total += 0.5
-    return total
+    return float(current), half  # float: "hundred" alone makes an int of 0.0 or 1
 
 
 def to_mm(value: float, unit: str) -> float:
@@ -116,17 +129,17 @@ def classify(text: str, start: int, end: int) -> str:
             dist = len(left) - m.end()
             if dist < best_dist or (dist == best_dist and rank < _RANK[best_kind]):
                 best_kind, best_dist = kind, dist
-        m = rx.search(right)
-        if m:
-            dist = m.start() + 3  # words after the number bind a little less than words before it
+        after = rx.search(right)
+        if after:
+            dist = after.start() + 3  # words after the number bind a little less than words before it
             if dist < best_dist or (dist == best_dist and rank < _RANK[best_kind]):
                 best_kind, best_dist = kind, dist
     return best_kind
 
 
-def find_dimensions(text: str) -> list[dict[str, Any]]:
+def find_dimensions(text: str) -> list[Dimension]:
     """Every dimension in ``text`` as {start, end, values_mm, measures}."""
-    out = []
+    out: list[Dimension] = []
     for m in DIM_RE.finditer(text):
         unit = m.group(4)
         nums = [g for g in (m.group(1), m.group(2), m.group(3)) if g]
@@ -160,16 +173,17 @@ class OpnoteMeasurements:
     def __call__(self, doc: Doc) -> Doc:
         return self.annotate(doc, find_dimensions(doc_text(doc)))
 
-    def annotate(self, doc: Doc, dims: list[dict[str, Any]]) -> Doc:
+    def annotate(self, doc: Doc, dims: list[Dimension]) -> Doc:
         """Add the dimensions ``dims`` (what :func:`find_dimensions` found in the Doc's text) to it."""
         spans = []
+        user_data = cast("dict[object, Any]", doc.user_data)  # spaCy's own keys are tuples
         for d in dims:
             span = doc.char_span(d["start"], d["end"], label="DIMENSION", alignment_mode="expand")
             if span is None:
                 continue
             span.id_ = "dimension"
             spans.append(span)
-            doc.user_data[("opnote_dim", span.start_char, span.end_char)] = {"values_mm": d["values_mm"], "measures": d["measures"], "start": d["start"], "end": d["end"]}
+            user_data[("opnote_dim", span.start_char, span.end_char)] = {"values_mm": d["values_mm"], "measures": d["measures"], "start": d["start"], "end": d["end"]}
         # Append to the group rather than rebuild it from a list of every span in it (a Span
         # object per candidate): the same spans, in the same order.
         if self.spans_key in doc.spans:

@@ -10,8 +10,9 @@ Rules are written by ``to_disk`` and read by ``from_disk``, so a saved pipeline 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from spacy.language import Language
 from spacy.tokens import Doc
@@ -19,7 +20,6 @@ from spacy.tokens import Doc
 from .. import _internals
 from .. import rules as rule_files
 from .._compat import import_medspacy
-
 
 NEWLINE = {"TEXT": {"REGEX": "\n"}}
 
@@ -92,7 +92,7 @@ class OpnoteSectionizer:
         path.mkdir(parents=True, exist_ok=True)
         (path / "section_rules.json").write_text(json.dumps({"section_rules": self.rules}, indent=1, sort_keys=True), encoding="utf-8")
 
-    def from_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> "OpnoteSectionizer":
+    def from_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> OpnoteSectionizer:
         data = json.loads((Path(path) / "section_rules.json").read_text(encoding="utf-8"))
         self.rules = data["section_rules"]
         self._build()

@@ -8,10 +8,18 @@ from punctuation, line breaks, blank lines, headings and spoken punctuation ("pe
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy
 from spacy.attrs import IS_LOWER, IS_PUNCT, IS_SPACE, LOWER, ORTH, SENT_START
 from spacy.language import Language
 from spacy.tokens import Doc
+
+if TYPE_CHECKING:  # pragma: no cover
+    from numpy.typing import NDArray
+
+    Ints = NDArray[numpy.int64]
+    Bools = NDArray[numpy.bool_]
 
 SPOKEN_BREAKS = {"period", "paragraph", "stop"}
 NOT_SPOKEN_PERIOD = {
@@ -51,7 +59,9 @@ class OpnoteSentencizer:
         self.split_on_newline = split_on_newline
         # The rules compare string ids (what Doc.to_array returns) instead of making a Token per word.
         # (int64 ids: tolist() of a uint64 array is several times slower)
-        ids = lambda w: _signed(nlp.vocab.strings.add(w))  # noqa: E731
+        def ids(w: str) -> int:
+            return _signed(nlp.vocab.strings.add(w))
+
         self._end_punct = {ids(w) for w in END_PUNCT}
         self._spoken = {ids(w): w for w in SPOKEN_BREAKS}
         self._not_spoken_period = {ids(w) for w in NOT_SPOKEN_PERIOD}
@@ -65,24 +75,36 @@ class OpnoteSentencizer:
         if n == 0:
             return doc
         arr = doc.to_array([IS_SPACE, IS_PUNCT, IS_LOWER, ORTH, LOWER]).view("int64").reshape(n, 5)
-        strings = doc.vocab.strings
         starts = numpy.full(n, -1, dtype="int64")
         starts[0] = 1
         # Each rule only ever marks token i + 1 as a sentence start, so the rules are applied
         # to just the tokens they concern (found with numpy) instead of a Python loop over all.
-        body = arr[: n - 1]
-        is_space = body[:, 0] != 0
-        is_punct, is_lower = arr[:, 1].tolist(), arr[:, 2].tolist()
+        is_space = arr[: n - 1, 0] != 0
         if self.split_on_newline:
-            for i in numpy.flatnonzero(is_space).tolist():
-                text = strings[int(arr[i, 3]) % _U64]
-                if "\n" in text:
-                    # A line break ends a sentence unless the line is plainly wrapped prose:
-                    # the previous word runs on and the next line starts in lower case.
-                    wrapped = text.count("\n") == 1 and i > 0 and not is_punct[i - 1] and is_lower[i + 1] and is_lower[i - 1]
-                    if not wrapped:
-                        starts[i + 1] = 1
-        orth, low = body[:, 3], body[:, 4]
+            self._line_breaks(doc, arr, is_space, starts)
+        punct = self._full_stops(doc, arr, is_space, starts)
+        self._spoken_punctuation(arr, punct | is_space, starts)
+        # spaCy's stub says Ints2d; Doc.from_array takes a 1-D array for a single attribute.
+        doc.from_array([SENT_START], starts.view("uint64"))  # type: ignore[arg-type]
+        return doc
+
+    @staticmethod
+    def _line_breaks(doc: Doc, arr: Ints, is_space: Bools, starts: Ints) -> None:
+        """A line break ends a sentence unless the line is plainly wrapped prose: the previous
+        word runs on and the next line starts in lower case."""
+        strings = doc.vocab.strings
+        is_punct, is_lower = arr[:, 1].tolist(), arr[:, 2].tolist()
+        for i in numpy.flatnonzero(is_space).tolist():
+            text = strings[int(arr[i, 3]) % _U64]
+            if "\n" in text:
+                wrapped = text.count("\n") == 1 and i > 0 and not is_punct[i - 1] and is_lower[i + 1] and is_lower[i - 1]
+                if not wrapped:
+                    starts[i + 1] = 1
+
+    def _full_stops(self, doc: Doc, arr: Ints, is_space: Bools, starts: Ints) -> Bools:
+        """Sentence ends at ".", "?" and "!"; returns where they stand (for the spoken rules)."""
+        n = len(arr)
+        orth, low = arr[: n - 1, 3], arr[: n - 1, 4]
         punct = numpy.zeros(n - 1, dtype=bool)
         for value in self._end_punct:
             punct |= orth == value
@@ -93,10 +115,16 @@ class OpnoteSentencizer:
                 continue
             if not _list_marker(doc, i):
                 starts[i + 1] = 1
+        return punct
+
+    def _spoken_punctuation(self, arr: Ints, skip: Bools, starts: Ints) -> None:
+        """Dictated "period", "new paragraph", "full stop" (not "postoperative period")."""
+        n = len(arr)
+        low = arr[: n - 1, 4]
         spoken_at = numpy.zeros(n - 1, dtype=bool)
         for value in self._spoken:
             spoken_at |= low == value
-        for i in numpy.flatnonzero(spoken_at & ~punct & ~is_space).tolist():
+        for i in numpy.flatnonzero(spoken_at & ~skip).tolist():
             word = self._spoken[int(low[i])]
             prev_low = int(arr[i - 1, 4]) if i > 0 else None
             if word == "period" and prev_low not in self._not_spoken_period:
@@ -105,5 +133,3 @@ class OpnoteSentencizer:
                 starts[i + 1] = 1
             elif word == "stop" and prev_low == self._full:
                 starts[i + 1] = 1
-        doc.from_array([SENT_START], starts.view("uint64"))
-        return doc

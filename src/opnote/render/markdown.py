@@ -15,13 +15,13 @@ from typing import TYPE_CHECKING
 
 from .case import case_line
 from .labels import (
-    fee_sentence,
     ADVISORY_LABEL,
     CATEGORY_LABEL,
     GAP_STATUSES,
     STATUS_ICON,
     STATUS_LABEL,
     VERDICT_LABEL,
+    fee_sentence,
     short,
 )
 

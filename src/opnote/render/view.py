@@ -14,10 +14,23 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .case import case_summary
-from .dashboard import ERROR, ERROR_LABEL, VERDICTS, Dashboard, advisory_groups, advisory_label, advisory_list, advisory_value, amount_of, dashboard, entry, failed, money
+from .dashboard import (
+    ERROR,
+    ERROR_LABEL,
+    VERDICTS,
+    Dashboard,
+    advisory_groups,
+    advisory_label,
+    advisory_list,
+    advisory_value,
+    amount_of,
+    dashboard,
+    entry,
+    failed,
+    money,
+)
 from .highlight import Piece, evidence_spans, note_pieces
 from .labels import (
-    fee_sentence,
     ADVISORY_LABEL,
     CATEGORY_LABEL,
     GAP_STATUSES,
@@ -29,6 +42,7 @@ from .labels import (
     VERDICT_LABEL,
     VERDICT_RANK,
     colour,
+    fee_sentence,
     short,
 )
 from .table import summary_cells, summary_fields

@@ -7,9 +7,9 @@ the same in a checkout, an installed wheel or a zip.
 from __future__ import annotations
 
 import json
-from functools import lru_cache
+from functools import cache
 from importlib import resources
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
@@ -102,7 +102,10 @@ def read_json(name: str) -> Any:
         raise RuleFileError(f"rule file {name} is not valid JSON: line {e.lineno}: {e.msg}") from e
 
 
-def validate(model: type[BaseModel], data: Any, name: str) -> Any:
+_M = TypeVar("_M", bound=BaseModel)
+
+
+def validate(model: type[_M], data: Any, name: str) -> _M:
     """Validate ``data`` against ``model``; a failure names the file and each bad field."""
     try:
         return model.model_validate(data)
@@ -124,7 +127,7 @@ class NormalizationFile(_Strict):
     not_a_spoken_period: list[str] = []
 
 
-@lru_cache(maxsize=None)
+@cache
 def normalization() -> NormalizationFile:
     """Spelling variants and dictation phrases rewritten before the rules read a note."""
     data: NormalizationFile = validate(NormalizationFile, read_json("normalize.json"), "normalize.json")
@@ -209,7 +212,7 @@ def _regexes(case: CaseFile) -> list[tuple[str, str]]:
     return out
 
 
-@lru_cache(maxsize=None)
+@cache
 def case_rules() -> CaseFile:
     """The rules that settle the case model (places, weights, precedence, cue expressions)."""
     import re
@@ -259,19 +262,19 @@ class CodingFile(_Strict):
     fees: list[FeeEntry]
 
 
-@lru_cache(maxsize=None)
+@cache
 def coding() -> CodingFile:
     """Code-selection facts and fee-schedule context (only verified or likely facts)."""
     data: CodingFile = validate(CodingFile, read_json("coding.json"), "coding.json")
     return data
 
 
-@lru_cache(maxsize=None)
+@cache
 def sections() -> SectionFile:
     return validate(SectionFile, read_json("sections.json"), "sections.json")
 
 
-@lru_cache(maxsize=None)
+@cache
 def targets() -> TargetFile:
     data = validate(TargetFile, read_json("targets.json"), "targets.json")
     ids = [g.id for g in data.groups]
@@ -281,7 +284,7 @@ def targets() -> TargetFile:
     return data
 
 
-@lru_cache(maxsize=None)
+@cache
 def abbreviations() -> AbbreviationFile:
     data = validate(AbbreviationFile, read_json("abbreviations.json"), "abbreviations.json")
     known = {g.id for g in targets().groups}
@@ -291,7 +294,7 @@ def abbreviations() -> AbbreviationFile:
     return data
 
 
-@lru_cache(maxsize=None)
+@cache
 def context() -> ContextFile:
     return validate(ContextFile, read_json("context_rules.json"), "context_rules.json")
 
@@ -359,7 +362,7 @@ def available_checklists() -> list[str]:
     return sorted(p.name[:-5] for p in ref.iterdir() if p.name.endswith(".json"))
 
 
-@lru_cache(maxsize=None)
+@cache
 def checklist(code: str = "27365") -> Checklist:
     """The checklist for a CPT code (``RuleFileError`` when none or malformed)."""
     if code not in available_checklists():

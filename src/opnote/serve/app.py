@@ -19,7 +19,7 @@ import json
 import logging
 import sys
 from collections.abc import AsyncIterator, Callable
-from enum import Enum
+from enum import StrEnum
 from importlib.resources import files
 from typing import Any, TypeVar
 
@@ -83,7 +83,7 @@ PAGE_POLICY = (
 STATIC = {"live.js": "text/javascript; charset=utf-8", "live.css": "text/css; charset=utf-8"}
 
 
-class Format(str, Enum):
+class Format(StrEnum):
     json = "json"
     fhir = "fhir"
     page = "page"

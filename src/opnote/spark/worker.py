@@ -12,6 +12,7 @@ from ..sinks import item_ids
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
+    from pandas.api.extensions import ExtensionArray
 
     from ..jobs import NoteResult
 
@@ -158,7 +159,7 @@ def check_batches(batches: Iterator[pd.DataFrame], params: _Params) -> Iterator[
             else:
                 codes = [[] for _ in range(len(part))]
             cols = check_rows(checker, ids.tolist(), texts, codes, params.binary, params.code)
-            frame = {params.id_col: ids.reset_index(drop=True)}
+            frame: dict[str, pd.Series[Any] | ExtensionArray] = {params.id_col: ids.reset_index(drop=True)}
             frame["score"] = pd.array(cols.pop("score"), dtype="Int32")
             frame.update({k: pd.Series(v, dtype="object") for k, v in cols.items()})
             yield pd.DataFrame(frame, columns=[params.id_col, *result_columns(params.code)])
