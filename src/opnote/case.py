@@ -454,8 +454,9 @@ def _site_bone(site: str | None) -> str | None:
     return None
 
 
-def _bone_resected(view: NoteView, site: str | None = None) -> tuple[bool | None, list[Span]]:
-    """Whether bone was resected in this operation: None when the note does not say.
+def _bone_resected(view: NoteView, site: str | None = None) -> tuple[bool | None, list[Span], bool]:
+    """Whether bone was resected in this operation (None when the note does not say), its evidence,
+    and whether that evidence is a bone cut or a bone reconstruction rather than a length alone.
 
     "The femur was not resected" settles it against a length (a soft-tissue specimen has one too),
     but not against a bone cut or a bone reconstruction; a neighbouring bone said to be spared
@@ -475,11 +476,11 @@ def _bone_resected(view: NoteView, site: str | None = None) -> tuple[bool | None
         and not _past_at(view, m.start(), m.end()) and not _NO_CUT_BEFORE.search(view.text, max(0, m.start() - 30), m.start())
     ]
     if spared and not resected_recon and not cut:
-        return False, [(m.start(), m.end()) for m in spared[:3]]
+        return False, [(m.start(), m.end()) for m in spared[:3]], False
     if resected_recon or lengths or cut:
         ev: list[Span] = _spans(resected_recon + lengths, 3) + [(m.start(), m.end()) for m in cut[:2]]
-        return True, ev
-    return None, []
+        return True, ev, bool(resected_recon or cut)
+    return None, [], False
 
 
 def _past_at(view: NoteView, start: int, end: int) -> bool:
@@ -864,9 +865,10 @@ def build_case(view: NoteView) -> Case:
             case.historical_category = _adjusted_category(view, max(named, key=_specificity))
     case.fracture = any(c.present and not IMPENDING_RE.search(view.text[max(0, c.start - 40):c.end]) for c in view.of("FRACTURE"))
     _settle_site(view, case, current, _site_mentions(view))
-    case.bone_resected, bone_ev = _bone_resected(view, case.site)
-    if case.site in SOFT_SITES and case.bone_resected:
-        # A soft-tissue sarcoma resected with the bone it invades: the site is that bone.
+    case.bone_resected, bone_ev, bone_cut = _bone_resected(view, case.site)
+    if case.site in SOFT_SITES and bone_cut:
+        # A soft-tissue sarcoma resected with the bone it invades (a bone cut or a bone
+        # reconstruction says so; a specimen's length does not): the site is that bone.
         _settle_site(view, case, current, _site_mentions(view), bone_cut=True)
     case.tissue = _settle_tissue(view, case)
     case.operation, case.amputation_level = _settle_operation(view, case)
