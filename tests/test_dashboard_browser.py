@@ -95,7 +95,8 @@ def counts(rows, key):
 @pytest.fixture(scope="module")
 def checked(summary) -> list[dict[str, str]]:
     rows = [r for r in summary if not r["error"]]
-    assert len(summary) == 202 and len(rows) == 200
+    n = len(list(DEV.rglob("*.txt")))  # every dev note, and the two unreadable ones
+    assert n > 150 and len(summary) == n + 2 and len(rows) == n
     return rows
 
 
