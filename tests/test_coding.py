@@ -260,3 +260,108 @@ def test_coding_second_code_27645(checker):
     assert tib.code == "27645" and codes(tib, "code_selection") == []
     fem = checker.check(note(), code="27645")
     assert codes(fem, "code_selection") == ["27365"]
+
+
+# ---------------------------------------------------------------- what the case model settles
+def test_coding_bone_cut_in_an_extra_articular_resection_does_not_move_the_tumor(checker):
+    """The procedure line names the tibial cut of an extra-articular knee resection; the diagnosis
+    line says where the tumor is, so no tibia code is proposed."""
+    text = note(
+        proc=(
+            "PROCEDURE: Extra-articular resection of the right knee en bloc with the proximal tibial "
+            "plateau, the patella and the quadriceps; tibial osteotomy 10 mm below the joint; tibial "
+            "component and tibial bearing; rotating-hinge knee replacement."
+        ),
+        desc=(
+            "DESCRIPTION OF PROCEDURE: The tumor was resected en bloc with a wide margin. Tibial cut: "
+            "the tibial plateau was cut with a saw 10 mm below the joint line. The femur was osteotomized "
+            "15 cm from the joint line. Frozen section of the femoral canal margin was negative for tumor. "
+            "A tibial component was cemented and a distal femoral replacement implanted; the tibial "
+            "bearing makes up the tibial resection."
+        ),
+    )
+    report = checker.check(text)
+    assert report.diagnosis.site == "distal_femur"
+    assert "27645" not in codes(report, "code_selection")
+    assert report.diagnosis.expected_icd10 == ["C40.21"]
+
+
+@pytest.mark.parametrize(
+    "pre",
+    [
+        "Undifferentiated pleomorphic sarcoma (UPS), left anterior thigh, deep, with invasion of the femoral diaphysis.",
+        "UNDIFFERENTIATED PLEOMORPHIC SARCOMA (UPS),\nLEFT DISTAL/MID THIGH, ABUTTING THE FEMUR.",
+    ],
+)
+def test_coding_a_sarcoma_named_with_its_thigh_is_soft_tissue(checker, pre):
+    """A histology of either tissue takes the tissue of the site it is named with, and the bare
+    "UPS" and "sarcoma" later in the note follow it."""
+    text = note(
+        pre=f"PREOPERATIVE DIAGNOSIS: {pre}",
+        proc="PROCEDURE: Radical resection of the left thigh sarcoma with a segment of the left femur.",
+        ind="INDICATIONS: The UPS was confirmed on core biopsy. MRI of the left thigh reviewed. Consent obtained.",
+    )
+    report = checker.check(text)
+    assert report.diagnosis.category == "soft_tissue_sarcoma"
+    assert report.diagnosis.expected_icd10[:1] == ["C49.22"]
+    # the same histology named with the femur is a bone sarcoma
+    bone = checker.check(note(pre="PREOPERATIVE DIAGNOSIS: Undifferentiated pleomorphic sarcoma of the right distal femur."))
+    assert bone.diagnosis.expected_icd10[:1] == ["C40.21"]
+
+
+def test_coding_a_wrapped_capitalized_diagnosis_keeps_its_hedge(checker):
+    """"SUSPICIOUS FOR" at the end of a line hedges the word on the next line."""
+    text = note(
+        pre="PRE-OP DX: AGGRESSIVE BONE LESION, RIGHT DISTAL FEMUR, SUSPICIOUS FOR\n  OSTEOSARCOMA",
+        post="POST-OP DX: SAME, FINAL DX PENDING PERMANENT SECTIONS",
+        ind="INDICATIONS: MRI reviewed. Consent obtained.",
+    )
+    report = checker.check(text)
+    assert report.diagnosis.expected_icd10 == ["D49.2"]
+    assert report.diagnosis.certainty == "uncertain"
+
+
+def test_coding_spaced_pre_op_dx_heading_is_the_diagnosis(checker):
+    text = note(
+        pre="pre op dx: right distal femur surface lesion, suspected parosteal osteosarcoma, needle biopsy nondiagnostic",
+        post="post op dx: same, final diagnosis pending permanent pathology",
+        ind=(
+            "INDICATIONS: X-rays show the classic appearance of parosteal osteosarcoma. "
+            "MRI reviewed. Consent obtained."
+        ),
+    )
+    assert checker.check(text).diagnosis.expected_icd10 == ["D49.2"]
+
+
+@pytest.mark.parametrize(
+    "words",
+    ["with a pathological # through the tumour", "with a displaced pathological subtrochanteric fracture"],
+)
+def test_coding_pathologic_fracture_in_other_words(checker, words):
+    report = checker.check(note(post=f"POSTOPERATIVE DIAGNOSIS: Same, {words}."))
+    assert "M84.551A" in report.diagnosis.expected_icd10
+
+
+def test_coding_diffuse_large_b_cell_lymphoma_named_in_the_history(checker):
+    text = note(
+        pre="PREOPERATIVE DIAGNOSIS: Primary lymphoma of bone, left femoral diaphysis.",
+        proc="PROCEDURE: Radical resection of the left femoral diaphysis with an intercalary endoprosthesis.",
+        ind=(
+            "INDICATIONS: Core biopsy of the left femoral shaft showed diffuse large B-cell lymphoma. "
+            "MRI of the left femur reviewed. Consent obtained."
+        ),
+    )
+    report = checker.check(text)
+    assert report.diagnosis.expected_icd10[:1] == ["C83.398"]
+    # a lymphoma of no stated type gets no code rather than a guess
+    plain = checker.check(text.replace("diffuse large B-cell lymphoma", "lymphoma"))
+    assert plain.diagnosis.expected_icd10 == []
+
+
+def test_coding_a_companion_code_without_the_documented_side_is_partial(checker):
+    post = "POSTOPERATIVE DIAGNOSIS: Same, with a pathologic fracture through the lesion."
+    sided = checker.check(note(post=post), ["C40.21", "M84.551A"])
+    assert sided.item("diagnosis_code").status == "met"
+    unsided = checker.check(note(post=post), ["C40.21", "M84.553A"])
+    item = unsided.item("diagnosis_code")
+    assert item.status == "partial" and "M84.553A" in item.message and "M84.551A" in item.message

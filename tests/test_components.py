@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from notes import note
+
 from opnote.components.measurements import find_dimensions, parse_number
 
 
@@ -175,3 +177,19 @@ def test_raw_dictation_end_to_end(checker):
     assert report.verdict == "ready", [(i.id, i.status) for i in report.checklist]
     for f in report.findings:
         assert text[f.start:f.end] == f.text
+
+
+def test_side_of_a_phrase_closed_by_side_does_not_reach_the_next_one(checker):
+    """"against the right side, the femoral osteotomy": "right side" is a phrase of its own, so a
+    left-sided resection keeps one side."""
+    text = note(
+        pre="PREOPERATIVE DIAGNOSIS: High-grade osteosarcoma of the left distal femur.",
+        proc="PROCEDURE: Radical resection of the left distal femur with distal femoral replacement.",
+    ).replace("MRI of the right femur", "MRI of the left femur")
+    text = text.replace(
+        "The femur was osteotomized 15 cm from the joint line.",
+        "Allowing for growth measured against the right side, the femoral osteotomy was made 15 cm from the joint line.",
+    )
+    report = checker.check(text)
+    assert report.case.side.value == "left"
+    assert report.item("tumor_location").status == "met"

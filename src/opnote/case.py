@@ -88,6 +88,10 @@ class Case:
     fracture: bool = False
     bone_resected: bool | None = None
     historical_category: str | None = None
+    # The histologies the confirmed mentions of the tumor's category name ("lymphoma of bone" in
+    # the diagnosis line, "diffuse large B-cell lymphoma" in the history): a code may need the
+    # most specific one.
+    histologies: list[str] = field(default_factory=list)
 
     @property
     def current_tumor(self) -> bool:
@@ -267,6 +271,9 @@ def _tissue_of_histology(view: NoteView, t: Mention) -> str | None:
     if h in rules.soft_tissue_histology and h not in rules.either_histology:
         return "soft"
     if h in rules.either_histology or t.attr("category") in ("soft_tissue_sarcoma",):
+        named = _tissue_of_named_site(view, t)  # "UPS, left thigh, invading the femur": a thigh tumor
+        if named:
+            return named
         rx = _rx()
         s, e = view.sentence(t.sent)
         window = view.text[max(s, t.start - 120):min(e, t.end + 160)]
@@ -278,10 +285,33 @@ def _tissue_of_histology(view: NoteView, t: Mention) -> str | None:
     return "bone" if t.attr("category") not in (None, "unknown", "soft_tissue_sarcoma") else None
 
 
+# Between a histology and the site it names: a preposition, sides and directions, nothing else
+# ("sarcoma, left anterolateral thigh", "leiomyosarcoma of the right distal femur").
+_HISTOLOGY_TO_SITE = re.compile(
+    r"[\s,()\-]*(?:\([^)]{0,12}\)[\s,]*)?(?:(?:of|in|at|within|involving|from)\s+)?(?:the\s+)?"
+    r"(?:(?:right|left|rt|lt|l|r|anterior|posterior|medial|lateral|anterolateral|anteromedial|posterolateral|"
+    r"posteromedial|distal|proximal|mid|deep|superficial)\b[\s,/]*)*",
+    re.I,
+)
+_BONE_SITES = {"distal_femur", "femoral_shaft", "proximal_femur", "femur", "proximal_tibia", "tibia", "fibula", "patella"}
+
+
+def _tissue_of_named_site(view: NoteView, t: Mention) -> str | None:
+    """The tissue of the site a histology names in the same phrase ("UPS, left thigh": soft)."""
+    for s in view.of("SITE"):
+        if s.start < t.end or s.start - t.end > 60:
+            continue
+        if _HISTOLOGY_TO_SITE.fullmatch(view.text, t.end, s.start):
+            site = s.attr("site")
+            return "soft" if site in SOFT_SITES else "bone" if site in _BONE_SITES else None
+    return None
+
+
 def _category_weights(view: NoteView, current: Sequence[Mention]) -> dict[str, float]:
     weight: dict[str, float] = {}
+    settled = _settled_tissue(view, current)
     for t in current:
-        cat = _adjusted_category(view, t)
+        cat = _adjusted_category(view, t, settled)
         w = 3.0 if t.section in KEY_SECTIONS else 1.0
         if t.attr("histology") in GENERIC_HISTOLOGY:
             w *= 0.5
@@ -291,10 +321,26 @@ def _category_weights(view: NoteView, current: Sequence[Mention]) -> dict[str, f
     return weight
 
 
-def _adjusted_category(view: NoteView, t: Mention) -> str:
+def _settled_tissue(view: NoteView, current: Sequence[Mention]) -> str | None:
+    """The tissue the note's histologies of either tissue settle where their words say which.
+
+    "Undifferentiated pleomorphic sarcoma (UPS), left thigh" settles the later bare "UPS" and
+    "sarcoma" too; a note whose words say both, or neither, settles nothing.
+    """
+    either = rule_files.case_rules().tissue.either_histology
+    said = {
+        _tissue_of_histology(view, t) for t in current
+        if (t.attr("histology") or "").lower() in either
+    } - {None}
+    return said.pop() if len(said) == 1 else None
+
+
+def _adjusted_category(view: NoteView, t: Mention, settled: str | None = None) -> str:
     cat = str(t.attr("category") or "unknown")
     if cat in ("primary_malignant_bone", "soft_tissue_sarcoma") and t.attr("histology"):
         where = _tissue_of_histology(view, t)
+        if where is None and (t.attr("histology") or "").lower() in rule_files.case_rules().tissue.either_histology:
+            where = settled
         if where == "soft":
             return "soft_tissue_sarcoma"
         if where == "bone" and cat == "soft_tissue_sarcoma":
@@ -351,7 +397,7 @@ def _settle_site(view: NoteView, case: Case, current: Sequence[Mention], sites: 
             del scores[soft]
     if not scores or case.tumor_status.value != "current":
         return
-    chosen = _chosen_site(scores)
+    chosen = _chosen_site(_named_in_diagnosis(scores, by_site))
     case.site = chosen
     if chosen:
         case.site_evidence = sorted(by_site.get(chosen, []), key=lambda r: (r.section not in KEY_SECTIONS, r.start))
@@ -398,6 +444,21 @@ def _join_generic_tibia(scores: dict[str, float], by_site: dict[str, list[Mentio
         level = "proximal_tibia" if scores.get("proximal_tibia") else "tibia"
         scores[level] = scores.get(level, 0) + generic
         by_site.setdefault(level, []).extend(by_site.pop("tibia_generic", []))
+
+
+def _named_in_diagnosis(scores: dict[str, float], by_site: dict[str, list[Mention]]) -> dict[str, float]:
+    """The scores of the specific sites a diagnosis line names, when it names any.
+
+    The diagnosis says where the tumor is; the procedure line and the narrative also name every
+    bone that was cut (the tibial cut of an extra-articular knee resection, a fibular osteotomy).
+    """
+    diagnosed = {
+        k: v for k, v in scores.items()
+        if k in SPECIFIC_SITES and any(m.section in ("preop_diagnosis", "postop_diagnosis") for m in by_site.get(k, ()))
+    }
+    if not diagnosed:
+        return scores
+    return {k: v for k, v in scores.items() if k in diagnosed or k not in SPECIFIC_SITES}
 
 
 def _chosen_site(scores: dict[str, float]) -> str | None:
@@ -849,7 +910,8 @@ def build_case(view: NoteView) -> Case:
         weight = _category_weights(view, named_current)
         cat = max(weight, key=lambda k: (weight[k], k == "metastatic_bone"))
         case.category = cat
-        in_cat = [t for t in named_current if _adjusted_category(view, t) == cat]
+        settled = _settled_tissue(view, named_current)
+        in_cat = [t for t in named_current if _adjusted_category(view, t, settled) == cat]
         confirmed = [t for t in in_cat if t.present]
         in_dx = [t for t in in_cat if t.place == "diagnosis"]
         if in_dx and all(t.is_("possible") for t in in_dx):
@@ -857,6 +919,7 @@ def build_case(view: NoteView) -> Case:
             confirmed = [t for t in confirmed if t.place in ("pathology", "addendum")]
         case.certainty = "confirmed" if confirmed else "uncertain"
         case.tumor = max(confirmed or in_cat, key=_specificity)
+        case.histologies = sorted({str(t.attr("histology") or "").lower() for t in confirmed} - {""})
     elif case.current_tumor:
         case.certainty = "uncertain"
     if status.value == "historical" and historical:

@@ -166,6 +166,8 @@ def _tumor_codes(case: Case) -> list[str]:
     if cat == "uncertain_behavior_bone":
         return ["D48.0"]
     if cat == "hematologic":
+        if "lymphoma" in h:  # the diagnosis line's "lymphoma of bone", the history's type
+            h = " ".join([h] + [x for x in case.histologies if "lymphoma" in x])
         return _hematologic_codes(h)
     return []
 
@@ -307,6 +309,10 @@ class _ClaimCheck:
         if primary and fam != exp_family and code not in self.expected:
             if self._companion(code, fam):
                 self.companions.append(code)
+                same = next((e for e in self.expected if _family(e) == fam), None)
+                side_problem = _side_problem(self.case, code, same or "the sided code")
+                if side_problem is not None:  # a companion's side is judged like the tumor code's
+                    self._side(code, *side_problem)
             else:
                 self.problems.append(_mismatch(code, fam, exp_family or "", primary, self.tumor_type))
             return

@@ -30,6 +30,12 @@ NOT_SPOKEN_PERIOD = {
 END_PUNCT = {".", "?", "!"}
 # Words whose full stop is an abbreviation's, not a sentence end. spaCy's tokenizer keeps "Dr." as
 # one token but splits "dr." (a note typed in lower case), so the rule reads the word before ".".
+# A line that ends on one of these words is wrapped, whatever its case ("SUSPICIOUS FOR" /
+# "OSTEOSARCOMA"): no sentence ends on a preposition, an article or a conjunction.
+RUN_ON_WORDS = {
+    "for", "of", "with", "to", "and", "or", "the", "a", "an", "in", "at", "by", "from", "on", "into",
+    "than", "versus", "vs", "without", "including", "involving", "abutting", "near",
+}
 TITLE_ABBREVIATIONS = {"dr", "mr", "mrs", "ms", "prof", "vs", "approx", "fig", "cf", "st", "mt"}
 _U64 = 1 << 64
 
@@ -69,6 +75,7 @@ class OpnoteSentencizer:
         self._full = ids("full")
         self._titles = {ids(w) for w in TITLE_ABBREVIATIONS}
         self._dot = ids(".")
+        self._run_on = {ids(w) for w in RUN_ON_WORDS}
 
     def __call__(self, doc: Doc) -> Doc:
         n = len(doc)
@@ -88,16 +95,17 @@ class OpnoteSentencizer:
         doc.from_array([SENT_START], starts.view("uint64"))  # type: ignore[arg-type]
         return doc
 
-    @staticmethod
-    def _line_breaks(doc: Doc, arr: Ints, is_space: Bools, starts: Ints) -> None:
+    def _line_breaks(self, doc: Doc, arr: Ints, is_space: Bools, starts: Ints) -> None:
         """A line break ends a sentence unless the line is plainly wrapped prose: the previous
-        word runs on and the next line starts in lower case."""
+        word runs on and the next line starts in lower case, or the line ends on a word no
+        sentence ends on."""
         strings = doc.vocab.strings
-        is_punct, is_lower = arr[:, 1].tolist(), arr[:, 2].tolist()
+        is_punct, is_lower, low = arr[:, 1].tolist(), arr[:, 2].tolist(), arr[:, 4].tolist()
         for i in numpy.flatnonzero(is_space).tolist():
             text = strings[int(arr[i, 3]) % _U64]
             if "\n" in text:
-                wrapped = text.count("\n") == 1 and i > 0 and not is_punct[i - 1] and is_lower[i + 1] and is_lower[i - 1]
+                single = text.count("\n") == 1 and i > 0 and not is_punct[i - 1]
+                wrapped = single and ((is_lower[i + 1] and is_lower[i - 1]) or low[i - 1] in self._run_on)
                 if not wrapped:
                     starts[i + 1] = 1
 
