@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import os
+import signal
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "sample_notes"
+
+# A suite started in the background by a non-interactive shell inherits Ctrl-C as ignored, and
+# would hand that on to the opnote processes the interrupt tests send it to (they would finish
+# their batch instead of stopping). A handler is not inherited: the children start as a
+# terminal's would.
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(scope="session")
