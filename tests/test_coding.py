@@ -365,3 +365,25 @@ def test_coding_a_companion_code_without_the_documented_side_is_partial(checker)
     unsided = checker.check(note(post=post), ["C40.21", "M84.553A"])
     item = unsided.item("diagnosis_code")
     assert item.status == "partial" and "M84.553A" in item.message and "M84.551A" in item.message
+
+
+def test_coding_the_bone_the_procedure_line_names_is_the_one_operated_on(checker):
+    """Pelvic metastases listed in the diagnosis do not move a femoral prophylactic nail to the pelvis."""
+    text = note(
+        pre=(
+            "PREOPERATIVE DIAGNOSIS:\n1. Metastatic breast carcinoma to the right femoral shaft, with an impending "
+            "pathological fracture.\n2. Multifocal osseous metastases (spine, pelvis, ribs)."
+        ),
+        post="POSTOPERATIVE DIAGNOSIS: Same; no fracture.",
+        proc="PROCEDURE: Prophylactic fixation of the right femur with a cephalomedullary nail. No resection of the lesion.",
+        ind=(
+            "INDICATIONS: Biopsy of an iliac lesion confirmed metastatic breast carcinoma. CT of the chest, abdomen "
+            "and pelvis shows stable pelvic and spinal lesions. Radiographs of the right femur show a lytic lesion. "
+            "Consent obtained."
+        ),
+        desc="DESCRIPTION OF PROCEDURE: The femur was reamed and the nail locked proximally and distally.",
+        path=None,
+    )
+    report = checker.check(text)
+    assert report.diagnosis.site == "femoral_shaft"
+    assert codes(report, "code_selection") == ["27495"]

@@ -193,3 +193,12 @@ def test_side_of_a_phrase_closed_by_side_does_not_reach_the_next_one(checker):
     report = checker.check(text)
     assert report.case.side.value == "left"
     assert report.item("tumor_location").status == "met"
+
+
+def test_sentencizer_a_heading_on_its_own_line_starts_a_sentence_in_lower_case_notes(nlp):
+    doc = nlp(
+        "preoperative diagnosis: chondrosarcoma of the right proximal femur extending into the femoral triangle\n"
+        "postoperative diagnosis: same\nprocedure: right hip disarticulation\n"
+    )
+    starts = [s.text.split(":")[0] for s in doc.sents]
+    assert starts[:3] == ["preoperative diagnosis", "postoperative diagnosis", "procedure"]

@@ -397,7 +397,7 @@ def _settle_site(view: NoteView, case: Case, current: Sequence[Mention], sites: 
             del scores[soft]
     if not scores or case.tumor_status.value != "current":
         return
-    chosen = _chosen_site(_named_in_diagnosis(scores, by_site))
+    chosen = _chosen_site(_operated_bone(_named_in_diagnosis(scores, by_site), by_site))
     case.site = chosen
     if chosen:
         case.site_evidence = sorted(by_site.get(chosen, []), key=lambda r: (r.section not in KEY_SECTIONS, r.start))
@@ -459,6 +459,26 @@ def _named_in_diagnosis(scores: dict[str, float], by_site: dict[str, list[Mentio
     if not diagnosed:
         return scores
     return {k: v for k, v in scores.items() if k in diagnosed or k not in SPECIFIC_SITES}
+
+
+def _operated_bone(scores: dict[str, float], by_site: dict[str, list[Mention]]) -> dict[str, float]:
+    """Less the bone sites of a bone the procedure line does not name, when it names one.
+
+    "Prophylactic fixation of the right femur" in a note whose diagnosis also lists pelvic
+    metastases: the femur is the bone operated on. Soft-tissue sites stay (a thigh sarcoma's
+    procedure line names the femoral periosteum).
+    """
+    operated = {
+        _site_bone(k if k != "pelvis" else None) or ("pelvis" if k == "pelvis" else None)
+        for k, ms in by_site.items() if any(m.place == "procedure" for m in ms)
+    } - {None}
+    if not operated:
+        return scores
+    kept = {
+        k: v for k, v in scores.items()
+        if k not in SPECIFIC_SITES or k in SOFT_SITES or (_site_bone(k) or k) in operated
+    }
+    return kept if any(k in SPECIFIC_SITES for k in kept) else scores
 
 
 def _chosen_site(scores: dict[str, float]) -> str | None:

@@ -82,9 +82,8 @@ class OpnoteSectionizer:
         self._fast = _internals.fast_sectionizer(self.sectionizer)
 
     def __call__(self, doc: Doc) -> Doc:
-        if self._fast is not None:
-            return self._fast(doc)
-        out: Doc = self.sectionizer(doc)
+        out: Doc = self._fast(doc) if self._fast is not None else self.sectionizer(doc)
+        _heading_starts_sentence(out)
         return out
 
     def to_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> None:
@@ -97,3 +96,20 @@ class OpnoteSectionizer:
         self.rules = data["section_rules"]
         self._build()
         return self
+
+
+def _heading_starts_sentence(doc: Doc) -> None:
+    """A heading at the start of a line starts a sentence: "...the femoral triangle" /
+    "postoperative diagnosis: same" in a note typed in lower case is two sentences, though the
+    line break alone (lower case on both sides) reads as wrapped prose."""
+    for sec in doc._.sections:
+        i = sec.title_start
+        if sec.category is None or i is None:
+            continue
+        while i < len(doc) and doc[i].is_space:  # a title's span may open on the line break before it
+            i += 1
+        if i <= 0 or i >= len(doc):
+            continue
+        prev = doc[i - 1]
+        if "\n" in prev.text or "\n" in prev.whitespace_:
+            doc[i].is_sent_start = True
