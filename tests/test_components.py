@@ -7,6 +7,7 @@ import pytest
 from notes import note
 
 from opnote.components.measurements import find_dimensions, parse_number
+from opnote.normalize import canonical
 
 
 def findings(nlp, text, kind=None):
@@ -202,3 +203,69 @@ def test_sentencizer_a_heading_on_its_own_line_starts_a_sentence_in_lower_case_n
     )
     starts = [s.text.split(":")[0] for s in doc.sents]
     assert starts[:3] == ["preoperative diagnosis", "postoperative diagnosis", "procedure"]
+
+
+# ---------------------------------------------------------------- record-form layouts
+FORM_NOTE = """PREOPERATIVE DIAGNOSIS: High-grade osteosarcoma of the right distal femur.
+Side: [ ] Left  [x] Right
+Margin intent: ( ) Intralesional  (•) Wide  ( ) Marginal
+Pre-op imaging: [x] MRI  [ ] CT  [x] X-ray  [ ] Bone scan
+Frozen section: [X] Yes  [ ] No   Result: negative for tumor at the femoral canal margin
+PROCEDURE: Radical resection of the right distal femur, 160 mm, with distal femoral replacement.
+CONSENT: We discussed the osteosarcoma, limb salvage with a distal femoral replacement versus
+above-knee amputation, and the risks; she signed.
+SPECIMENS: Distal femur sent to pathology for permanent sections and margins.
+"""
+
+
+def test_form_boxes_not_ticked_document_nothing(checker):
+    """"[ ] CT" is a CT not done, "[ ] Left" a side not chosen, "( ) Intralesional" a margin not
+    intended: only the ticked options count."""
+    report = checker.check(FORM_NOTE)
+    assert report.case.side.value == "right" and report.item("tumor_location").status == "met"
+    assert report.item("margin_intent").status == "met"
+    kinds = {f.attributes.get("modality") for f in report.findings if f.kind == "imaging" and f.assertion == "present"}
+    assert "ct" not in kinds and "bone_scan" not in kinds and {"mri", "radiograph"} <= kinds
+    for f in report.findings:  # offsets still index the original text
+        assert FORM_NOTE[f.start:f.end] == f.text
+
+
+def test_record_exports_read_as_labelled_fields(checker):
+    """XML fields, JSON lines and FIELD=value exports give the same report as the labelled note."""
+    plain = checker.check(FORM_NOTE)
+    lines = [ln for ln in FORM_NOTE.replace("\nabove", " above").splitlines() if ln.strip()]
+    pairs = [ln.split(":", 1) for ln in lines]
+    xml = "<Document>\n" + "\n".join(f'<Field name="{k.title().replace(" ", "").replace("-", "")}">{v.strip()}</Field>' for k, v in pairs) + "\n</Document>\n"
+    kv = "\n".join(f"{k.upper().replace(' ', '_').replace('-', '_')}={v.strip().replace(';', ',')}" for k, v in pairs) + "\n"
+    for text in (xml, kv):
+        report = checker.check(text)
+        assert report.verdict == plain.verdict
+        assert {i.id: i.status for i in report.checklist} == {i.id: i.status for i in plain.checklist}
+
+
+def test_lines_cut_at_a_fixed_width_mid_word_are_joined(checker):
+    text = FORM_NOTE.replace("[ ] Left  [x] Right", "Right").replace("( ) Intralesional  (•) Wide  ( ) Marginal", "Wide")
+    flat = " ".join(text.split("\n"))
+    wrapped = "\n".join(flat[i:i + 60] for i in range(0, len(flat), 60))
+    cut = [w for w in flat.split() if not any(w in line for line in wrapped.split("\n"))]
+    assert cut  # words the 60-column cut split in two
+    joined = canonical(wrapped).text
+    assert all(w in joined for w in cut)
+    a, b = checker.check(text), checker.check(wrapped)
+    assert {i.id: i.status for i in b.checklist} == {i.id: i.status for i in a.checklist}
+
+
+@pytest.mark.parametrize(
+    ("words", "item", "status"),
+    [
+        ("Medullary content sent for transoperative study: negative for neoplasia.", "frozen_section", "met"),
+        ("Simple radiography and a bone gammagram were reviewed before surgery.", "preop_imaging", "met"),
+        ("Resected distal femur sent for HPE.", "pathology", "met"),
+    ],
+)
+def test_usage_of_other_englishes(checker, words, item, status):
+    base = note(path=None, desc="DESCRIPTION OF PROCEDURE: The tumor was resected en bloc with a wide margin. A distal femoral replacement was cemented.",
+                ind="INDICATIONS: We discussed limb salvage versus above-knee amputation for the malignant tumor; consent was signed.")
+    extra = {"frozen_section": "FINDINGS: " + words, "preop_imaging": "STUDIES: " + words, "pathology": "SPECIMENS: " + words}[item]
+    assert checker.check(base).item(item).status != status
+    assert checker.check(base + "\n" + extra + "\n").item(item).status == status

@@ -570,13 +570,129 @@ def _spoken_pass(c: Canonical) -> Canonical:
     return _apply(c, found) if found else c
 
 
+# Form checkboxes and radio buttons: "[x] MRI  [ ] CT", "Side: ☐ Right ☑ Left", "(•) Wide ( ) Marginal".
+_UNCHECKED = r"\[ ?\]|☐|□|\( \)|◯|○"
+_CHECKED = r"\[[xX✓✔•*-]\]|☑|☒|✅|■|\([xX•●*-]\)|◉"  # "•" is "-" by now (the character pass)
+_BOX = re.compile(rf"(?P<off>{_UNCHECKED})|(?P<on>{_CHECKED})")
+# Where an option's label ends: the next box, two spaces or a tab, a bar or semicolon, a new
+# "Field:" or the end of the line.
+_LABEL_END = re.compile(r"  |\t|\||;|\n|\s[A-Za-z][A-Za-z /-]{0,30}:|" + _UNCHECKED + "|" + _CHECKED)
+
+
+def _checkbox_pass(c: Canonical) -> Canonical:
+    """An option whose box is not ticked is not a statement: its label (and every box) becomes
+    spaces of the same length, so "[ ] CT" documents no CT and "Side: [ ] Left [x] Right" one side.
+
+    Labels follow their boxes ("[x] MRI"); on a line that ends in a box after a label
+    ("MRI [x]  CT [ ]"), they precede them.
+    """
+    text = c.text
+    if not _BOX.search(text):
+        return c
+    found: list[tuple[int, int, str]] = []
+    for line in re.finditer(r"[^\n]+", text):
+        boxes = list(_BOX.finditer(text, line.start(), line.end()))
+        if not boxes:
+            continue
+        before = text[line.start():boxes[0].start()].rstrip()
+        labels_before = bool(before) and not before.endswith((":", ".")) and not text[boxes[-1].end():line.end()].strip()
+        prev_end = line.start()
+        for m in boxes:
+            found.append((m.start(), m.end(), " " * (m.end() - m.start())))
+            if m.group("off") is None:
+                prev_end = m.end()
+                continue
+            if labels_before:
+                seg = text[prev_end:m.start()]
+                cut = max(seg.rfind("  "), seg.rfind(":"), seg.rfind("|"), seg.rfind(";"))
+                a = prev_end + (cut + 1 if cut >= 0 else 0)
+                a += len(text[a:m.start()]) - len(text[a:m.start()].lstrip())
+                b = m.start()
+            else:
+                a = m.end()
+                end = _LABEL_END.search(text, a + 1, line.end())
+                b = end.start() if end else line.end()
+            label = text[a:b].rstrip()
+            if label.strip():
+                found.append((a, a + len(label), " " * len(label)))
+            prev_end = m.end()
+    found.sort()
+    kept: list[tuple[int, int, str]] = []
+    for f in found:
+        if kept and f[0] < kept[-1][1]:
+            continue
+        kept.append(f)
+    return _apply(c, kept)
+
+
+def _fixed_width_pass(c: Canonical) -> Canonical:
+    """Lines a record system cut at a fixed width, mid-word ("...and her f" / "ather on..."),
+    joined back: when most long lines have exactly the same length and none is longer, a line of
+    that length goes on in the next one, with nothing between them."""
+    text = c.text
+    lengths = [len(x) for x in text.split("\n")]
+    long = [n for n in lengths if n >= 40]
+    if len(long) < 8:
+        return c
+    width = max(set(long), key=long.count)
+    if long.count(width) < 0.6 * len(long) or max(lengths) > width:
+        return c
+    found: list[tuple[int, int, str]] = []
+    pos = 0
+    for n in lengths[:-1]:
+        end = pos + n
+        if n == width and text[end + 1:end + 2] not in ("", "\n"):
+            found.append((end, end + 1, ""))
+        pos = end + 1
+    return _apply(c, found) if found else c
+
+
+_XML_FIELD = re.compile(r'<Field name="([^"<>]{1,60})">|</Field>|^<[/?]?[A-Za-z][^<>\n]{0,300}>[ \t]*$', re.M)
+_JSON_FIELD = re.compile(r'^\{\s*"field"\s*:\s*"([^"\n]{1,60})"\s*,\s*"value"\s*:\s*("(?:[^"\\\n]|\\.)*"|true|false|null|-?[\d.]+)\s*\}[ \t]*$', re.M)
+_KEY_VALUE = re.compile(r"(?:^|(?<=;)) ?([A-Z][A-Z0-9_]{1,30})=(?!=)", re.M)
+
+
+def _field_name(name: str) -> str:
+    return re.sub(r"(?<=[a-z])(?=[A-Z])", " ", name).replace("_", " ").strip()
+
+
+def _export_pass(c: Canonical) -> Canonical:
+    """Record-system exports read as labelled lines: '<Field name="PreopDiagnosis">x</Field>',
+    '{"field": "consent_signed", "value": true}' and 'PREOP_DX=x; SIDE=L' become
+    "Preop Diagnosis: x", "consent signed: yes" and "PREOP DX: x" / "SIDE: L", one to a line."""
+    text = c.text
+    found: list[tuple[int, int, str]] = []
+    if "<Field name=" in text:
+        for m in _XML_FIELD.finditer(text):
+            found.append((m.start(), m.end(), f"{_field_name(m.group(1))}: " if m.group(1) else ""))
+    if '"field"' in text:
+        for m in _JSON_FIELD.finditer(text):
+            raw = m.group(2)
+            value = {"true": "yes", "false": "no", "null": ""}.get(raw, raw[1:-1] if raw.startswith('"') else raw)
+            found.append((m.start(), m.end(), f"{_field_name(m.group(1))}: {value}"))
+    keys = list(_KEY_VALUE.finditer(text))
+    if len(keys) >= 5:
+        for m in keys:
+            lead = text[m.start()] == " "
+            start = m.start() - 1 if text[m.start() - 1:m.start()] == ";" else m.start()
+            repl = ("\n" if text[start:start + 1] == ";" else "") + f"{_field_name(m.group(1))}: "
+            found.append((start, m.end(), repl if not (lead and start == m.start()) else " " + repl))
+    return _apply(c, found) if found else c
+
+
 def canonical(text: str) -> Canonical:
     """The canonical text of ``text`` with its offset map."""
     if _gaps_are_breaks(text):
         # Lines joined into one: the double spaces left by blank lines become line ends again;
         # nothing was hard-wrapped, so no line is joined back.
-        return _heading_pass(_word_pass(_spoken_pass(_char_pass(text, True))), gap_lines=True)
-    return _heading_pass(_unwrap_pass(_word_pass(_spoken_pass(_char_pass(text)))))
+        return _heading_pass(_word_pass(_spoken_pass(_checkbox_pass(_export_pass(_char_pass(text, True))))), gap_lines=True)
+    # Fixed-width cuts are measured on the text as it came (the character pass evens out spaces).
+    pre = _fixed_width_pass(Canonical(text, text))
+    chars = _char_pass(pre.text)
+    if pre.text != text:
+        chars = _compose(pre, chars.text, list(chars._edits))
+    first = _checkbox_pass(_export_pass(chars))
+    return _heading_pass(_unwrap_pass(_word_pass(_spoken_pass(first))))
 
 
 
