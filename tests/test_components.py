@@ -269,3 +269,48 @@ def test_usage_of_other_englishes(checker, words, item, status):
     extra = {"frozen_section": "FINDINGS: " + words, "preop_imaging": "STUDIES: " + words, "pathology": "SPECIMENS: " + words}[item]
     assert checker.check(base).item(item).status != status
     assert checker.check(base + "\n" + extra + "\n").item(item).status == status
+
+
+def test_a_curette_that_samples_the_marrow_is_not_the_margin(checker):
+    text = note(desc=(
+        "DESCRIPTION OF PROCEDURE: The tumor was resected en bloc with a wide margin. The femur was osteotomized "
+        "15 cm from the joint line. Curettage of the medullary canal of the proximal stump was sent for frozen "
+        "section: negative for tumor. On the back table the marrow contents were curetted out of the segment for "
+        "research. A cemented distal femoral replacement was implanted."
+    ))
+    report = checker.check(text)
+    intents = {f.attributes.get("intent") for f in report.findings if f.kind == "margin" and f.assertion == "present"}
+    assert "intralesional" not in intents and "wide" in intents
+
+
+def test_a_frozen_section_result_lines_below_its_field(checker):
+    text = note(desc=(
+        "DESCRIPTION OF PROCEDURE: The tumor was resected en bloc with a wide margin, 15 cm from the joint line. "
+        "A cemented distal femoral replacement was implanted."
+    )) + "\nFROZEN SECTION:\nFrozen section: sent\nSpecimen: proximal femoral marrow at the osteotomy\nResult: negative for tumor\n"
+    item = checker.check(text).item("frozen_section")
+    assert item.status == "met"
+
+
+def test_a_tumor_size_on_dated_imaging_is_its_size(checker):
+    text = note(
+        desc="DESCRIPTION OF PROCEDURE: The tumor was resected en bloc with a wide margin. A distal femoral replacement was cemented.",
+        ind=(
+            "INDICATIONS: MRI of the right femur 09/05/2024: 8.5 cm lesion of the distal metaphysis with a soft "
+            "tissue component, 6 x 4 x 3 cm. We discussed limb salvage versus above-knee amputation for the malignant "
+            "tumor, and consent was signed."
+        ),
+        path="SPECIMENS: Distal femur sent to pathology for permanent sections.",
+    )
+    item = checker.check(text).item("resection_dimensions")
+    assert item.status == "partial" and "tumor size" in item.message
+
+
+def test_a_flag_answered_n_is_a_no(checker):
+    text = note(desc=(
+        "DESCRIPTION OF PROCEDURE: The tumor was resected en bloc with a wide margin, 15 cm from the joint line. "
+        "A cemented distal femoral replacement was implanted."
+    )) + "\nCurettage / cement: N\n"
+    report = checker.check(text)
+    intents = {f.attributes.get("intent") for f in report.findings if f.kind == "margin" and f.assertion == "present"}
+    assert "intralesional" not in intents

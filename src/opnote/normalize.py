@@ -649,6 +649,7 @@ def _fixed_width_pass(c: Canonical) -> Canonical:
 
 _XML_FIELD = re.compile(r'<Field name="([^"<>]{1,60})">|</Field>|^<[/?]?[A-Za-z][^<>\n]{0,300}>[ \t]*$', re.M)
 _JSON_FIELD = re.compile(r'^\{\s*"field"\s*:\s*"([^"\n]{1,60})"\s*,\s*"value"\s*:\s*("(?:[^"\\\n]|\\.)*"|true|false|null|-?[\d.]+)\s*\}[ \t]*$', re.M)
+_NO_FLAG = re.compile(r"^([A-Za-z][A-Za-z /&()-]{1,40}):[ \t]*N[ \t]*$", re.M)
 _KEY_VALUE = re.compile(r"(?:^|(?<=;)) ?([A-Z][A-Z0-9_]{1,30})=(?!=)", re.M)
 
 
@@ -670,6 +671,8 @@ def _export_pass(c: Canonical) -> Canonical:
             raw = m.group(2)
             value = {"true": "yes", "false": "no", "null": ""}.get(raw, raw[1:-1] if raw.startswith('"') else raw)
             found.append((m.start(), m.end(), f"{_field_name(m.group(1))}: {value}"))
+    for m in _NO_FLAG.finditer(text):  # "Curettage / cement: N": a flag answered no
+        found.append((m.start(), m.end(), f"No {m.group(1).strip()}."))
     keys = list(_KEY_VALUE.finditer(text))
     if len(keys) >= 5:
         for m in keys:

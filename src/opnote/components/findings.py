@@ -336,9 +336,15 @@ class OpnoteFindings:
                 measures = "specimen"  # "Specimen: right distal femur ... 19 x 11 x 10 cm"
             rec["attributes"] = {"values_mm": d["values_mm"], "measures": measures}
         elif label == "FROZEN":
-            self._frozen(rec, ctx.text, ctx.sents, hdr)
+            in_section = next((be for ts, te, be, cat in ctx.sections if cat == "frozen_section" and ts <= rec["start"] < be), None)
+            if in_section is not None:  # the block of lines it heads, to the next blank line
+                blank = ctx.text.find("\n\n", rec["end"])
+                in_section = max(in_section, blank if blank != -1 else len(ctx.text))
+            self._frozen(rec, ctx.text, ctx.sents, hdr, in_section)
         elif label == "IMAGING":
             _imaging_contrast(rec, span, ctx)
+        elif label == "MARGIN" and rec["attributes"].get("intent") == "intralesional" and _sampling_curettage(rec, ctx):
+            return False
         elif label == "TUMOR":
             h = rec["attributes"].get("histology")
             if h is None:
@@ -349,7 +355,7 @@ class OpnoteFindings:
 
     # ------------------------------------------------------------ attributes
     @staticmethod
-    def _frozen(rec: FindingRecord, text: str, sents: list[tuple[int, int]], hdr: Header | None) -> None:
+    def _frozen(rec: FindingRecord, text: str, sents: list[tuple[int, int]], hdr: Header | None, section_end: int | None = None) -> None:
         if rec["assertion"] == "negated":
             s_start, s_end = sents[rec["sent"]] if sents else (0, len(text))
             if hdr is not None:
@@ -385,6 +391,11 @@ class OpnoteFindings:
             before = text[max(s_start, rec["start"] - 200):rec["start"]]
             mb = _last_match(FS_RESULT_RE, before)
             result = mb.lastgroup if mb else None
+        if result is None and section_end is not None:
+            # Under a frozen-section heading the result may stand lines below ("Specimen: ...",
+            # then "Result: negative"): the whole section is about the frozen section.
+            m = FS_RESULT_RE.search(text, rec["end"], min(section_end, rec["end"] + 400))
+            result = m.lastgroup if m else None
         rec["attributes"]["result"] = result or "unknown"
         ms = FS_SITE_RE.search(text, rec["end"], window_end)
         rec["attributes"]["site"] = ms.group(1).strip().lower() if ms else None
@@ -412,6 +423,23 @@ class OpnoteFindings:
             f["attributes"]["laterality"] = best["attributes"]["laterality"] if best else None
             if best:
                 f["side_start"], f["side_end"] = best["start"], best["end"]
+
+
+# A curette that samples the marrow at the osteotomies for frozen section, or cleans the removed
+# segment on the back table, is not the margin of the operation.
+_SAMPLED_AFTER = re.compile(r"\s*(?:of|from)\s+(?:the\s+)?(?:[\w-]+\s+){0,3}?(?:medullary canal|canal|marrow|stumps?|osteotomy (?:surface|site|level)s?)\b", re.I)
+_SAMPLED_BEFORE = re.compile(r"(?:marrow|medullary|canal)\w*(?:\s+contents?)?(?:\s+(?:was|were))?\s+(?:\w+\s+)?$", re.I)
+_BACK_TABLE = re.compile(r"\bback[- ]table\b|\bex vivo\b|\bextracorporeal", re.I)
+
+
+def _sampling_curettage(rec: FindingRecord, ctx: _DocContext) -> bool:
+    text = ctx.text
+    s_start, s_end = ctx.sents[rec["sent"]] if ctx.sents else (0, len(text))
+    if _SAMPLED_AFTER.match(text, rec["end"], min(s_end, rec["end"] + 80)):
+        return True
+    if _SAMPLED_BEFORE.search(text, max(s_start, rec["start"] - 40), rec["start"]):
+        return True
+    return bool(_BACK_TABLE.search(text, s_start, s_end))
 
 
 def _side_distance(text: str, side: FindingRecord, site: FindingRecord) -> int | None:

@@ -35,11 +35,11 @@ DIM_RE = re.compile(
 )
 
 _CUES = [
-    ("other", re.compile(r"incision|skin|drain|blood loss|\bebl\b|tourniquet|suture|wound|scar|stem|\bbody\b|segment length|component|prosthe|implant|trial|cement|reamer|reamed|reaming|nail|plate|screw|hole|needle|trocar|patient is|years? old|weight|\bkg\b|catheter|tube|(?:tibial|femoral|patellar|distal femoral|proximal tibial) (?:cut|resurfacing)|bushing|bearing|poly\w*|liner|head|collar|spacer|bead|flap|graft", re.I)),
+    ("other", re.compile(r"incision|skin|drain|blood loss|\bebl\b|tourniquet|suture|wound|scar|stem|\bbody\b|segment length|(?<!soft tissue )(?<!soft-tissue )(?<!extraosseous )(?<!extra-osseous )component|prosthe|implant|trial|cement|reamer|reamed|reaming|nail|plate|screw|hole|needle|trocar|patient is|years? old|weight|\bkg\b|catheter|tube|(?:tibial|femoral|patellar|distal femoral|proximal tibial) (?:cut|resurfacing)|bushing|bearing|poly\w*|liner|head|collar|spacer|bead|flap|graft", re.I)),
     ("margin_distance", re.compile(r"margin|beyond|cuff|(?:above|below|past|beyond|proximal to|distal to) (?:the )?(?:\w+ ){0,3}?(?:extent|edge|limit|tumou?r|lesion|signal|abnormality|hematoma|haematoma|mass|contamination|disease)|proximal to the (?:tumor|lesion|mass)|distal to the (?:tumor|lesion|mass)|from the (?:tumor|lesion|mass)|of normal|of uninvolved|clearance|free of tumor by|around (?:the )?(?:tumou?r|lesion|mass)|away from (?:the )?(?:tumou?r|lesion|mass)", re.I)),
     ("specimen", re.compile(r"specimen", re.I)),
     ("resection_length", re.compile(r"resect|osteot\w*|\bcut\b|\bjt\.? line|resection length|length of (?:the )?(?:resection|bone|femur|segment)|bone (?:was )?(?:cut|removed)|from the joint line|joint line|(?<!body )(?<!spacer )segment|intercalary defect|defect measur|bone loss|femoral length|femur (?:was )?(?:removed|excised)|en bloc", re.I)),
-    ("tumor", re.compile(r"tumou?r|mass|lesion|sarcoma|osteosarcoma|chondrosarcoma|extent|intramedullary|marrow", re.I)),
+    ("tumor", re.compile(r"tumou?r|mass|lesion|sarcoma|osteosarcoma|chondrosarcoma|extent|intramedullary|marrow|(?:soft[- ]tissue|extra-?osseous) component|\bcyst\b|\b(?!hae?matoma\b|seroma\b)[a-z]{3,}oma\b", re.I)),
 ]
 
 
