@@ -314,3 +314,36 @@ def test_a_flag_answered_n_is_a_no(checker):
     report = checker.check(text)
     intents = {f.attributes.get("intent") for f in report.findings if f.kind == "margin" and f.assertion == "present"}
     assert "intralesional" not in intents
+
+
+def test_text_copied_forward_from_an_earlier_encounter_is_that_encounters(checker):
+    text = (
+        "PREOPERATIVE DIAGNOSIS: Loose femoral stem, left distal femoral replacement; osteosarcoma treated 2014.\n"
+        "PROCEDURE: Revision of the femoral stem, left distal femoral replacement.\n\n"
+        "----- COPIED FORWARD FROM ENCOUNTER 2014-09-16 (original operation) -----\n"
+        "Procedure: Wide resection left distal femur osteosarcoma, 170 mm. Frozen section of marrow margin negative.\n"
+        "----- END COPIED TEXT -----\n\n"
+        "The stem was removed and a longer cemented stem implanted.\n"
+    )
+    report = checker.check(text)
+    assert report.item("frozen_section").status != "met"
+    assert not any(f.kind == "margin" and f.assertion == "present" for f in report.findings)
+
+
+def test_a_fibula_harvested_for_a_graft_is_not_the_tumor_site(checker):
+    text = note(
+        pre="PREOPERATIVE DIAGNOSIS: Osteosarcoma of the right femur, mid shaft.",
+        proc=(
+            "PROCEDURE: Intercalary resection of the right femoral diaphysis; reconstruction with a fibula autograft "
+            "(left fibula harvest) and a plate; fibula strut fixed with screws."
+        ),
+        desc=(
+            "DESCRIPTION OF PROCEDURE: The tumor was resected en bloc with a wide margin, a 14 cm segment. "
+            "The second team harvested the left fibula through a lateral approach. The fibula autograft was "
+            "placed as an intramedullary strut and fixed with a plate."
+        ),
+    )
+    report = checker.check(text)
+    assert report.diagnosis.site == "femoral_shaft"
+    assert "27646" not in [a.code for a in report.advisories if a.kind == "code_selection"]
+

@@ -374,12 +374,19 @@ def _by_sent(ms: Iterable[Mention]) -> dict[int, list[Mention]]:
     return out
 
 
+_DONOR_AFTER = re.compile(r"\s*(?:bone\s+)?(?:graft|autograft|allograft|strut|harvest|flap|transfer)\b", re.I)
+_DONOR_BEFORE = re.compile(r"\bharvest(?:ed|ing)?\s+(?:the\s+|a\s+)?(?:(?:right|left|ipsilateral|contralateral|non-?vascularised|non-?vascularized|vascularised|vascularized)\s+){0,2}$", re.I)
+
+
 def _site_mentions(view: NoteView) -> list[Mention]:
-    """Site mentions, less those naming a graft's donor site ("iliac crest bone graft", "free fibula")."""
+    """Site mentions, less those naming a graft's donor site ("iliac crest bone graft", "free fibula",
+    "fibula autograft", "harvested the left fibula")."""
     grafts = _by_sent(m for m in view.of("RECON"))
+    text = view.text
     return [
         s for s in view.of("SITE")
         if not any(g.start <= s.start and s.end <= g.end for g in grafts.get(s.sent, ()))
+        and not (s.attr("site") == "fibula" and (_DONOR_AFTER.match(text, s.end) or _DONOR_BEFORE.search(text, max(0, s.start - 60), s.start)))
     ]
 
 
@@ -906,8 +913,9 @@ REASSERTED = ("MARGIN", "RECON", "DIMENSION", "PROCEDURE")
 def reassert(view: NoteView) -> None:
     """Give findings the assertion the case model read: of an earlier operation -> historical, an
     option discussed -> hypothetical. The report's findings then say what the items judged."""
+    copied = _copied_blocks(view)
     for m in view.of(*REASSERTED):
-        if not m.is_("present", "historical"):
+        if not m.is_("present", "historical") or any(a <= m.start < b for a, b in copied):
             continue
         if _past(view, m):
             m.assertion = "historical"
@@ -918,8 +926,31 @@ def reassert(view: NoteView) -> None:
 
 
 # ----------------------------------------------------------------------------- the whole case
+# Text a record system copied forward from an earlier encounter, up to its end marker or the next
+# blank line: "----- COPIED FORWARD FROM ENCOUNTER 2014-09-16 -----" ... "----- END COPIED TEXT -----".
+_COPIED_BLOCK = re.compile(
+    r"^[ \t\-=*#_>]*(?:copied|carried|pulled) forward\b[^\n]*\n(?:.*?)(?=^[ \t\-=*#_>]*end (?:of )?(?:copied|carried|pulled)\b|\n[ \t]*\n|\Z)",
+    re.I | re.M | re.S,
+)
+
+
+def _copied_blocks(view: NoteView) -> list[Span]:
+    if "forward" not in view.text.lower():
+        return []
+    return [(m.start(), m.end()) for m in _COPIED_BLOCK.finditer(view.text)]
+
+
+def _copied_forward(view: NoteView) -> None:
+    """Findings in text copied forward from an earlier encounter belong to that encounter."""
+    blocks = _copied_blocks(view)
+    for m in view.mentions if blocks else ():
+        if any(a <= m.start < b for a, b in blocks) and m.is_("present", "possible"):
+            m.assertion = "historical"
+
+
 def build_case(view: NoteView) -> Case:
     """Settle the case of one note."""
+    _copied_forward(view)
     status, current, historical = _settle_tumor_status(view)
     case = Case(
         operation=Fact("unknown"), amputation_level=Fact(None), tissue=Fact("unknown"),
