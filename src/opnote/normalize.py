@@ -630,7 +630,8 @@ def _fixed_width_pass(c: Canonical) -> Canonical:
     joined back: when most long lines have exactly the same length and none is longer, a line of
     that length goes on in the next one, with nothing between them."""
     text = c.text
-    lengths = [len(x) for x in text.split("\n")]
+    raw = text.split("\n")
+    lengths = [len(x) - x.endswith("\r") for x in raw]  # Windows line ends count for nothing
     long = [n for n in lengths if n >= 40]
     if len(long) < 8:
         return c
@@ -639,11 +640,12 @@ def _fixed_width_pass(c: Canonical) -> Canonical:
         return c
     found: list[tuple[int, int, str]] = []
     pos = 0
-    for n in lengths[:-1]:
-        end = pos + n
-        if n == width and text[end + 1:end + 2] not in ("", "\n"):
-            found.append((end, end + 1, ""))
-        pos = end + 1
+    for line, n in zip(raw[:-1], lengths[:-1]):
+        end = pos + n  # where the line's text ends; its "\r\n" or "\n" follows
+        nxt = pos + len(line) + 1
+        if n == width and text[nxt:nxt + 1] not in ("", "\n", "\r"):
+            found.append((end, nxt, ""))
+        pos = nxt
     return _apply(c, found) if found else c
 
 
