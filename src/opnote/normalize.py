@@ -640,7 +640,7 @@ def _fixed_width_pass(c: Canonical) -> Canonical:
         return c
     found: list[tuple[int, int, str]] = []
     pos = 0
-    for line, n in zip(raw[:-1], lengths[:-1]):
+    for line, n in zip(raw[:-1], lengths[:-1], strict=True):
         end = pos + n  # where the line's text ends; its "\r\n" or "\n" follows
         nxt = pos + len(line) + 1
         if n == width and text[nxt:nxt + 1] not in ("", "\n", "\r"):
