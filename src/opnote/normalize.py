@@ -574,6 +574,9 @@ def _spoken_pass(c: Canonical) -> Canonical:
 _UNCHECKED = r"\[ ?\]|☐|□|\( \)|◯|○"
 _CHECKED = r"\[[xX✓✔•*-]\]|☑|☒|✅|■|\([xX•●*-]\)|◉"  # "•" is "-" by now (the character pass)
 _BOX = re.compile(rf"(?P<off>{_UNCHECKED})|(?P<on>{_CHECKED})")
+# Substrings one of which every form with boxes holds (a plain substring test is far cheaper
+# than searching the note with the pattern above).
+_BOX_HINTS = ("[ ]", "[]", "( )", "x]", "X]", "✓]", "✔]", "•]", "*]", "-]", "x)", "X)", "•)", "●)", "*)", "-)", "☐", "□", "◯", "○", "☑", "☒", "✅", "■", "◉")
 # Where an option's label ends: the next box, two spaces or a tab, a bar or semicolon, a new
 # "Field:" or the end of the line.
 _LABEL_END = re.compile(r"  |\t|\||;|\n|\s[A-Za-z][A-Za-z /-]{0,30}:|" + _UNCHECKED + "|" + _CHECKED)
@@ -587,7 +590,7 @@ def _checkbox_pass(c: Canonical) -> Canonical:
     ("MRI [x]  CT [ ]"), they precede them.
     """
     text = c.text
-    if not _BOX.search(text):
+    if not any(box in text for box in _BOX_HINTS) or not _BOX.search(text):
         return c
     found: list[tuple[int, int, str]] = []
     for line in re.finditer(r"[^\n]+", text):
@@ -651,6 +654,7 @@ def _fixed_width_pass(c: Canonical) -> Canonical:
 
 _XML_FIELD = re.compile(r'<Field name="([^"<>]{1,60})">|</Field>|^<[/?]?[A-Za-z][^<>\n]{0,300}>[ \t]*$', re.M)
 _JSON_FIELD = re.compile(r'^\{\s*"field"\s*:\s*"([^"\n]{1,60})"\s*,\s*"value"\s*:\s*("(?:[^"\\\n]|\\.)*"|true|false|null|-?[\d.]+)\s*\}[ \t]*$', re.M)
+_NO_FLAG_HINT = re.compile(r":[ \t]*N[ \t]*$", re.M)
 _NO_FLAG = re.compile(r"^([A-Za-z][A-Za-z /&()-]{1,40}):[ \t]*N[ \t]*$", re.M)
 _KEY_VALUE = re.compile(r"(?:^|(?<=;)) ?([A-Z][A-Z0-9_]{1,30})=(?!=)", re.M)
 
@@ -673,9 +677,10 @@ def _export_pass(c: Canonical) -> Canonical:
             raw = m.group(2)
             value = {"true": "yes", "false": "no", "null": ""}.get(raw, raw[1:-1] if raw.startswith('"') else raw)
             found.append((m.start(), m.end(), f"{_field_name(m.group(1))}: {value}"))
-    for m in _NO_FLAG.finditer(text):  # "Curettage / cement: N": a flag answered no
-        found.append((m.start(), m.end(), f"No {m.group(1).strip()}."))
-    keys = list(_KEY_VALUE.finditer(text))
+    if _NO_FLAG_HINT.search(text):
+        for m in _NO_FLAG.finditer(text):  # "Curettage / cement: N": a flag answered no
+            found.append((m.start(), m.end(), f"No {m.group(1).strip()}."))
+    keys = list(_KEY_VALUE.finditer(text)) if "=" in text else []
     if len(keys) >= 5:
         for m in keys:
             lead = text[m.start()] == " "
