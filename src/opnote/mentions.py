@@ -266,12 +266,16 @@ def _field_end(text: str, sec: Section) -> int:
 
 
 def _settle_places(text: str, mentions: list[Mention], sections: list[Section]) -> None:
+    """Mentions past a field's line or the procedure line get the place of what they stand in.
+    ``mentions`` are in note order; each section looks only at the mentions inside it."""
     limit = rule_files.case_rules().operation.procedure_line_chars
+    starts = [m.start for m in mentions]
     for sec in sections:
         end = _field_end(text, sec)
         line_end = _procedure_line_end(text, sec, limit) if sec.category == "procedure" else end
-        for m in mentions:
-            if m.section != sec.category or not (sec.title_start <= m.start < sec.end):
+        lo, hi = bisect.bisect_left(starts, sec.title_start), bisect.bisect_left(starts, sec.end)
+        for m in mentions[lo:hi]:
+            if m.section != sec.category:
                 continue
             if m.start >= end:
                 m.section, m.place = None, place_of(None)

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+from spacy.attrs import SENT_START
 from spacy.language import Language
 from spacy.tokens import Doc
 
@@ -102,6 +103,7 @@ def _heading_starts_sentence(doc: Doc) -> None:
     """A heading at the start of a line starts a sentence: "...the femoral triangle" /
     "postoperative diagnosis: same" in a note typed in lower case is two sentences, though the
     line break alone (lower case on both sides) reads as wrapped prose."""
+    starts: list[int] = []
     for sec in doc._.sections:
         i = sec.title_start
         if sec.category is None or i is None:
@@ -111,5 +113,9 @@ def _heading_starts_sentence(doc: Doc) -> None:
         if i <= 0 or i >= len(doc):
             continue
         prev = doc[i - 1]
-        if "\n" in prev.text or "\n" in prev.whitespace_:
-            doc[i].is_sent_start = True
+        if ("\n" in prev.text or "\n" in prev.whitespace_) and not doc[i].is_sent_start:
+            starts.append(i)
+    if starts:  # one array write (setting Token.is_sent_start checks the whole Doc each time)
+        arr = doc.to_array([SENT_START])
+        arr[starts] = 1
+        doc.from_array([SENT_START], arr)  # type: ignore[arg-type]  # spaCy types to_array as float
