@@ -50,3 +50,20 @@ def skip_or_fail(reason: str, require_env: str) -> None:
     if os.environ.get(require_env):
         pytest.fail(f"{reason} ({require_env} is set, so this is an error, not a skip)", pytrace=False)
     pytest.skip(reason)
+
+
+@pytest.fixture
+def run(checker, monkeypatch):
+    """Run ``opnote check ARGS`` in this process, with the session's pipeline."""
+    import opnote.api
+    from typer.testing import CliRunner
+
+    from clirun import sharing
+    from opnote.cli import app
+
+    monkeypatch.setattr(opnote.api, "Checker", sharing(checker, opnote.api.Checker))
+
+    def invoke(*args, input=None):
+        return CliRunner().invoke(app, ["check", *map(str, args)], input=input)
+
+    return invoke

@@ -7,7 +7,6 @@ that need real file permissions run it as a subprocess without root's file-acces
 
 from __future__ import annotations
 
-import copy
 import csv
 import ctypes
 import json
@@ -17,38 +16,13 @@ import sys
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from opnote.cli import app
-from opnote.io import DEFAULT_MAX_BYTES
 from opnote.outdir import MANIFEST, MAX_STEM_BYTES, read_manifest
 
 from notes import READY_NOTE, SECRET, SECRET_NOTE
 
 NOTE = READY_NOTE.read_text(encoding="utf-8")
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-@pytest.fixture
-def run(checker, monkeypatch):
-    """Run ``opnote check ARGS`` in this process, with the session's pipeline."""
-    import opnote.api
-
-    real = opnote.api.Checker
-
-    def shared(model=None, *, code="27365", max_bytes=DEFAULT_MAX_BYTES):
-        if model is not None or code != checker.code:
-            return real(model, code=code, max_bytes=max_bytes)
-        c = copy.copy(checker)
-        c.max_bytes = max_bytes
-        return c
-
-    monkeypatch.setattr(opnote.api, "Checker", shared)
-
-    def invoke(*args, input=None):
-        return CliRunner().invoke(app, ["check", *map(str, args)], input=input)
-
-    return invoke
 
 
 def notes_dir(path: Path, names: list[str], text: str = NOTE) -> Path:

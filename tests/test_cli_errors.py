@@ -12,7 +12,6 @@ mode alone does it.
 
 from __future__ import annotations
 
-import copy
 import csv
 import ctypes
 import json
@@ -24,9 +23,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from opnote.cli import app
 from opnote.io import DEFAULT_MAX_BYTES
 
 from notes import DEV, ROOT, SECRET, SECRET_NOTE  # noqa: F401
@@ -50,28 +47,6 @@ def assert_clean(stderr: str) -> None:
     for line in NOTE.splitlines():
         if len(line) > 30:
             assert line not in stderr
-
-
-@pytest.fixture
-def run(checker, monkeypatch):
-    """Run ``opnote check ARGS`` in this process, with the session's pipeline."""
-    import opnote.api
-
-    real = opnote.api.Checker
-
-    def shared(model=None, *, code="27365", max_bytes=DEFAULT_MAX_BYTES):
-        if model is not None or code != checker.code:
-            return real(model, code=code, max_bytes=max_bytes)
-        c = copy.copy(checker)
-        c.max_bytes = max_bytes
-        return c
-
-    monkeypatch.setattr(opnote.api, "Checker", shared)
-
-    def invoke(*args, input=None):
-        return CliRunner().invoke(app, ["check", *map(str, args)], input=input)
-
-    return invoke
 
 
 @pytest.fixture

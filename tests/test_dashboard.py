@@ -6,7 +6,6 @@ The same page in headless Chromium (charts, filters, no network) is in test_dash
 
 from __future__ import annotations
 
-import copy
 import csv
 import datetime as dt
 import json
@@ -18,11 +17,8 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from typer.testing import CliRunner
 
 from opnote import rules
-from opnote.cli import app
-from opnote.io import DEFAULT_MAX_BYTES
 from opnote.render.dashboard import period_key
 from opnote.render.html import render_index
 
@@ -31,24 +27,6 @@ from notes import note
 ITEMS = [it.id for it in rules.checklist("27365").items]
 GAPS = ("missing", "partial", "conflict")
 CURETTAGE = "PROCEDURE: Curettage of the right distal femur with cementation."
-
-
-@pytest.fixture
-def run(checker, monkeypatch):
-    """``opnote check ARGS`` in this process, with the session's pipeline."""
-    import opnote.api
-
-    real = opnote.api.Checker
-
-    def shared(model=None, *, code="27365", max_bytes=DEFAULT_MAX_BYTES):
-        if model is not None or code != checker.code:
-            return real(model, code=code, max_bytes=max_bytes)
-        c = copy.copy(checker)
-        c.max_bytes = max_bytes
-        return c
-
-    monkeypatch.setattr(opnote.api, "Checker", shared)
-    return lambda *args: CliRunner().invoke(app, ["check", *map(str, args)])
 
 
 # --- reading the page ----------------------------------------------------------------------------

@@ -9,7 +9,6 @@ Skipped when Chromium is not installed (see test_browser.py).
 
 from __future__ import annotations
 
-import copy
 import csv
 import json
 import re
@@ -23,8 +22,8 @@ from typer.testing import CliRunner
 
 from opnote import rules
 from opnote.cli import app
-from opnote.io import DEFAULT_MAX_BYTES
 
+from clirun import sharing
 from test_browser import CHROMIUM, chromium, dump_dom, read_png
 from test_dashboard import Node, dom
 
@@ -63,13 +62,8 @@ def batch(checker, tmp_path_factory) -> Path:
     (notes / "zz_empty.txt").write_text("", encoding="utf-8")
     out = tmp_path_factory.mktemp("batch") / "out"
 
-    def shared(model=None, *, code="27365", max_bytes=DEFAULT_MAX_BYTES):
-        c = copy.copy(checker)
-        c.max_bytes = max_bytes
-        return c
-
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(opnote.api, "Checker", shared)
+        mp.setattr(opnote.api, "Checker", sharing(checker, opnote.api.Checker))
         res = CliRunner().invoke(app, ["check", str(notes), "--out", str(out), "--format", "html", "--group-by", "month"])
     assert res.exit_code == 2, res.stderr  # two notes could not be read
     assert "Traceback" not in res.stderr
