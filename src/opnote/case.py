@@ -12,7 +12,6 @@ advisories read the :class:`Case`; none of them re-derives these facts from word
 
 from __future__ import annotations
 
-import bisect
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -297,23 +296,9 @@ _HISTOLOGY_TO_SITE = re.compile(
 _BONE_SITES = {"distal_femur", "femoral_shaft", "proximal_femur", "femur", "proximal_tibia", "tibia", "fibula", "patella"}
 
 
-def _site_index(view: NoteView) -> tuple[list[int], list[Mention]]:
-    """The note's site mentions and their starts, built once per note (a long note has thousands)."""
-    cached: tuple[list[int], list[Mention]] | None = view.__dict__.get("_opnote_site_index")
-    if cached is None:
-        sites = view.of("SITE")
-        cached = ([m.start for m in sites], sites)
-        view.__dict__["_opnote_site_index"] = cached
-    return cached
-
-
 def _tissue_of_named_site(view: NoteView, t: Mention) -> str | None:
     """The tissue of the site a histology names in the same phrase ("UPS, left thigh": soft)."""
-    starts, sites = _site_index(view)
-    for k in range(bisect.bisect_left(starts, t.end), len(sites)):
-        s = sites[k]
-        if s.start - t.end > 60:
-            break
+    for s in view.starting_in("SITE", t.end, t.end + 61):
         if _HISTOLOGY_TO_SITE.fullmatch(view.text, t.end, s.start):
             site = s.attr("site")
             return "soft" if site in SOFT_SITES else "bone" if site in _BONE_SITES else None

@@ -98,6 +98,7 @@ class NoteView:
     _lower: str | None = field(default=None, repr=False)
     _by_label: dict[str, list[Mention]] = field(default_factory=dict, repr=False)
     _by_sent: dict[int, list[Mention]] = field(default_factory=dict, repr=False)
+    _starts: dict[str, list[int]] = field(default_factory=dict, repr=False)
     _sent_starts: list[int] = field(default_factory=list, repr=False)
 
     def __post_init__(self) -> None:
@@ -116,6 +117,14 @@ class NoteView:
         out = [m for label in labels for m in self._by_label.get(label, ())]
         out.sort(key=lambda m: (m.start, -m.end))
         return out
+
+    def starting_in(self, label: str, lo: int, hi: int) -> list[Mention]:
+        """Mentions with ``label`` that start in ``[lo, hi)``, in note order (a binary search)."""
+        starts = self._starts.get(label)
+        if starts is None:
+            starts = self._starts[label] = [m.start for m in self._by_label.get(label, ())]
+        ms = self._by_label.get(label, [])
+        return ms[bisect.bisect_left(starts, lo):bisect.bisect_left(starts, hi)]
 
     def kind(self, kind: str) -> list[Mention]:
         """Findings of one contract kind, in note order."""
@@ -154,12 +163,7 @@ class NoteView:
     def hits_within(self, pattern: re.Pattern[str], spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
         """Where ``pattern`` matches inside each of ``spans`` (searched there only: a pattern of many
         alternatives costs a pass over every character it is given)."""
-        if pattern.flags & re.IGNORECASE:
-            target, pat = self.text, pattern
-        elif self._lower is not None:
-            target, pat = self._lower, pattern
-        else:
-            target, pat = self.text, re.compile(pattern.pattern, pattern.flags | re.IGNORECASE)
+        target, pat = self._searchable(pattern)
         return [(m.start(), m.end()) for s, e in spans for m in pat.finditer(target, s, e)]
 
     def hit_in(self, pattern: re.Pattern[str], lo: int, hi: int) -> tuple[int, int] | None:
@@ -176,19 +180,24 @@ class NoteView:
             k += 1
         return None
 
+    def _searchable(self, pattern: re.Pattern[str]) -> tuple[str, re.Pattern[str]]:
+        """The text to search with ``pattern``, and the pattern to search it with.
+
+        A pattern compiled without IGNORECASE is written in lower case and searched in the
+        lower-cased note (about three times faster than IGNORECASE in Python's re), unless
+        lower-casing changes the note's length (a few non-ASCII letters do).
+        """
+        if pattern.flags & re.IGNORECASE:
+            return self.text, pattern
+        if self._lower is not None:
+            return self._lower, pattern
+        return self.text, re.compile(pattern.pattern, pattern.flags | re.IGNORECASE)
+
     def _index(self, pattern: re.Pattern[str]) -> tuple[list[int], list[tuple[int, int]]]:
         key = id(pattern)
         got = self._hits.get(key)
         if got is None:
-            # A pattern compiled without IGNORECASE is written in lower case and searched in the
-            # lower-cased note (about three times faster than IGNORECASE in Python's re), unless
-            # lower-casing changes the note's length (a few non-ASCII letters do).
-            if pattern.flags & re.IGNORECASE:
-                target, pat = self.text, pattern
-            elif self._lower is not None:
-                target, pat = self._lower, pattern
-            else:
-                target, pat = self.text, re.compile(pattern.pattern, pattern.flags | re.IGNORECASE)
+            target, pat = self._searchable(pattern)
             spans = [(m.start(), m.end()) for m in pat.finditer(target)]
             got = ([s for s, _ in spans], spans)
             self._hits[key] = got

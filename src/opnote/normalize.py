@@ -619,13 +619,7 @@ def _checkbox_pass(c: Canonical) -> Canonical:
             if label.strip():
                 found.append((a, a + len(label), " " * len(label)))
             prev_end = m.end()
-    found.sort()
-    kept: list[tuple[int, int, str]] = []
-    for f in found:
-        if kept and f[0] < kept[-1][1]:
-            continue
-        kept.append(f)
-    return _apply(c, kept)
+    return _apply(c, found)  # sorts them and keeps the first of overlapping rewrites
 
 
 def _fixed_width_pass(c: Canonical) -> Canonical:
@@ -656,7 +650,8 @@ _XML_FIELD = re.compile(r'<Field name="([^"<>]{1,60})">|</Field>|^<[/?]?[A-Za-z]
 _JSON_FIELD = re.compile(r'^\{\s*"field"\s*:\s*"([^"\n]{1,60})"\s*,\s*"value"\s*:\s*("(?:[^"\\\n]|\\.)*"|true|false|null|-?[\d.]+)\s*\}[ \t]*$', re.M)
 _NO_FLAG_HINT = re.compile(r":[ \t]*N[ \t]*$", re.M)
 _NO_FLAG = re.compile(r"^([A-Za-z][A-Za-z /&()-]{1,40}):[ \t]*N[ \t]*$", re.M)
-_KEY_VALUE = re.compile(r"(?:^|(?<=;)) ?([A-Z][A-Z0-9_]{1,30})=(?!=)", re.M)
+# "KEY=" at a line start (its leading space kept) or after a ";" (which becomes a line end).
+_KEY_VALUE = re.compile(r"(?:^(?P<lead> ?)|; ?)(?P<key>[A-Z][A-Z0-9_]{1,30})=(?!=)", re.M)
 
 
 def _field_name(name: str) -> str:
@@ -683,10 +678,8 @@ def _export_pass(c: Canonical) -> Canonical:
     keys = list(_KEY_VALUE.finditer(text)) if "=" in text else []
     if len(keys) >= 5:
         for m in keys:
-            lead = text[m.start()] == " "
-            start = m.start() - 1 if text[m.start() - 1:m.start()] == ";" else m.start()
-            repl = ("\n" if text[start:start + 1] == ";" else "") + f"{_field_name(m.group(1))}: "
-            found.append((start, m.end(), repl if not (lead and start == m.start()) else " " + repl))
+            lead = m.group("lead")
+            found.append((m.start(), m.end(), ("\n" if lead is None else lead) + f"{_field_name(m.group('key'))}: "))
     return _apply(c, found) if found else c
 
 
