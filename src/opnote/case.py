@@ -305,9 +305,8 @@ def _tissue_of_named_site(view: NoteView, t: Mention) -> str | None:
     return None
 
 
-def _category_weights(view: NoteView, current: Sequence[Mention]) -> dict[str, float]:
+def _category_weights(view: NoteView, current: Sequence[Mention], settled: str | None) -> dict[str, float]:
     weight: dict[str, float] = {}
-    settled = _settled_tissue(view, current)
     for t in current:
         cat = _adjusted_category(view, t, settled)
         w = 3.0 if t.section in KEY_SECTIONS else 1.0
@@ -466,6 +465,11 @@ def _named_in_diagnosis(scores: dict[str, float], by_site: dict[str, list[Mentio
     return {k: v for k, v in scores.items() if k in diagnosed or k not in SPECIFIC_SITES}
 
 
+def _bone_of(site: str) -> str | None:
+    """The bone a site is of, the pelvis counted as one ("proximal_femur" -> "femur")."""
+    return "pelvis" if site == "pelvis" else _site_bone(site)
+
+
 def _operated_bone(scores: dict[str, float], by_site: dict[str, list[Mention]]) -> dict[str, float]:
     """Less the bone sites of a bone the procedure line does not name, when it names one.
 
@@ -474,14 +478,13 @@ def _operated_bone(scores: dict[str, float], by_site: dict[str, list[Mention]]) 
     procedure line names the femoral periosteum).
     """
     operated = {
-        _site_bone(k if k != "pelvis" else None) or ("pelvis" if k == "pelvis" else None)
-        for k, ms in by_site.items() if any(m.place == "procedure" for m in ms)
+        _bone_of(k) for k, ms in by_site.items() if any(m.place == "procedure" for m in ms)
     } - {None}
     if not operated:
         return scores
     kept = {
         k: v for k, v in scores.items()
-        if k not in SPECIFIC_SITES or k in SOFT_SITES or (_site_bone(k) or k) in operated
+        if k not in SPECIFIC_SITES or k in SOFT_SITES or _bone_of(k) in operated
     }
     return kept if any(k in SPECIFIC_SITES for k in kept) else scores
 
@@ -956,10 +959,10 @@ def build_case(view: NoteView) -> Case:
     )
     named_current = [m for m in current if m.label == "TUMOR"]
     if case.current_tumor and named_current:
-        weight = _category_weights(view, named_current)
+        settled = _settled_tissue(view, named_current)
+        weight = _category_weights(view, named_current, settled)
         cat = max(weight, key=lambda k: (weight[k], k == "metastatic_bone"))
         case.category = cat
-        settled = _settled_tissue(view, named_current)
         in_cat = [t for t in named_current if _adjusted_category(view, t, settled) == cat]
         confirmed = [t for t in in_cat if t.present]
         in_dx = [t for t in in_cat if t.place == "diagnosis"]
