@@ -336,11 +336,11 @@ class OpnoteFindings:
                 measures = "specimen"  # "Specimen: right distal femur ... 19 x 11 x 10 cm"
             rec["attributes"] = {"values_mm": d["values_mm"], "measures": measures}
         elif label == "FROZEN":
-            in_section = next((be for ts, te, be, cat in ctx.sections if cat == "frozen_section" and ts <= rec["start"] < be), None)
-            if in_section is not None:  # the block of lines it heads, to the next blank line
+            block_end = next((be for ts, te, be, cat in ctx.sections if cat == "frozen_section" and ts <= rec["start"] < be), None)
+            if block_end is not None:  # its section, or the block of lines it heads up to a blank line
                 blank = ctx.text.find("\n\n", rec["end"])
-                in_section = max(in_section, blank if blank != -1 else len(ctx.text))
-            self._frozen(rec, ctx.text, ctx.sents, hdr, in_section)
+                block_end = max(block_end, blank if blank != -1 else len(ctx.text))
+            self._frozen(rec, ctx.text, ctx.sents, hdr, block_end)
         elif label == "IMAGING":
             _imaging_contrast(rec, span, ctx)
         elif label == "MARGIN" and rec["attributes"].get("intent") == "intralesional" and _sampling_curettage(rec, ctx):
@@ -355,7 +355,7 @@ class OpnoteFindings:
 
     # ------------------------------------------------------------ attributes
     @staticmethod
-    def _frozen(rec: FindingRecord, text: str, sents: list[tuple[int, int]], hdr: Header | None, section_end: int | None = None) -> None:
+    def _frozen(rec: FindingRecord, text: str, sents: list[tuple[int, int]], hdr: Header | None, block_end: int | None = None) -> None:
         if rec["assertion"] == "negated":
             s_start, s_end = sents[rec["sent"]] if sents else (0, len(text))
             if hdr is not None:
@@ -391,10 +391,10 @@ class OpnoteFindings:
             before = text[max(s_start, rec["start"] - 200):rec["start"]]
             mb = _last_match(FS_RESULT_RE, before)
             result = mb.lastgroup if mb else None
-        if result is None and section_end is not None:
+        if result is None and block_end is not None:
             # Under a frozen-section heading the result may stand lines below ("Specimen: ...",
             # then "Result: negative"): the whole section is about the frozen section.
-            m = FS_RESULT_RE.search(text, rec["end"], min(section_end, rec["end"] + 400))
+            m = FS_RESULT_RE.search(text, rec["end"], min(block_end, rec["end"] + 400))
             result = m.lastgroup if m else None
         rec["attributes"]["result"] = result or "unknown"
         ms = FS_SITE_RE.search(text, rec["end"], window_end)
