@@ -25,10 +25,13 @@ imported only when a factory runs (spaCy never reads a factory's return annotati
 from typing import TYPE_CHECKING
 
 from spacy.language import Language
+from spacy.util import registry
 
 from .components.targets import CANDIDATES_KEY
 
 if TYPE_CHECKING:  # pragma: no cover
+    from collections.abc import Callable
+
     from spacy.pipeline import SpanRuler
 
     from .components.abbreviations import OpnoteAbbreviations
@@ -37,6 +40,18 @@ if TYPE_CHECKING:  # pragma: no cover
     from .components.measurements import OpnoteMeasurements
     from .components.sections import OpnoteSectionizer
     from .components.sentences import OpnoteSentencizer
+    from .components.tokenizer import LineCachedTokenizer
+
+
+def make_tokenizer() -> "Callable[[Language], LineCachedTokenizer]":
+    """spaCy's tokenizer with the language's defaults, its cache filled line by line
+    (:mod:`opnote.components.tokenizer`); the same tokens as ``spacy.Tokenizer.v1``."""
+    from .components.tokenizer import create_tokenizer
+
+    return create_tokenizer()
+
+
+registry.tokenizers.register("opnote.Tokenizer.v1", func=make_tokenizer)
 
 
 def _check_spans_key(name: str, spans_key: object) -> str:

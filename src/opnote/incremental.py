@@ -167,7 +167,7 @@ def _make_plan(nlp: Language) -> Plan | None:
 
     tokenizer: Any = nlp.tokenizer
     spacy_tokenizer = importlib.import_module("spacy.tokenizer").Tokenizer  # compiled, without type information
-    if tuple(nlp.pipe_names) != tuple(PIPELINE) or type(tokenizer) is not spacy_tokenizer:
+    if tuple(nlp.pipe_names) != tuple(PIPELINE) or not isinstance(tokenizer, spacy_tokenizer):
         return None
     sentence_cuts = _specials_allow_sentence_cuts(nlp)
     if sentence_cuts is None:

@@ -21,7 +21,8 @@ MAX_LENGTH = 1 << 30
 
 def build_nlp() -> Language:
     """Assemble the pipeline from the rule files in the package (no training, no download)."""
-    nlp = spacy.blank("en")
+    # spaCy's tokenizer whose cache is filled line by line (components/tokenizer.py): the same tokens
+    nlp = spacy.blank("en", config={"nlp": {"tokenizer": {"@tokenizers": "opnote.Tokenizer.v1"}}})
     for name in factories.PIPELINE:
         nlp.add_pipe(name)
     from . import __version__

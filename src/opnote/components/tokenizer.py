@@ -1,0 +1,61 @@
+"""spaCy's tokenizer, with its cache filled line by line.
+
+spaCy's tokenizer keeps the tokens of every white-space-delimited piece it has split, so a word seen
+before costs a look-up. It stops saving them, for the rest of a text, once a special case ("Dr.",
+"e.g.", "p.m.") has matched in that text (spaCy issue #1250: the special-case matcher may then join
+tokens across pieces), and nearly every operative note has one in its header. Most of a note's
+words are then split by the affix rules on every call, in every note.
+
+:class:`LineCachedTokenizer` tokenizes exactly as spaCy's does (it is spaCy's ``Tokenizer``, with
+its rules): before tokenizing a text, it tokenizes each line of it on its own, which fills the cache
+with the pieces of lines without a special case, as separate texts would. The tokens of the text
+are then those ``Tokenizer.__call__`` returns for the whole text; a cache entry is the tokens of
+one piece, the same in every context spaCy saves it in. On this project's notes it tokenizes about
+three times faster once the common words are cached (``bench/bench.py`` gives the figure).
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from typing import Any
+
+from spacy import util
+from spacy.language import Language
+from spacy.tokens import Doc
+
+# spaCy's compiled Tokenizer, without type information
+Tokenizer: Any = importlib.import_module("spacy.tokenizer").Tokenizer
+
+__all__ = ["LineCachedTokenizer", "create_tokenizer"]
+
+
+class LineCachedTokenizer(Tokenizer):  # type: ignore[misc]  # a compiled class, typed Any
+    """spaCy's ``Tokenizer``; a text's lines are tokenized first, to fill the cache (see the module)."""
+
+    def __call__(self, string: str) -> Doc:
+        if "\n" in string:
+            tokenize = super().__call__
+            for line in string.split("\n"):
+                if line:
+                    tokenize(line)
+        doc: Doc = super().__call__(string)
+        return doc
+
+
+def create_tokenizer() -> Callable[[Language], LineCachedTokenizer]:
+    """The ``opnote.Tokenizer.v1`` tokenizer: the language's defaults, as ``spacy.Tokenizer.v1``."""
+
+    def make(nlp: Language) -> LineCachedTokenizer:
+        d = nlp.Defaults
+        return LineCachedTokenizer(
+            nlp.vocab,
+            rules=d.tokenizer_exceptions,
+            prefix_search=util.compile_prefix_regex(d.prefixes).search if d.prefixes else None,
+            suffix_search=util.compile_suffix_regex(d.suffixes).search if d.suffixes else None,
+            infix_finditer=util.compile_infix_regex(d.infixes).finditer if d.infixes else None,
+            token_match=d.token_match,
+            url_match=d.url_match,
+        )
+
+    return make
