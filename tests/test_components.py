@@ -347,3 +347,132 @@ def test_a_fibula_harvested_for_a_graft_is_not_the_tumor_site(checker):
     assert report.diagnosis.site == "femoral_shaft"
     assert "27646" not in [a.code for a in report.advisories if a.kind == "code_selection"]
 
+
+
+# ------------------------------------------------------------------ tokenizer
+def test_the_tokenizer_gives_spacys_tokens(nlp):
+    import spacy
+
+    plain = spacy.blank("en").tokenizer
+    text = (
+        "Surgeon: Dr. A. Smith, M.D.; assistant e.g. the fellow\n"  # special cases first, as in most headers
+        "PROCEDURE: Radical resection (15 cm), distal femur -- DFR; can't wait :) 3x4cm.\n\n"
+        "The femur's canal was reamed to 13.5mm; Mr. Lee's knee isn't stiff.\n" * 3
+    )
+    ours, spacys = nlp.tokenizer(text), plain(text)
+    assert [(t.text, t.whitespace_, t.norm_) for t in ours] == [(t.text, t.whitespace_, t.norm_) for t in spacys]
+    assert nlp.config["nlp"]["tokenizer"]["@tokenizers"] == "opnote.Tokenizer.v1"
+
+
+# ------------------------------------------------------------------ what the note says was done
+SOFT_TISSUE_FEMUR_KEPT = (
+    "PREOPERATIVE DIAGNOSIS: Myxofibrosarcoma of the right thigh, abutting the femur.\n\n"
+    "PROCEDURE: Wide resection of the right thigh soft-tissue sarcoma, femoral periosteum taken as the deep margin.\n\n"
+    "INDICATIONS: MRI showed the mass on the femoral shaft without cortical erosion. The plan was to keep the "
+    "femur unless it was invaded, in which case we would resect a segment of femur and reconstruct it with a "
+    "distal femoral replacement. We discussed limb salvage versus amputation for this sarcoma; she consented.\n\n"
+    "DESCRIPTION OF PROCEDURE: The tumor was resected en bloc with a wide margin. The periosteum was elevated with "
+    "the specimen; the cortex was intact and the femur was left whole. Frozen section of the deep margin was "
+    "negative. The wound was closed over drains.\n"
+)
+
+
+def test_an_implant_the_plan_would_have_needed_is_not_one_put_in(checker):
+    report = checker.check(SOFT_TISSUE_FEMUR_KEPT)
+    assert report.case.tissue.value == "soft_tissue"
+    assert report.case.operation.value == "soft_tissue_resection"
+    assert report.verdict != "ready"
+
+
+def test_a_side_of_another_bone_or_of_the_leg_out_of_the_way_is_no_conflict(checker):
+    text = note(
+        pre=(
+            "PREOPERATIVE DIAGNOSIS: Metastasis of lung adenocarcinoma, right distal femur (bone biopsy of the left "
+            "iliac crest metastasis showed adenocarcinoma)."
+        ),
+        desc=(
+            "DESCRIPTION OF PROCEDURE: Supine on the table, left leg in lithotomy position. The tumor was resected "
+            "en bloc with a wide margin. The femur was osteotomized 15 cm from the joint line. Frozen section of the "
+            "femoral canal margin was negative for tumor. A cemented distal femoral replacement was implanted."
+        ),
+    )
+    side = checker.check(text).case.side
+    assert side.value == "right" and side.conflicts == []
+
+
+def test_a_donor_leg_named_after_harvest_is_not_the_tumors_side(checker):
+    text = note(proc=(
+        "PROCEDURE: Radical resection of the right distal femur with distal femoral replacement; "
+        "free fibula harvest L leg for the extensor repair."
+    ))
+    assert checker.check(text).case.side.conflicts == []
+
+
+def test_a_length_of_the_bone_removed_is_not_a_part_of_the_implant(checker):
+    text = note(
+        proc=(
+            "PROCEDURE: Radical resection of the right distal femur with a 16 cm segment of the right femoral "
+            "diaphysis; reconstruction with an intercalary prosthesis."
+        ),
+        desc=(
+            "DESCRIPTION OF PROCEDURE: The tumor was resected en bloc with a wide margin. Frozen section of the "
+            "femoral canal margin was negative for tumor. Intercalary prosthesis implanted, details of components "
+            "as per implant sheet."
+        ),
+    )
+    assert checker.check(text).item("reconstruction").status == "partial"
+
+
+def test_a_relapse_is_a_current_tumor(checker):
+    text = note(pre=(
+        "PREOPERATIVE DIAGNOSIS: Local relapse of Ewing sarcoma of the right distal femur, previously treated with "
+        "chemotherapy and radiotherapy (2022)."
+    ))
+    assert checker.check(text).case.tumor_status.value == "current"
+
+
+@pytest.mark.parametrize(
+    ("words", "tumor_type"),
+    [
+        ("metastasis of breast carcinoma", "metastatic breast carcinoma"),
+        ("high-grade chondroblastic osteosarcoma", "osteosarcoma"),
+        ("parosteal osteosarcoma", "parosteal osteosarcoma"),
+    ],
+)
+def test_tumor_type_is_the_histology(checker, words, tumor_type):
+    text = note(pre=f"PREOPERATIVE DIAGNOSIS: Right distal femur {words}.")
+    assert checker.check(text).diagnosis.tumor_type == tumor_type
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Joint-sparing curettage was preferred to wide resection of the distal femur.",
+        "A wide resection of the distal femur was never a consideration for this benign lesion.",
+        "The biopsy tract was marked so it can be excised en bloc at the time of the definitive wide resection.",
+    ],
+)
+def test_a_margin_not_chosen_is_not_the_margin(checker, sentence):
+    text = note(
+        pre="PREOPERATIVE DIAGNOSIS: Aneurysmal bone cyst of the right distal femur.",
+        proc="PROCEDURE: Curettage and bone grafting of the right distal femur.",
+        ind=f"INDICATIONS: {sentence} The family signed consent for curettage.",
+        desc="DESCRIPTION OF PROCEDURE: A cortical window was made and the lesion was curetted and packed with allograft chips.",
+    )
+    intents = {f.attributes.get("intent") for f in checker.check(text).findings if f.kind == "margin" and f.assertion == "present"}
+    assert "wide" not in intents
+
+
+def test_case_report_prose_tells_the_index_operation_in_the_past(checker):
+    text = (
+        "A 14-year-old girl presented with pain above the right knee. Radiographs and MRI showed a lesion of the "
+        "right distal femur, and a core needle biopsy confirmed osteosarcoma. Ten weeks after diagnosis she underwent "
+        "wide resection of the right distal femur, and the defect was reconstructed with a distal femoral replacement. "
+        "Six weeks later the wound was healed.\n"
+    )
+    assert checker.check(text).case.operation.value == "radical_resection"
+    text2 = (
+        "A 71-year-old woman had a myxofibrosarcoma of the right thigh. Core needle biopsy confirmed it. Six weeks "
+        "later the tumor was excised en bloc with a wide margin; the femoral periosteum was taken and no bone was resected.\n"
+    )
+    assert checker.check(text2).case.operation.value == "soft_tissue_resection"

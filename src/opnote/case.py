@@ -557,7 +557,12 @@ def _bone_resected(view: NoteView, site: str | None = None) -> tuple[bool | None
         if tumor_bone is None or not (named := {_BONE_NAMES.get(w.lower(), w.lower()) for w in _NAMED_BONE.findall(view.text, m.start(), m.end())})
         or tumor_bone in named
     ]
-    resected_recon = [m for m in view.of("RECON") if m.present and m.attr("kind") in BONE_RECON_KINDS]
+    # What was done is told where the operation is (an implant planned in the indications or named
+    # in the consent is not one put in)
+    resected_recon = [
+        m for m in view.of("RECON")
+        if m.present and m.attr("kind") in BONE_RECON_KINDS and not _in_places(view, m.start, ("consent", "history", "plan"))
+    ]
     lengths = [m for m in view.of("DIMENSION") if m.present and m.attr("measures") == "resection_length"]
     cut = [
         m for m in _find_in_bone_sentences(view, rx.bone_resected_lc)

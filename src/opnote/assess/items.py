@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterable, Sequence
 
 from ..case import Span, _irrealis, _past
-from ..mentions import Mention
+from ..mentions import Mention, NoteView
 from .base import Assessment, Context, assessor
 
 DEFINITE_FS = {"negative", "positive", "close", "atypical"}
@@ -249,6 +249,27 @@ PLACED_RE = re.compile(r"\b(?:impacted|packed|filled|inserted|implanted|cemented
 PART_RE = re.compile(r"\b(?:graft|bone|allograft|autograft|implant|prosthesis|component|stem|plate|nail|cement|segment|spacer|flap|body|bushing|construct)s?\b", re.I)
 
 
+_BONE_SEGMENT = re.compile(
+    r"\bsegments?(?: of)? (?:the )?(?:(?:left|right|[LR]|distal|proximal|mid|middle)\s+)*(?:femur|femoral|tibia|tibial|bone|diaphysis|shaft)\b", re.I
+)
+
+
+def _removed_dimensions(view: NoteView) -> list[Span]:
+    """Lengths of bone or tumor: in a sentence with a reconstruction ("a 16 cm segment of the femur;
+    reconstruction with an intercalary prosthesis") they measure what was removed, not a part of
+    what was put in."""
+    return [(d.start, d.end) for d in view.of("DIMENSION") if d.attr("measures") in ("resection_length", "tumor", "specimen", "margin_distance")]
+
+
+def _blank(window: str, offset: int, spans: Sequence[Span]) -> str:
+    """``window`` (which starts at ``offset`` in the note) with ``spans`` inside it blanked out."""
+    chars = list(window)
+    for a, b in spans:
+        if offset <= a and b <= offset + len(window):
+            chars[a - offset:b - offset] = " " * (b - a)
+    return "".join(chars)
+
+
 def _components_described(ctx: Context, recon: Sequence[Mention]) -> bool:
     view = ctx.view
     text = view.text
@@ -266,11 +287,13 @@ def _components_described(ctx: Context, recon: Sequence[Mention]) -> bool:
             body = text[sec.title_end:sec.end]
             if COMPONENT_RE.search(body) and not BLANK_RECORD_RE.search(body):
                 return True
+    removed = _removed_dimensions(view)
     for m in recon:
         s, e = view.sentence(m.sent)
         _, e2 = view.sentence(m.sent + 1)
-        window = text[s:max(e, e2)]
-        stripped = window.replace(m.text, " ")
+        end = max(e, e2)
+        window = text[s:end]
+        stripped = _BONE_SEGMENT.sub(" ", _blank(window, s, removed).replace(m.text, " "))
         if COMPONENT_RE.search(stripped) and not (BLANK_RECORD_RE.search(window) and not re.search(r"\d", stripped)):
             return True
     return False

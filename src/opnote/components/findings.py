@@ -115,8 +115,10 @@ _CANON = {
     "chondrosarcomas": "chondrosarcoma", "os": "osteosarcoma", "abc": "aneurysmal bone cyst", "rcc": "renal cell carcinoma",
     "mpnst": "malignant peripheral nerve sheath tumor", "sts": "soft tissue sarcoma",
 }
-_GRADE = re.compile(r"^(?:conventional|high[- ]grade|low[- ]grade|intermediate[- ]grade|grade \w+|recurrent|primary)\s+", re.I)
-_MET_TAIL = re.compile(r"\s+((?:[a-z-]+\s+){0,3}?(?:carcinoma|cancer|adenocarcinoma|melanoma|sarcoma|myeloma|tumou?r))\b", re.I)
+# Grades, and the subtypes of conventional osteosarcoma (by its dominant matrix), are not another
+# tumor type: "high-grade chondroblastic osteosarcoma" is an osteosarcoma.
+_GRADE = re.compile(r"^(?:conventional|high[- ]grade|low[- ]grade|intermediate[- ]grade|grade \w+|recurrent|primary|(?:osteo|chondro|fibro)blastic(?= osteo))\s+", re.I)
+_MET_TAIL = re.compile(r"\s+(?:(?:of|from)\s+(?:(?:a|an|the)\s+)?)?((?:[a-z-]+\s+){0,3}?(?:carcinoma|cancer|adenocarcinoma|melanoma|sarcoma|myeloma|tumou?r))\b", re.I)
 
 
 def _histology(span: Span, text: str, attrs: dict[str, Any]) -> str:
