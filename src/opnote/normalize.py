@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from . import rules as rule_files
+from ._regex import finditer_folded
 
 # Horizontal whitespace other than a plain space; zero-width characters that carry nothing.
 _HSPACE = "\t\v\f\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u202f\u205f\u3000"
@@ -289,39 +290,6 @@ def _apply(c: Canonical, found: list[tuple[int, int, str]]) -> Canonical:
     return _compose(c, "".join(parts), edits)
 
 
-def _finditer_folded(pattern: re.Pattern[str], folded: re.Pattern[str], text: str, lower: str, back: str = "") -> list[re.Match[str]]:
-    """``list(pattern.finditer(text))`` for an IGNORECASE ``pattern``, found faster.
-
-    ``folded`` is a case-sensitive pattern that finds, in the lower-cased text, every place where a
-    match of ``pattern`` can start (after stepping back over the characters ``back``, which
-    ``pattern`` may begin with); ``pattern`` is then matched there, in the text itself, so every
-    match is one of ``pattern``'s own. (A regular expression that ignores case and begins with an
-    alternation, a look-behind or an optional run cannot skip ahead to a first character, and
-    tries every position of the note.) A place where ``pattern`` does not match is skipped when a
-    letter, digit, "_" or "-" stands right before it (the ``(?<![\\w-])`` the patterns here begin
-    their words with); otherwise, and when lower-casing changed the text's length, the text is
-    searched with ``pattern`` itself.
-    """
-    if len(lower) != len(text):
-        return list(pattern.finditer(text))
-    out: list[re.Match[str]] = []
-    prev = 0
-    for f in folded.finditer(lower):
-        start = f.start()
-        if start < prev:
-            continue
-        while start > prev and text[start - 1] in back:
-            start -= 1
-        m = pattern.match(text, start)
-        if m is None:
-            if start == f.start() and start > 0 and (text[start - 1].isalnum() or text[start - 1] in "_-"):
-                continue
-            return list(pattern.finditer(text))
-        out.append(m)
-        prev = max(m.end(), m.start() + 1)
-    return out
-
-
 @lru_cache(maxsize=1)
 def _heading_re() -> re.Pattern[str]:
     phrases = sorted({" ".join(p.lower().split()) for g in rule_files.sections().sections for p in g.phrases}, key=len, reverse=True)
@@ -382,7 +350,7 @@ def _heading_pass(c: Canonical, gap_lines: bool = False) -> Canonical:
     on ("Indications / discussion with family:"), or in Title Case or capitals before its content
     ("Procedure Performed Radical resection ..."). The section rules then see every heading alike."""
     found: list[tuple[int, int, str]] = []
-    at_line_start = _finditer_folded(_heading_re(), _heading_folded(), c.text, c.text.lower())
+    at_line_start = finditer_folded(_heading_re(), _heading_folded(), c.text, c.text.lower())
     for m in at_line_start:
         found += _line_start_heading(c.text, m, gap_lines)
     joined = c.original.count("\n") < 3 and len(c.original) > 400
@@ -477,7 +445,7 @@ def _inline_headings(text: str, at_line_start: list[tuple[int, int]], joined: bo
     stop. A single Title-case word with a colon inside prose ("Operation: scraping out the lesion"
     in a consent paragraph) stays prose."""
     found: list[tuple[int, int, str]] = []
-    for colon in _finditer_folded(_COLON, _COLON_FOLDED, text, text.lower(), " \t"):
+    for colon in finditer_folded(_COLON, _COLON_FOLDED, text, text.lower(), " \t"):
         lo = max(0, colon.start() - 60, text.rfind("\n", 0, colon.start()) + 1)
         hit = _heading_before(text, lo, colon.start())
         if hit is None or hit[0] == 0 or text[hit[0] - 1] == "\n":
@@ -599,7 +567,7 @@ def _spoken_pass(c: Canonical) -> Canonical:
     text = c.text
     folded = _spoken_folded()
     assert folded is not None
-    hits = _finditer_folded(pattern, folded, text, text.lower(), " \t")
+    hits = finditer_folded(pattern, folded, text, text.lower(), " \t")
     data = rule_files.normalization()
     if len(hits) < data.spoken_punctuation_min:
         return c

@@ -10,7 +10,8 @@ words are then split by the affix rules on every call, in every note.
 its rules): before tokenizing a text, it tokenizes each line of it on its own, which fills the cache
 with the pieces of lines without a special case, as separate texts would. The tokens of the text
 are then those ``Tokenizer.__call__`` returns for the whole text; a cache entry is the tokens of
-one piece, the same in every context spaCy saves it in. On this project's notes it tokenizes about
+one piece, the same in every context spaCy saves it in. The text is also remembered as the Doc's
+text (:mod:`opnote.components.doctext`), which spaCy would otherwise rebuild from the tokens. On this project's notes it tokenizes about
 three times faster once the common words are cached (``bench/bench.py`` gives the figure).
 """
 
@@ -23,6 +24,8 @@ from typing import Any
 from spacy import util
 from spacy.language import Language
 from spacy.tokens import Doc
+
+from .doctext import remember_text
 
 # spaCy's compiled Tokenizer, without type information
 Tokenizer: Any = importlib.import_module("spacy.tokenizer").Tokenizer
@@ -40,6 +43,7 @@ class LineCachedTokenizer(Tokenizer):  # type: ignore[misc]  # a compiled class,
                 if line:
                     tokenize(line)
         doc: Doc = super().__call__(string)
+        remember_text(doc, string)  # a tokenizer's Doc has the text it was given; spaCy rebuilds it per access
         return doc
 
 
