@@ -86,3 +86,21 @@ def test_normalize_evidence_indexes_the_original_after_a_check(checker):
     spans += [(e.start, e.end, e.text) for i in report.checklist for e in i.evidence]
     assert spans and all(text[s:e] == t for s, e, t in spans)
     assert report.case.side.value == "right"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Resection length 15 CM x 4 mm; specimen 12 x 6.5 x 5 cm.",
+        "RESECTED SEGMENT MEASURED ONE HUNDRED AND FORTY MILLIMETRES PERIOD",
+        "a 14-cm segment, \u017fixteen cm, 3 \u212am",  # long s and the Kelvin sign fold to s and k
+        "İstanbul 5 cm",  # lower-casing changes the length
+    ],
+)
+def test_dimensions_found_in_the_lower_cased_note_are_the_case_insensitive_ones(text):
+    from opnote._regex import finditer_folded
+    from opnote.components import measurements as m
+
+    expected = [(x.span(), x.groups()) for x in m.DIM_RE.finditer(text)]
+    got = [(x.span(), x.groups()) for x in finditer_folded(m.DIM_RE, m._DIM_FOLDED, text, text.lower())]
+    assert got == expected
