@@ -476,3 +476,19 @@ def test_case_report_prose_tells_the_index_operation_in_the_past(checker):
         "later the tumor was excised en bloc with a wide margin; the femoral periosteum was taken and no bone was resected.\n"
     )
     assert checker.check(text2).case.operation.value == "soft_tissue_resection"
+
+
+def test_a_note_that_never_states_the_side_supports_only_an_unspecified_code(checker):
+    text = note(
+        pre="PREOPERATIVE DIAGNOSIS: High-grade osteosarcoma of the distal femur.",
+        proc="PROCEDURE: Radical resection of the distal femur with distal femoral replacement.",
+        ind=(
+            "INDICATIONS: Biopsy-proven osteosarcoma. Preoperative MRI of the femur and CT of the chest were reviewed "
+            "for planning. We discussed limb salvage versus above-knee amputation for this malignant tumor, and "
+            "informed consent was obtained."
+        ),
+    )
+    report = checker.check(text)
+    item = report.item("diagnosis_code")
+    assert report.diagnosis.expected_icd10 == ["C40.20"]
+    assert item.status == "partial" and "side" in item.message

@@ -241,6 +241,11 @@ def assess_diagnosis(case: Case, claim: list[str], text: str) -> tuple[Diagnosis
         diag.consistent = None
         if not expected:
             return diag, "partial", "The documented tumor type does not settle one ICD-10-CM code; name the histology as pathology reports it.", []
+        unspecified = [c for c in expected if _side_of(c) == "unspecified"]
+        if unspecified:
+            # docs/items.md: met needs one specific code, the side known
+            return diag, "partial", (f"The note does not state the side, so it supports only {', '.join(unspecified)} "
+                                     "(side unspecified); state the side of the tumor."), []
         return diag, "met", f"The note supports {', '.join(expected)}; give the claim's codes with --icd10 to check them.", []
     return _check_claim(case, diag, claim, expected, text)
 
