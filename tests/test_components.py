@@ -492,3 +492,42 @@ def test_a_note_that_never_states_the_side_supports_only_an_unspecified_code(che
     item = report.item("diagnosis_code")
     assert report.diagnosis.expected_icd10 == ["C40.20"]
     assert item.status == "partial" and "side" in item.message
+
+
+def test_a_cortical_shave_with_an_osteotome_is_not_a_bone_resection(checker):
+    text = (
+        "PREOPERATIVE DIAGNOSIS: Pleomorphic liposarcoma of the right anterior thigh. Femur not invaded.\n\n"
+        "PROCEDURE: Radical resection of the right anterior thigh compartment; deep margin the femoral periosteum "
+        "with a thin cortical shave. No segmental bone resection.\n\n"
+        "DESCRIPTION OF PROCEDURE: The compartment was removed en bloc with a wide margin. Where the muscle was most "
+        "adherent a thin cortical shave, 1 to 2 mm, was taken with a broad osteotome and kept on the specimen. The "
+        "medullary canal was not entered and the femur remained in continuity. Frozen section of the deep margin "
+        "was negative.\n"
+    )
+    report = checker.check(text)
+    assert report.case.operation.value == "soft_tissue_resection"
+    assert report.verdict != "ready"
+
+
+def test_an_extraskeletal_sarcoma_is_a_soft_tissue_tumor(checker):
+    text = (
+        "PREOPERATIVE DIAGNOSIS: Extraskeletal Ewing sarcoma of the left distal thigh, abutting the femur.\n\n"
+        "PROCEDURE: Wide excision of the left distal thigh mass.\n\n"
+        "DESCRIPTION OF PROCEDURE: The tumor was resected en bloc with a wide margin; the periosteum was taken as the "
+        "deep margin and no bone was resected.\n"
+    )
+    report = checker.check(text)
+    assert report.case.tissue.value == "soft_tissue"
+    assert report.diagnosis.expected_icd10 == ["C49.22"]
+
+
+def test_a_sarcoma_of_the_mid_thigh_invading_the_femur_is_a_soft_tissue_tumor(checker):
+    text = note(
+        pre="PREOPERATIVE DIAGNOSIS: Undifferentiated pleomorphic sarcoma of the left mid-thigh soft tissues, invading the left femoral diaphysis.",
+        proc="PROCEDURE: Wide en bloc resection of the tumor with a segment of the left femoral diaphysis; intercalary allograft and plate.",
+        desc=(
+            "DESCRIPTION OF PROCEDURE: The tumor was resected en bloc with a wide margin. The femur was osteotomized "
+            "15 cm from the joint line. The allograft was fixed with a locking plate."
+        ),
+    )
+    assert checker.check(text).case.tissue.value == "soft_tissue_invading_bone"

@@ -286,11 +286,11 @@ def _tissue_of_histology(view: NoteView, t: Mention) -> str | None:
 
 
 # Between a histology and the site it names: a preposition, sides and directions, nothing else
-# ("sarcoma, left anterolateral thigh", "leiomyosarcoma of the right distal femur").
+# ("sarcoma, left anterolateral thigh", "leiomyosarcoma of the right distal femur", "... of the mid-thigh").
 _HISTOLOGY_TO_SITE = re.compile(
     r"[\s,()\-]*(?:\([^)]{0,12}\)[\s,]*)?(?:(?:of|in|at|within|involving|from)\s+)?(?:the\s+)?"
     r"(?:(?:right|left|rt|lt|l|r|anterior|posterior|medial|lateral|anterolateral|anteromedial|posterolateral|"
-    r"posteromedial|distal|proximal|mid|deep|superficial)\b[\s,/]*)*",
+    r"posteromedial|distal|proximal|mid|deep|superficial)\b[\s,/-]*)*",
     re.I,
 )
 _BONE_SITES = {"distal_femur", "femoral_shaft", "proximal_femur", "femur", "proximal_tibia", "tibia", "fibula", "patella"}
