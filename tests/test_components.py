@@ -531,3 +531,17 @@ def test_a_sarcoma_of_the_mid_thigh_invading_the_femur_is_a_soft_tissue_tumor(ch
         ),
     )
     assert checker.check(text).case.tissue.value == "soft_tissue_invading_bone"
+
+
+def test_words_about_the_operation_after_the_implant_do_not_date_the_implant(checker):
+    text = (
+        "PREOPERATIVE DIAGNOSIS: End-stage osteoarthritis of the right knee; history of wide excision of a right "
+        "thigh myxofibrosarcoma in 2014 with radiation.\n\n"
+        "PROCEDURE: Right total knee arthroplasty, cemented, posterior stabilized, increased complexity due to prior "
+        "radiation and scar.\n\n"
+        "DESCRIPTION OF PROCEDURE: A medial parapatellar arthrotomy was made. The femoral and tibial components were "
+        "cemented and a 10 mm polyethylene insert was placed.\n"
+    )
+    report = checker.check(text)
+    assert [f.assertion for f in report.findings if f.kind == "reconstruction"] == ["present"]
+    assert report.item("reconstruction").status == "met"

@@ -650,9 +650,10 @@ def clause(view: NoteView, start: int, end: int, before: int = 100, after: int =
     return view.text[lo:hi]
 
 
-def _past(view: NoteView, m: Mention) -> bool:
-    """Whether the clause around ``m`` puts it before this operation (a date, "years ago", "prior")."""
-    lo, hi = clause_bounds(view, m.start, m.end)
+def _past(view: NoteView, m: Mention, after: int = 160) -> bool:
+    """Whether the clause around ``m`` puts it before this operation (a date, "years ago", "prior");
+    ``after``: how far after ``m`` the clause is read."""
+    lo, hi = clause_bounds(view, m.start, m.end, after=after)
     return view.hit_in(_rx().past_anchor_lc, lo, hi) is not None
 
 
@@ -916,6 +917,13 @@ def this_operation(view: NoteView, m: Mention) -> bool:
 REASSERTED = ("MARGIN", "RECON", "DIMENSION", "PROCEDURE")
 
 
+def _after_in(m: Mention) -> int:
+    """How far after a mention its clause tells its time: in the procedure line or the implant log,
+    what follows a short way on describes the operation ("..., increased complexity due to prior
+    radiation"), not the mention."""
+    return 30 if m.place in ("procedure", "implants") else 160
+
+
 def reassert(view: NoteView) -> None:
     """Give findings the assertion the case model read: of an earlier operation -> historical, an
     option discussed -> hypothetical. The report's findings then say what the items judged."""
@@ -923,7 +931,7 @@ def reassert(view: NoteView) -> None:
     for m in view.of(*REASSERTED):
         if not m.is_("present", "historical") or any(a <= m.start < b for a, b in copied):
             continue
-        if _past(view, m):
+        if _past(view, m, after=_after_in(m)):
             m.assertion = "historical"
         elif m.place not in ("procedure", "diagnosis") and _irrealis(view, m):
             m.assertion = "hypothetical"

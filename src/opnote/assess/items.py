@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 
-from ..case import Span, _irrealis, _past
+from ..case import Span, _after_in, _irrealis, _past
 from ..mentions import Mention, NoteView
 from .base import Assessment, Context, assessor
 
@@ -222,7 +222,7 @@ def reconstruction(ctx: Context) -> Assessment:
         return Assessment("not_applicable", "An amputation: the stump closure is part of it, not a reconstruction.")
     recon = [
         m for m in view.of("RECON")
-        if m.present and m.place not in ("consent", "plan", "history") and not _past(view, m)
+        if m.present and m.place not in ("consent", "plan", "history") and not _past(view, m, after=_after_in(m))
         and (m.place in ("procedure", "implants") or not _irrealis(view, m))
     ]
     if case.operation.value == "revision":
