@@ -71,6 +71,20 @@ def test_consent_boilerplate_replaces_the_consent_and_keeps_the_procedure_line()
     assert "above-knee amputation" not in new
 
 
+def test_a_procedure_rewrite_replaces_the_brief_notes_line_and_the_full_reports():
+    two = (
+        "Procedure(s): Wide resection R distal femur, DFR\n\n"
+        + NOTE
+        + "\nPROCEDURE: The patient was brought to the room. The femur was osteotomized and the tumor resected en bloc.\n"
+        "The frozen section was negative.\n"
+    )
+    new = BY_NAME["procedure_curettage"].apply(two, GOLD)
+    assert new is not None
+    assert "Wide resection R distal femur" not in new and "PROCEDURE: Wide resection of the right distal femur" not in new
+    assert new.count("Curettage and cementation of the right distal femur lesion.") == 2
+    assert "The frozen section was negative." in new  # a narrative under a later heading stays
+
+
 def test_length_removal_keeps_no_resection_length():
     new = BY_NAME["resection_length_removed"].apply(NOTE, GOLD)
     assert new is not None

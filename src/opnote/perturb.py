@@ -229,13 +229,21 @@ DX_LINE = re.compile(r"^(?P<head>[ \t]*(?:pre-?\s?op(?:erative)?\.?\s+(?:diagnos
 PROC_LINE = re.compile(r"^(?P<head>[ \t]*(?:procedures?(?:\(s\))?(?: performed)?|operations?(?:\(s\))?(?: performed)?|name of (?:procedure|operation)|title of (?:procedure|operation)|surgical procedures?)\s*:)[ \t]*(?P<rest>[^\n]*(?:\n(?![ \t]*\n)(?![ \t]*[A-Za-z][A-Za-z /()-]{2,40}:)[^\n]*)*)", re.I | re.M)
 
 
+_NAMES_OPERATION = re.compile(r"\b(?:resect\w*|excis\w*|amputat\w*|reconstruct\w*|replacement|curett\w*|osteotom\w*|biopsy|arthroplasty|revision|fixation|nailing)\b", re.I)
+
+
+def _procedure_lines(text: str) -> list[re.Match[str]]:
+    """The procedure lines: procedure headings whose value names an operation, not a narrative that
+    starts "Supine, ...". A note can hold two (a brief operative note above the full report)."""
+    found = [m for m in PROC_LINE.finditer(text) if _NAMES_OPERATION.search(m.group("rest")[:300])]
+    # after the first, only a line of its own (not a narrative dictated under "Procedure:")
+    return found[:1] + [m for m in found[1:] if len(m.group("rest")) <= 250 and "\n" not in m.group("rest").strip()]
+
+
 def _procedure_line(text: str) -> re.Match[str] | None:
-    """The procedure line: the first procedure heading whose value names an operation, not a
-    narrative that starts "Supine, ..."."""
-    for m in PROC_LINE.finditer(text):
-        if re.search(r"\b(?:resect\w*|excis\w*|amputat\w*|reconstruct\w*|replacement|curett\w*|osteotom\w*|biopsy|arthroplasty|revision|fixation|nailing)\b", m.group("rest")[:300], re.I):
-            return m
-    return None
+    """The first procedure line."""
+    found = _procedure_lines(text)
+    return found[0] if found else None
 
 
 def _flip_dx_side(text: str, gold: dict[str, Any]) -> str | None:
@@ -254,12 +262,17 @@ def _side_expect(pred: dict[str, Any]) -> dict[str, Any]:
 
 def _replace_procedure(new: str) -> Callable[[str, dict[str, Any]], str | None]:
     def apply(text: str, gold: dict[str, Any]) -> str | None:
-        m = _procedure_line(text)
+        lines = _procedure_lines(text)
         side = (gold.get("case") or {}).get("side")
         site = ((gold.get("attributes") or {}).get("site") or "femur").replace("_", " ")
-        if not m or not side or site not in ("distal femur", "proximal femur", "femoral shaft", "femur"):
+        if not lines or not side or site not in ("distal femur", "proximal femur", "femoral shaft", "femur"):
             return None
-        return text[: m.start("rest")] + new.format(side=side, Side=side.capitalize(), site=site) + text[m.end("rest"):]
+        # every procedure line: a note whose brief note and full report name two operations
+        # contradicts itself, and is not the rewrite this is
+        line = new.format(side=side, Side=side.capitalize(), site=site)
+        for m in reversed(lines):
+            text = text[: m.start("rest")] + line + text[m.end("rest"):]
+        return text
 
     return apply
 
