@@ -359,8 +359,9 @@ def test_the_tokenizer_gives_spacys_tokens(nlp):
         "PROCEDURE: Radical resection (15 cm), distal femur -- DFR; can't wait :) 3x4cm.\n\n"
         "The femur's canal was reamed to 13.5mm; Mr. Lee's knee isn't stiff.\n" * 3
     )
-    ours, spacys = nlp.tokenizer(text), plain(text)
-    assert [(t.text, t.whitespace_, t.norm_) for t in ours] == [(t.text, t.whitespace_, t.norm_) for t in spacys]
+    expected = [(t.text, t.whitespace_, t.norm_) for t in plain(text)]
+    for _ in range(2):  # the second time, its lines are not tokenized again on their own
+        assert [(t.text, t.whitespace_, t.norm_) for t in nlp.tokenizer(text)] == expected
     assert nlp.config["nlp"]["tokenizer"]["@tokenizers"] == "opnote.Tokenizer.v1"
 
 
