@@ -98,9 +98,9 @@ def test_normalize_evidence_indexes_the_original_after_a_check(checker):
     ],
 )
 def test_dimensions_found_in_the_lower_cased_note_are_the_case_insensitive_ones(text):
-    from opnote._regex import finditer_folded
+    from opnote._regex import finditer_folded, fold
     from opnote.components import measurements as m
 
     expected = [(x.span(), x.groups()) for x in m.DIM_RE.finditer(text)]
-    got = [(x.span(), x.groups()) for x in finditer_folded(m.DIM_RE, m._DIM_FOLDED, text, text.lower())]
+    got = [(x.span(), x.groups()) for x in finditer_folded(m.DIM_RE, m._DIM_FOLDED, text, fold(text))]
     assert got == expected

@@ -22,7 +22,7 @@ except ImportError:  # pragma: no cover - another Python: every non-ASCII text i
     _SPECIAL = frozenset()
     _KNOWN = False
 
-__all__ = ["finditer_folded", "fold_safe"]
+__all__ = ["finditer_folded", "fold", "fold_safe"]
 
 
 def fold_safe(text: str, lower: str) -> bool:
@@ -37,18 +37,25 @@ def fold_safe(text: str, lower: str) -> bool:
     return not any(ch in _SPECIAL or ch.lower() in _SPECIAL or ch.upper().lower() != ch.lower() for ch in chars)
 
 
-def finditer_folded(pattern: re.Pattern[str], folded: re.Pattern[str], text: str, lower: str, back: str = "") -> list[re.Match[str]]:
+def fold(text: str) -> str | None:
+    """``text.lower()`` when searching it finds what an IGNORECASE search of ``text`` finds
+    (:func:`fold_safe`), else None."""
+    lower = text.lower()
+    return lower if fold_safe(text, lower) else None
+
+
+def finditer_folded(pattern: re.Pattern[str], folded: re.Pattern[str], text: str, lower: str | None, back: str = "") -> list[re.Match[str]]:
     """``list(pattern.finditer(text))`` for an IGNORECASE ``pattern``, found faster.
 
-    ``folded`` is a case-sensitive pattern that finds, in ``lower`` (the lower-cased text), every
+    ``folded`` is a case-sensitive pattern that finds, in ``lower`` (:func:`fold` of the text), every
     place where a match of ``pattern`` can start (after stepping back over the characters
     ``back``, which ``pattern`` may begin with); ``pattern`` is then matched there, in the text
     itself, so every match is one of ``pattern``'s own. A place where ``pattern`` does not match is
     skipped when a letter, digit, "_" or "-" stands right before it (the ``(?<![\\w-])`` such
-    patterns begin their words with); otherwise, and when the text is not :func:`fold_safe`, the
-    text is searched with ``pattern`` itself.
+    patterns begin their words with); otherwise, and when ``lower`` is None (the text is not
+    :func:`fold_safe`), the text is searched with ``pattern`` itself.
     """
-    if not fold_safe(text, lower):
+    if lower is None:
         return list(pattern.finditer(text))
     out: list[re.Match[str]] = []
     prev = 0

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from . import rules as rule_files
-from ._regex import finditer_folded
+from ._regex import finditer_folded, fold
 
 # Horizontal whitespace other than a plain space; zero-width characters that carry nothing.
 _HSPACE = "\t\v\f\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u202f\u205f\u3000"
@@ -300,7 +300,7 @@ def _heading_re() -> re.Pattern[str]:
 
 @lru_cache(maxsize=1)
 def _heading_folded() -> re.Pattern[str]:
-    """Where :func:`_heading_re` may match, in the lower-cased text (see :func:`_finditer_folded`)."""
+    """Where :func:`_heading_re` may match, in the lower-cased text (see :func:`opnote._regex.finditer_folded`)."""
     return re.compile(_heading_re().pattern, re.MULTILINE)
 
 
@@ -350,11 +350,12 @@ def _heading_pass(c: Canonical, gap_lines: bool = False) -> Canonical:
     on ("Indications / discussion with family:"), or in Title Case or capitals before its content
     ("Procedure Performed Radical resection ..."). The section rules then see every heading alike."""
     found: list[tuple[int, int, str]] = []
-    at_line_start = finditer_folded(_heading_re(), _heading_folded(), c.text, c.text.lower())
+    lower = fold(c.text)
+    at_line_start = finditer_folded(_heading_re(), _heading_folded(), c.text, lower)
     for m in at_line_start:
         found += _line_start_heading(c.text, m, gap_lines)
     joined = c.original.count("\n") < 3 and len(c.original) > 400
-    found += _inline_headings(c.text, [(m.start("head"), m.end("head")) for m in at_line_start], joined)
+    found += _inline_headings(c.text, [(m.start("head"), m.end("head")) for m in at_line_start], joined, lower)
     if joined:
         found += _joined_headings(c.text, {f[0] for f in found})
     if not c.text.startswith("\n"):
@@ -439,13 +440,15 @@ def _joined_headings(text: str, taken: set[int]) -> list[tuple[int, int, str]]:
     return found
 
 
-def _inline_headings(text: str, at_line_start: list[tuple[int, int]], joined: bool = False) -> list[tuple[int, int, str]]:
+def _inline_headings(
+    text: str, at_line_start: list[tuple[int, int]], joined: bool = False, lower: str | None = None,
+) -> list[tuple[int, int, str]]:
     """A heading dictated or joined mid-line gets a line of its own: in capitals ("... Same.
     PROCEDURE: ..."), spoken ("... period procedure colon ..."), or of several words after a full
     stop. A single Title-case word with a colon inside prose ("Operation: scraping out the lesion"
     in a consent paragraph) stays prose."""
     found: list[tuple[int, int, str]] = []
-    for colon in finditer_folded(_COLON, _COLON_FOLDED, text, text.lower(), " \t"):
+    for colon in finditer_folded(_COLON, _COLON_FOLDED, text, lower, " \t"):
         lo = max(0, colon.start() - 60, text.rfind("\n", 0, colon.start()) + 1)
         hit = _heading_before(text, lo, colon.start())
         if hit is None or hit[0] == 0 or text[hit[0] - 1] == "\n":
@@ -534,24 +537,29 @@ def _unwrap_pass(c: Canonical) -> Canonical:
 
 
 @lru_cache(maxsize=1)
-def _spoken_re() -> tuple[re.Pattern[str] | None, frozenset[str]]:
+def _spoken_words() -> str | None:
+    """The spoken punctuation words as one alternation, longest first (None: there are none)."""
     data = rule_files.normalization()
     if not data.spoken_punctuation:
-        return None, frozenset()
+        return None
     words = sorted((" ".join(w.lower().split()) for w in data.spoken_punctuation), key=len, reverse=True)
-    alts = "|".join(r"[ \t]+".join(re.escape(x) for x in w.split()) for w in words)
-    return re.compile(rf"[ \t]*(?<![\w-])(?P<word>{alts})(?![\w-])[ \t]*", re.IGNORECASE), frozenset(w.lower() for w in data.not_a_spoken_period)
+    return "|".join(r"[ \t]+".join(re.escape(x) for x in w.split()) for w in words)
+
+
+@lru_cache(maxsize=1)
+def _spoken_re() -> tuple[re.Pattern[str] | None, frozenset[str]]:
+    alts = _spoken_words()
+    if alts is None:
+        return None, frozenset()
+    not_periods = frozenset(w.lower() for w in rule_files.normalization().not_a_spoken_period)
+    return re.compile(rf"[ \t]*(?<![\w-])(?P<word>{alts})(?![\w-])[ \t]*", re.IGNORECASE), not_periods
 
 
 @lru_cache(maxsize=1)
 def _spoken_folded() -> re.Pattern[str] | None:
     """Where :func:`_spoken_re`'s pattern may match, in the lower-cased text (its words alone)."""
-    data = rule_files.normalization()
-    if not data.spoken_punctuation:
-        return None
-    words = sorted((" ".join(w.lower().split()) for w in data.spoken_punctuation), key=len, reverse=True)
-    alts = "|".join(r"[ \t]+".join(re.escape(x) for x in w.split()) for w in words)
-    return re.compile(rf"(?:{alts})(?![\w-])")
+    alts = _spoken_words()
+    return re.compile(rf"(?:{alts})(?![\w-])") if alts is not None else None
 
 
 _WORD_BEFORE = re.compile(r"([\w'-]+)[^\w]*$")
@@ -567,7 +575,7 @@ def _spoken_pass(c: Canonical) -> Canonical:
     text = c.text
     folded = _spoken_folded()
     assert folded is not None
-    hits = finditer_folded(pattern, folded, text, text.lower(), " \t")
+    hits = finditer_folded(pattern, folded, text, fold(text), " \t")
     data = rule_files.normalization()
     if len(hits) < data.spoken_punctuation_min:
         return c

@@ -240,12 +240,6 @@ def _procedure_lines(text: str) -> list[re.Match[str]]:
     return found[:1] + [m for m in found[1:] if len(m.group("rest")) <= 250 and "\n" not in m.group("rest").strip()]
 
 
-def _procedure_line(text: str) -> re.Match[str] | None:
-    """The first procedure line."""
-    found = _procedure_lines(text)
-    return found[0] if found else None
-
-
 def _flip_dx_side(text: str, gold: dict[str, Any]) -> str | None:
     m = DX_LINE.search(text)
     if not m or not (gold.get("case") or {}).get("side") or not re.search(r"\b(?:right|left)\b", m.group("rest"), re.I):

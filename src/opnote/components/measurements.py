@@ -13,7 +13,7 @@ from typing import Any, TypedDict, cast
 from spacy.language import Language
 from spacy.tokens import Doc
 
-from .._regex import finditer_folded, fold_safe
+from .._regex import finditer_folded, fold
 from .doctext import doc_text
 from .targets import CANDIDATES_KEY
 
@@ -119,8 +119,8 @@ def to_mm(value: float, unit: str) -> float:
 def classify(text: str, start: int, end: int, lower: str | None = None) -> str:
     """What a dimension at text[start:end] measures: the cue word nearest to it in its clause wins.
 
-    ``lower``: ``text.lower()`` when :func:`opnote._regex.fold_safe` holds for it (the cues are then
-    searched without IGNORECASE in it, with the same result).
+    ``lower``: :func:`opnote._regex.fold` of ``text`` (the cues are then searched without
+    IGNORECASE in it, with the same result), or None.
     """
     source, cues = (lower, _CUES_FOLDED) if lower is not None else (text, _CUES)
     lo, hi = max(0, start - 90), end + 70
@@ -152,8 +152,7 @@ def classify(text: str, start: int, end: int, lower: str | None = None) -> str:
 def find_dimensions(text: str) -> list[Dimension]:
     """Every dimension in ``text`` as {start, end, values_mm, measures}."""
     out: list[Dimension] = []
-    lower = text.lower()
-    safe = fold_safe(text, lower)
+    lower = fold(text)
     for m in finditer_folded(DIM_RE, _DIM_FOLDED, text, lower):
         unit = m.group(4)
         nums = [g for g in (m.group(1), m.group(2), m.group(3)) if g]
@@ -172,7 +171,7 @@ def find_dimensions(text: str) -> list[Dimension]:
             "start": m.start(),
             "end": m.end(),
             "values_mm": mm,
-            "measures": classify(text, m.start(), m.end(), lower if safe else None),
+            "measures": classify(text, m.start(), m.end(), lower),
         })
     return out
 
