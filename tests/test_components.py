@@ -88,6 +88,24 @@ def test_measurements_say_what_they_measure(text, measures):
     assert find_dimensions(text)[0]["measures"] == measures
 
 
+@pytest.mark.parametrize(
+    ("text", "measures"),
+    [
+        # a distance from the tumor, whatever verb stands before it
+        ("Level marked: femur to be cut 10 cm above the proximal marrow extent on MRI.", "margin_distance"),
+        # a few millimetres off a joint surface is not the length of bone resected ...
+        ("Proximal tibia cut 3 mm, tibial tray size M cemented.", "other"),
+        ("A 9 mm tibial cut was made with the jig.", "other"),
+        # ... a femoral cut of centimetres is the osteotomy of the resection
+        ("The femoral cut was made 16 cm above the lateral joint line.", "resection_length"),
+        # length, width and height measure the specimen
+        ("Specimen removed en bloc, 19 x 12 x 9 cm, inked by the surgeon.", "specimen"),
+    ],
+)
+def test_measurements_weigh_the_size_and_what_follows(text, measures):
+    assert find_dimensions(text)[0]["measures"] == measures
+
+
 @pytest.mark.parametrize(("words", "value"), [("fourteen", 14), ("one point five", 1.5), ("twenty two", 22), ("two and a half", 2.5), ("6,5", 6.5)])
 def test_measurements_parse_spoken_numbers(words, value):
     assert parse_number(words) == value
@@ -134,6 +152,75 @@ def test_context_frozen_section_not_sent_with_reason(nlp):
 def test_context_frozen_section_pending(nlp):
     fs = findings(nlp, "Frozen section of the marrow margin is pending.", "frozen_section")
     assert fs[0]["attributes"]["result"] == "pending"
+
+
+def test_context_frozen_section_with_the_diagnosis_deferred_is_pending(nlp):
+    text = "Frozen section: adequacy - diagnostic lesional tissue present; diagnosis deferred to permanent sections.\n"
+    assert findings(nlp, text, "frozen_section")[0]["attributes"]["result"] == "pending"
+
+
+def test_context_frozen_section_field_does_not_read_the_next_fields(nlp):
+    text = ("Procedure: En bloc resection of the left femoral diaphysis with intercalary allograft\n"
+            "Frozen section: intramedullary margin sent\nEBL: 1600 mL\nSpecimen: thigh sarcoma with femoral diaphysis, en bloc\n\n")
+    assert findings(nlp, text, "frozen_section")[0]["attributes"]["result"] == "unknown"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Curettings sent for HPE; frozen section not sent (diagnosis confirmed on core biopsy).",
+        "Frozen section: not sent - recurrence confirmed on CT-guided core biopsy 09/2025.",
+        "Frozen section: none - no clinical concern for tumor; cultures only.",
+    ],
+)
+def test_context_frozen_section_not_sent_reasons(nlp, text):
+    fs = findings(nlp, text, "frozen_section")
+    assert fs[0]["attributes"]["result"] == "not_performed" and fs[0]["attributes"]["reason"] is True
+
+
+@pytest.mark.parametrize(("text", "intent"), [("The margin was therefore wide, through normal bone and muscle.", "wide"),
+                                              ("Margin intent ............ Wide (above the compartment involvement)\n", "wide"),
+                                              ("Margins: radical.", "radical")])
+def test_margins_told_as_a_field_or_a_statement(nlp, text, intent):
+    assert [f["attributes"]["intent"] for f in findings(nlp, text, "margin")] == [intent]
+
+
+def test_context_rules_hold_one_rule_per_literal():
+    # Two rules on the same words leave one modifier, and which one would depend on rule order.
+    from collections import Counter
+
+    from opnote.components.context import build_context_rules
+
+    counts = Counter(str(r["literal"]).lower() for r in build_context_rules())
+    assert [k for k, n in counts.items() if n > 1] == []
+
+
+def test_context_negation_after_a_long_option_reaches_back(nlp):
+    text = ("Given the multifocal disease, wide resection of the femoral lesion with segmental endoprosthetic "
+            "replacement was not considered; the aim was stabilisation of the whole femur.")
+    assert {f["kind"]: f["assertion"] for f in findings(nlp, text) if f["kind"] in ("margin", "procedure")} == {"margin": "negated", "procedure": "negated"}
+
+
+def test_context_free_flap_is_not_a_negation(nlp):
+    text = "Operation: Intercalary wide resection of Lt femoral diaphysis (18 cm) + reconstruction with free vascularised fibula graft\n"
+    sites = [f for f in findings(nlp, text, "tumor_location") if f["attributes"]["site"] == "femoral_shaft"]
+    assert sites and sites[0]["assertion"] == "present"
+
+
+@pytest.mark.parametrize(("text", "tumor"), [("Provisional diagnosis: Lt distal femur lesion - ? osteosarcoma\n", "osteosarcoma"),
+                                             ("Pre-procedure Diagnosis: Aggressive lesion left distal femur, suspect osteosarcoma\n", "osteosarcoma")])
+def test_context_queried_and_suspected_tumors_are_possible(nlp, text, tumor):
+    found = [f for f in findings(nlp, text, "pathology") if f["text"].lower() == tumor]
+    assert found and found[0]["assertion"] == "possible"
+
+
+def test_sentencizer_question_mark_before_a_word_ends_nothing(nlp):
+    import opnote
+
+    doc = opnote.process(nlp, "Dx: Lt distal femur lesion - ? osteosarcoma, r/o Ewing sarcoma")
+    assert [doc.text[s:e].strip() for s, e in doc._.opnote_sents if doc.text[s:e].strip()] == ["Dx: Left distal femur lesion - ? osteosarcoma, r/o Ewing sarcoma"]
+    doc = opnote.process(nlp, "Is it painful? Yes.")
+    assert [doc.text[s:e].strip() for s, e in doc._.opnote_sents if doc.text[s:e].strip()] == ["Is it painful?", "Yes."]
 
 
 # ------------------------------------------------------------------ abbreviations
@@ -422,6 +509,31 @@ def test_a_length_of_the_bone_removed_is_not_a_part_of_the_implant(checker):
         ),
     )
     assert checker.check(text).item("reconstruction").status == "partial"
+
+
+def test_the_leg_under_a_compression_device_is_not_the_tumors_side(checker):
+    text = note(path="SPECIMENS: Distal femur sent to pathology for permanent sections; margins pending.\nVTE prophylaxis: [SCDs left leg]")
+    side = checker.check(text).case.side
+    assert side.value == "right" and side.conflicts == []
+
+
+def test_side_written_short_is_the_side(checker):
+    text = note(pre="PREOPERATIVE DIAGNOSIS: High-grade osteosarcoma of the Rt. distal femur.",
+                proc="PROCEDURE: Radical resection of the Rt distal femur with distal femoral replacement.")
+    report = checker.check(text)
+    assert report.case.side.value == "right" and report.item("tumor_location").status == "met"
+
+
+def test_a_note_copied_from_an_earlier_operation_is_that_operations(checker):
+    text = (
+        "Pre-op dx: Chronic periprosthetic infection of a right distal femoral replacement\n"
+        "Procedure: Right above-knee amputation\n\n"
+        "HISTORY (copied from 2021 resection note header, for reference)\n"
+        "Pre-op dx: High-grade osteosarcoma R distal femur. Procedure: wide resection R distal femur, 14 cm, DFR.\n\n"
+        "NARRATIVE\nShe has had no evidence of disease on surveillance since the resection in 2021.\n"
+    )
+    case = checker.check(text).case
+    assert case.operation.value == "amputation" and case.tumor_status.value == "historical"
 
 
 def test_a_relapse_is_a_current_tumor(checker):

@@ -63,6 +63,10 @@ def test_normalize_plain_text_changes_nothing_but_the_leading_line_break():
     ("margins where negative", "margins were negative"),
     ("a 1\u00b75 cm margin \u2013 clear", "a 1.5 cm margin - clear"),
     ("l distal femur", "L distal femur"),
+    ("Rt. distal femur", "Right distal femur"),
+    ("LT knee", "LEFT knee"),
+    ("Laterality: Lt", "Laterality: Left"),
+    ("RT to the thigh was given", "RT to the thigh was given"),
 ])
 def test_normalize_rewrites_spelling_dictation_and_typography(raw, canon):
     assert canonical(raw).text.strip() == canon

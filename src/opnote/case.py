@@ -491,6 +491,16 @@ def _operated_bone(scores: dict[str, float], by_site: dict[str, list[Mention]]) 
 
 def _chosen_site(scores: dict[str, float]) -> str | None:
     specific = {k: v for k, v in scores.items() if k in SPECIFIC_SITES}
+    if specific and scores.get("femur"):
+        # The bone first: "the femur" named without its part counts for the femur's parts ("a wide
+        # resection of the distal femur ... the femur was osteotomised" against the tibial
+        # component of the prosthesis cemented into the proximal tibia).
+        parts = {k: v for k, v in specific.items() if _site_bone(k) == "femur"}
+        others = {k: v for k, v in specific.items() if k not in parts}
+        if scores["femur"] + sum(parts.values()) > max(others.values(), default=0.0):
+            if not parts:
+                return "femur"
+            specific = parts
     if specific:
         return max(specific, key=lambda k: (specific[k], k == "distal_femur"))
     if scores.get("femur"):
@@ -568,6 +578,7 @@ def _bone_resected(view: NoteView, site: str | None = None) -> tuple[bool | None
         m for m in _find_in_bone_sentences(view, rx.bone_resected_lc)
         if not _in_places(view, m.start(), ("consent", "history", "plan")) and not any(sp.start() <= m.start() < sp.end() for sp in spared)
         and not _past_at(view, m.start(), m.end()) and not _NO_CUT_BEFORE.search(view.text, max(0, m.start() - 30), m.start())
+        and not _irrealis_at(view, m.start(), m.end())
     ]
     if spared and not resected_recon and not cut:
         return False, [(m.start(), m.end()) for m in spared[:3]], False
@@ -624,8 +635,15 @@ def _operation_candidates(view: NoteView, case: Case) -> list[tuple[str, Mention
             continue  # "the wound edges were excised", "scar excised": a resection names a site or a tumor
         if cls == "resection" and _BY_CURETTAGE.match(view.text, m.end, min(m.end + 120, view.sentence(m.sent)[1])):
             continue  # "excision of the osteoid osteoma by curettage and burr": the excision is the curettage
+        if _BLANK_FIELD.match(view.text, m.end):
+            continue  # a template's field left empty: "Resection length ......... N/A"
         out.append((cls, m, w))
     return out
+
+
+# The rest of a template line that names a field and leaves it empty ("Resection length ....... N/A",
+# "Amputation level: ***").
+_BLANK_FIELD = re.compile(r"[ \t]*(?:length|margins?|level|type|details|site)?[ \t]*(?:\.{2,}|:|\||-)?[ \t.]*(?:n/?a|none|nil|not applicable|not done|\*{2,}|_{2,}|\{blank\})[ \t.]*$", re.I | re.M)
 
 
 # The method an excision was done by, when that method is intralesional.
@@ -661,6 +679,13 @@ def _irrealis(view: NoteView, m: Mention) -> bool:
     """Whether the words around ``m`` discuss it (options, risks, comparisons) rather than report it."""
     s, e = view.sentence(m.sent)
     return view.hit_in(_rx().not_done_lc, max(s, m.start - 80), min(e, m.end + 40)) is not None
+
+
+def _irrealis_at(view: NoteView, start: int, end: int) -> bool:
+    """:func:`_irrealis` for a bone cut found by a pattern ("a segmental femoral resection ... would
+    be a much larger operation", "a femoral resection kept in reserve")."""
+    s, e = view.sentence(view.sent_index(start))
+    return view.hit_in(_rx().not_done_lc, max(s, start - 80), min(e, end + 60)) is not None
 
 
 def _level_of(view: NoteView, m: Mention) -> str:
@@ -748,8 +773,10 @@ def _inferred_operation(view: NoteView, case: Case) -> str:
         return "unknown"
     if any(m.present and m.group == "mod.return" for m in view.of("MOD78")):
         return "other"  # a return to the operating room that resects nothing
-    margins = {m.attr("intent") for m in view.of("MARGIN") if m.present and not _past(view, m)}
-    lengths = [m for m in view.of("DIMENSION") if m.present and m.attr("measures") in ("resection_length", "specimen") and not _past(view, m)]
+    # what the consent or the plan names is not what was done
+    told = [m for m in view.of("MARGIN", "DIMENSION") if m.present and m.place not in ("consent", "plan") and not _past(view, m)]
+    margins = {m.attr("intent") for m in told if m.label == "MARGIN"}
+    lengths = [m for m in told if m.label == "DIMENSION" and m.attr("measures") in ("resection_length", "specimen")]
     if margins & {"radical", "wide"} or lengths:
         return "resection"
     if margins & {"intralesional"}:
@@ -940,16 +967,19 @@ def reassert(view: NoteView) -> None:
 
 
 # ----------------------------------------------------------------------------- the whole case
-# Text a record system copied forward from an earlier encounter, up to its end marker or the next
-# blank line: "----- COPIED FORWARD FROM ENCOUNTER 2014-09-16 -----" ... "----- END COPIED TEXT -----".
+# Text a record system or a writer copied forward from an earlier encounter, up to its end marker or
+# the next blank line: "----- COPIED FORWARD FROM ENCOUNTER 2014-09-16 -----" ... "----- END COPIED
+# TEXT -----", or "HISTORY (copied from 2021 resection note header)" and the lines under it.
 _COPIED_BLOCK = re.compile(
-    r"^[ \t\-=*#_>]*(?:copied|carried|pulled) forward\b[^\n]*\n(?:.*?)(?=^[ \t\-=*#_>]*end (?:of )?(?:copied|carried|pulled)\b|\n[ \t]*\n|\Z)",
+    r"^[^\n]{0,60}?\b(?:(?:copied|carried|pulled) forward|(?:copied|pasted|carried over|imported) from (?:the |an? |her |his |their )?(?:prior|previous|earlier|old|original|index|outside|\d{4})\b)[^\n]*\n"
+    r"(?:.*?)(?=^[ \t\-=*#_>]*end (?:of )?(?:copied|carried|pulled)\b|\n[ \t]*\n|\Z)",
     re.I | re.M | re.S,
 )
 
 
 def _copied_blocks(view: NoteView) -> list[Span]:
-    if "forward" not in view.text.lower():
+    low = view.text.lower()
+    if "forward" not in low and " from " not in low:
         return []
     return [(m.start(), m.end()) for m in _COPIED_BLOCK.finditer(view.text)]
 

@@ -86,6 +86,10 @@ class Section:
     end: int
 
 
+# How far past a sentence the look-aheads of a pattern may read (NoteView.hit_in).
+_LOOKAHEAD = 120
+
+
 @dataclass
 class NoteView:
     """A note as the case model and the assessors read it: text, sentences, sections, mentions."""
@@ -96,6 +100,7 @@ class NoteView:
     mentions: list[Mention]
     _hits: dict[int, tuple[list[int], list[tuple[int, int]]]] = field(default_factory=dict, repr=False)
     _lower: str | None = field(default=None, repr=False)
+    _sent_hits: dict[tuple[int, int], list[tuple[int, int]]] = field(default_factory=dict, repr=False)
     _by_label: dict[str, list[Mention]] = field(default_factory=dict, repr=False)
     _by_sent: dict[int, list[Mention]] = field(default_factory=dict, repr=False)
     _starts: dict[str, list[int]] = field(default_factory=dict, repr=False)
@@ -169,15 +174,37 @@ class NoteView:
     def hit_in(self, pattern: re.Pattern[str], lo: int, hi: int) -> tuple[int, int] | None:
         """The first match of ``pattern`` that lies within ``[lo, hi)`` (None when there is none).
 
-        The note is searched once per pattern; each question is then a binary search, where a
-        search of the window each time cost a regular-expression pass per mention.
+        A window inside one sentence is answered from that sentence's matches, found once per
+        sentence and pattern (with what the pattern's look-aheads read after the sentence): these
+        patterns begin with a word boundary, which ``re`` tries at every character, and the
+        questions of a note fall in a fifth of its sentences. Any other window is answered from
+        the whole note's matches, found once per pattern.
         """
+        k = self.sent_index(lo)
+        s, e = self.sentence(k)
+        if s <= lo and hi <= e:
+            key = (id(pattern), k)
+            spans = self._sent_hits.get(key)
+            if spans is None:
+                target, pat = self._searchable(pattern)
+                spans = []
+                for m in pat.finditer(target, s, min(len(target), e + _LOOKAHEAD)):
+                    if m.start() >= e:
+                        break
+                    spans.append((m.start(), m.end()))
+                self._sent_hits[key] = spans
+            for a, b in spans:
+                if a >= hi:
+                    break
+                if a >= lo and b <= hi:
+                    return (a, b)
+            return None
         starts, spans = self._index(pattern)
-        k = bisect.bisect_left(starts, lo)
-        while k < len(spans) and spans[k][0] < hi:
-            if spans[k][1] <= hi:
-                return spans[k]
-            k += 1
+        i = bisect.bisect_left(starts, lo)
+        while i < len(spans) and spans[i][0] < hi:
+            if spans[i][1] <= hi:
+                return spans[i]
+            i += 1
         return None
 
     def _searchable(self, pattern: re.Pattern[str]) -> tuple[str, re.Pattern[str]]:

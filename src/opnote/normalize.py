@@ -352,8 +352,9 @@ def _heading_pass(c: Canonical, gap_lines: bool = False) -> Canonical:
     found: list[tuple[int, int, str]] = []
     lower = fold(c.text)
     at_line_start = finditer_folded(_heading_re(), _heading_folded(), c.text, lower)
+    shouted = c.text.upper() == c.text  # a note in capitals: capitals mark no title
     for m in at_line_start:
-        found += _line_start_heading(c.text, m, gap_lines)
+        found += _line_start_heading(c.text, m, gap_lines, shouted)
     joined = c.original.count("\n") < 3 and len(c.original) > 400
     found += _inline_headings(c.text, [(m.start("head"), m.end("head")) for m in at_line_start], joined, lower)
     if joined:
@@ -363,7 +364,7 @@ def _heading_pass(c: Canonical, gap_lines: bool = False) -> Canonical:
     return _apply(c, found) if found else c
 
 
-def _line_start_heading(text: str, m: re.Match[str], gap_lines: bool) -> list[tuple[int, int, str]]:
+def _line_start_heading(text: str, m: re.Match[str], gap_lines: bool, shouted: bool = False) -> list[tuple[int, int, str]]:
     """The edits for a heading that starts its line: its colon, and its list marker dropped."""
     found: list[tuple[int, int, str]] = []
     after = m.group("after")
@@ -375,7 +376,7 @@ def _line_start_heading(text: str, m: re.Match[str], gap_lines: bool) -> list[tu
             found.append((end, end + colon_word.end(), ":"))  # dictated "procedure colon"
         elif re.match(r" +- ", after):
             found.append((end, end, ":"))  # "Diagnoses - Preoperative: ...": a dash for a colon
-    elif _takes_colon(m.group("head"), after, stripped, gap_lines):
+    elif _takes_colon(m.group("head"), after, stripped, gap_lines, shouted):
         found.append((end, end, ":"))
     else:
         return found
@@ -383,9 +384,10 @@ def _line_start_heading(text: str, m: re.Match[str], gap_lines: bool) -> list[tu
     return found
 
 
-def _takes_colon(head: str, after: str, stripped: str, gap_lines: bool) -> bool:
-    """Whether a heading at the start of its line, without a colon, is a heading before its content."""
-    if " " not in head.strip() and stripped.isupper() and len(stripped.split()) <= 3 and not stripped.endswith(":"):
+def _takes_colon(head: str, after: str, stripped: str, gap_lines: bool, shouted: bool = False) -> bool:
+    """Whether a heading at the start of its line, without a colon, is a heading before its content
+    (``shouted``: the whole note is in capitals)."""
+    if not shouted and " " not in head.strip() and stripped.isupper() and len(stripped.split()) <= 3 and not stripped.endswith(":"):
         return False  # "OPERATION RECORD": a document title, not a heading before its content
     if re.match(r" +(?:note|notes|report|record|summary)\b", after, re.I) and not re.match(r" +\w+\s*:", after):
         return False  # "OPERATION NOTE - RETURN TO THEATRE": the document's title
@@ -481,6 +483,16 @@ _SIDE_LETTER = re.compile(
     r"([rl])(?<![\w/'.][rl])(?=[).]?\s+(?:distal|proximal|mid|femur|femoral|knee|thigh|leg|lower|le\b|tibia|tibial|hip|patella|fibula|"
     r"fibular|groin|limb|extremity|side|sided)\b)"
 )
+# A side written short before a limb or as a field's value ("Rt. distal femur", "Lt knee",
+# "Laterality: Rt."): the side word itself, so that every rule reads one spelling.
+_SIDE_SHORT = re.compile(
+    r"([rl]t)(?<![\w/'.-][rl]t)\.?(?:(?=[ \t]+(?:distal|proximal|mid|femur|femoral|knee|thigh|leg|lower|le\b|tibia|tibial|hip|patella|fibula|"
+    r"fibular|groin|limb|extremity|side|sided|sd)\b)|(?<=:[ \t]rt)(?=\.?[ \t]*$)|(?<=:[ \t]lt)(?=\.?[ \t]*$))",
+    re.MULTILINE,
+)
+_SIDE_SHORT_I = re.compile(_SIDE_SHORT.pattern, re.IGNORECASE | re.MULTILINE)  # for a note lower-casing changes in length
+# "MRS. FATHIMA ...": a title before a name (in a note in capitals), not the modular resection system.
+_TITLE_MRS = re.compile(r"\bMRS\.(?=[ \t]+[A-Z])|(?<=PATIENT[:\t ])[ \t]*MRS\b|(?<=PT[:\t ])[ \t]*MRS\b|(?<=NAME[:\t ])[ \t]*MRS\b")
 _PLURAL_MARK = re.compile(r"\((?<=[A-Za-z]\()(?:s|es)\)", re.IGNORECASE)  # "(" first: the search skips to it
 
 
@@ -493,7 +505,13 @@ def _word_pass(c: Canonical) -> Canonical:
     # "Procedure(s):" tokenizes as "Procedure(s" + "):"; the plural reads the same to a rule.
     found: list[tuple[int, int, str]] = [(m.start(), m.end(), m.group(0)[1:-1]) for m in _PLURAL_MARK.finditer(text)]
     found += [(m.start(), m.end(), m.group(1).upper()) for m in _SIDE_LETTER.finditer(text)]
+    if "MRS" in text:
+        found += [(m.start(), m.end(), m.group(0).replace("MRS", "Mrs")) for m in _TITLE_MRS.finditer(text)]
     lower = text.lower()
+    # "Rt." / "LT": found in the lower-cased note (same length) with the pattern written in lower case
+    for m in _SIDE_SHORT.finditer(lower) if len(lower) == len(text) else _SIDE_SHORT_I.finditer(text):
+        short = text[m.start(1):m.end(1)]
+        found.append((m.start(), m.end(), _same_case(short, "right" if short.lower() == "rt" else "left")))
     if lower == text and r.abbrevs_re is not None:
         # A note without a single capital: its abbreviations get their capitals back ("fs" -> "FS"),
         # as the lexicon matches the ambiguous ones only as written.
@@ -530,10 +548,20 @@ def _unwrap_pass(c: Canonical) -> Canonical:
     in lower case or with a number ("...treated in\n2016 with chemotherapy"). Lists, headings and
     sentences that end stay on their own lines."""
     text = c.text
+    # A note in capitals has no lower case to go on: a next line goes on unless it opens a field
+    # ("PROCEDURE: ...", "EBL 200 ML") or a list.
+    shouted = text.upper() == text and any(ch.isalpha() for ch in text[:2000])
     # The line that stops must be at least 40 characters long (checked here, not by a look-behind
     # the regular expression would try at every character).
-    found = [(m.start(), m.end(), " ") for m in _WRAP.finditer(text) if text.rfind("\n", m.start() - 40, m.start()) < 0 and m.start() >= 40]
+    found = [
+        (m.start(), m.end(), " ") for m in _WRAP.finditer(text.lower() if shouted else text)
+        if text.rfind("\n", m.start() - 40, m.start()) < 0 and m.start() >= 40
+        and not (shouted and _OPENS_FIELD.match(text, m.end()))
+    ]
     return _apply(c, found) if found else c
+
+
+_OPENS_FIELD = re.compile(r"[^\n:.]{1,40}:|[ \t]*(?:[-*\u2022]|\d{1,2}[.)]|[IVX]{1,4}[.)])\s|[A-Z][A-Z /&()-]{1,40}$", re.M)
 
 
 @lru_cache(maxsize=1)

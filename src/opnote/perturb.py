@@ -222,6 +222,16 @@ def _bullets(text: str, gold: dict[str, Any]) -> str | None:
     return out if out != text else None
 
 
+# A side before the part it names, written short ("Rt. distal femur", "Lt. knee").
+SIDE_BEFORE_PART = re.compile(
+    r"\b(right|left)\b(?=[ \t]+(?:distal|proximal|mid|femur|femoral|knee|thigh|leg|lower|hip|tibia|tibial|patella|fibula|limb|side|groin)\b)", re.I)
+
+
+def _sides_abbreviated(text: str, gold: dict[str, Any]) -> str | None:
+    out = SIDE_BEFORE_PART.sub(lambda m: ("RT." if m.group(1).isupper() else "Rt.") if m.group(1).lower() == "right" else ("LT." if m.group(1).isupper() else "Lt."), text)
+    return out if out != text else None
+
+
 # ----------------------------------------------------------------------------- label-changing
 SIDES = {"right": "left", "left": "right", "Right": "Left", "Left": "Right", "RIGHT": "LEFT", "LEFT": "RIGHT"}
 # A diagnosis line's value: on the heading's line, or on the next line when the heading stands alone.
@@ -454,6 +464,7 @@ REWRITES: list[Rewrite] = [
     Rewrite("pathology_appended", "invariance", _pathology_appended, what="the prior biopsy's pathology pasted at the end"),
     Rewrite("typographic_dashes_quotes", "invariance", _typography, what="non-breaking hyphens, em dashes, curly quotes"),
     Rewrite("bullets", "invariance", _bullets, what="- -> bullet, 1. -> 1)"),
+    Rewrite("sides_abbreviated", "invariance", _sides_abbreviated, what="right femur -> Rt. femur, left knee -> Lt. knee"),
     Rewrite("side_flipped_in_diagnosis", "directional", _flip_dx_side, _side_expect, "right <-> left in the preoperative diagnosis"),
     Rewrite("procedure_amputation", "directional", _replace_procedure("{Side} above-knee amputation."), _operation_expect("amputation", {"reconstruction": "not_applicable"}), "the procedure line replaced by an amputation"),
     Rewrite("procedure_curettage", "directional", _replace_procedure("Curettage and cementation of the {side} {site} lesion."), _operation_expect("intralesional"), "the procedure line replaced by a curettage"),

@@ -52,7 +52,13 @@ def build_context_rules() -> list[dict[str, Any]]:
     all_labels = set(r.LABELS) | {"DIMENSION"}
     result_bearing = set(cfg.result_bearing_labels)
     out: list[dict[str, Any]] = []
+    # One rule per literal: where medspaCy's defaults and opnote's rules both match the same words,
+    # only one modifier survives and which one would depend on the order of the rules. opnote's
+    # rule replaces the default.
+    own = {row.literal.lower() for row in cfg.context_rules}
     for rule in _default_rule_dicts():
+        if str(rule["literal"]).lower() in own:
+            continue
         rule = dict(rule)
         cat = rule["category"]
         excluded = set(cfg.default_excluded.get(cat, []))

@@ -84,7 +84,17 @@ _FS_RESULTS = [
                  r"|\bnot involved|uninvolved|free of (?:tumou?r|disease|malignan\w*|neoplasm|sarcoma)|\bfree\b|tumou?r[- ]free|\bclear\b|without (?:evidence of )?(?:tumou?r|malignan\w*)|benign|normal (?:marrow|bone|tissue|fat|hematopoietic)|no tumor seen|reactive"),
     ("positive", r"positive|consistent with|compatible with|confirm(?:ed|s|ing)?|diagnostic of|demonstrat(?:ed|es|ing) (?:\w+ ){0,3}(?:sarcoma|carcinoma|tumou?r|malignan\w*|osteosarcoma|chondrosarcoma)|showed (?:\w+ ){0,3}(?:sarcoma|carcinoma|tumou?r|malignan\w*|osteosarcoma|chondrosarcoma)|(?:viable |residual )?tumou?r (?:was |is )?(?:present|seen|identified)|involved|malignant cells|high[- ]grade|sarcoma|carcinoma|osteosarcoma|chondrosarcoma|giant cell tumou?r|lesional"),
 ]
+# Fields a frozen-section block may hold on the lines under its heading (its specimen, its result).
+FS_BLOCK_FIELDS = {"frozen_section", "specimens", "pathology", "findings"}
 FS_RESULT_RE = re.compile("|".join(f"(?P<{name}>{rx})" for name, rx in _FS_RESULTS), re.I)
+# A frozen section that found tumor tissue but left the diagnosis itself to the permanent sections
+# ("diagnostic lesional tissue present; diagnosis deferred to permanents"): its result is pending.
+FS_DIAGNOSIS_DEFERRED_RE = re.compile(
+    r"\b(?:diagnosis|diagnoses|classification|grad(?:e|ing)|typing|subtyp\w*)\b[^.;\n]{0,40}?\b(?:deferred|pending|awaited|to follow)\b"
+    r"|\bdefer(?:red|s)?\b[^.;\n]{0,30}?\b(?:diagnosis|classification|grad(?:e|ing))\b"
+    r"|\b(?:she|he|they|pathologist|pathology|path)\b[^.;\n]{0,30}?\bdefer(?:red|s)?\b(?: (?:it|this|the (?:diagnosis|call|read)))? to (?:the )?(?:permanent|final)",
+    re.I,
+)
 # A result on the line after its frozen section: "- NEG FOR TUMOR PER PATH", "- 10:02 - Pathologist
 # reported the marrow margin negative", "NEGATIVE."
 NEXT_RESULT_RE = re.compile(
@@ -97,7 +107,8 @@ FS_SITE_RE = re.compile(
     re.I,
 )
 FS_REASON_RE = re.compile(
-    r"\b(?:because|as the|as (?:crp|esr|there|it|this|a|an|diagnosis)|since|given|due to|secondary to|in view of|established|known|already|previous(?:ly)?|prior|biopsy[- ]proven|was not indicated|not indicated|not felt|not needed|not necessary|unnecessary|diagnosis (?:was|had been)|per surgeon|surgeon'?s? (?:discretion|preference))",
+    r"\b(?:because|as the|as (?:crp|esr|there|it|this|a|an|diagnosis)|since|given|due to|secondary to|in view of|established|known|already|previous(?:ly)?|prior|biopsy[- ]proven|was not indicated|not indicated|not felt|not needed|not necessary|unnecessary|diagnosis (?:was|had been)|per surgeon|surgeon'?s? (?:discretion|preference)"
+    r"|(?:confirmed|proven|proved|made|shown) (?:on|by|at|with|via|from) (?:the |a |an )?(?:[\w-]+ ){0,3}?biops(?:y|ies)\b|(?:no|not) (?:available|possible)|no (?:clinical |intraoperative )?(?:concern|suspicion)\b|no (?:frozen[- ]section |pathology )?(?:service|facility|pathologist))",
     re.I,
 )
 CONTRAST_RE = re.compile(r"\b(?:with(?:out)?(?: and without)? (?:iv |intravenous )?(?:contrast|gadolinium)|contrast[- ]enhanced|gadolinium[- ]enhanced|non-?contrast|post-?contrast)\b", re.I)
@@ -170,6 +181,10 @@ def _plain_span_exts() -> dict[str, Any] | None:
         user_data = cast("dict[object, object]", probe.user_data)  # spaCy's own keys are tuples
         _SPAN_KEYS_OK = user_data.get(("._.", name, span.start_char, span.end_char)) is marker and len(user_data) == 1
     return out if (not out or _SPAN_KEYS_OK) else None
+
+
+# An operation or a reconstruction is done or not: one only "possible" is one weighed, not done.
+_DONE_OR_NOT = {"PROCEDURE", "RECON"}
 
 
 def _assertion_plain(user_data: dict[object, Any], exts: dict[str, Any], start_char: int, end_char: int) -> str:
@@ -341,7 +356,11 @@ class OpnoteFindings:
             block_end = next((be for ts, te, be, cat in ctx.sections if cat == "frozen_section" and ts <= rec["start"] < be), None)
             if block_end is not None:  # its section, or the block of lines it heads up to a blank line
                 blank = ctx.text.find("\n\n", rec["end"])
-                block_end = max(block_end, blank if blank != -1 else len(ctx.text))
+                blank = blank if blank != -1 else len(ctx.text)
+                # ... and not past a field that cannot belong to a frozen section ("EBL: 1600 mL",
+                # then "Specimen: thigh sarcoma" is another field, not the frozen section's result).
+                other = next((ts for ts, te, be, cat in ctx.sections if block_end <= ts < blank and cat not in FS_BLOCK_FIELDS), blank)
+                block_end = max(block_end, other)
             self._frozen(rec, ctx.text, ctx.sents, hdr, block_end)
         elif label == "IMAGING":
             _imaging_contrast(rec, span, ctx)
@@ -388,6 +407,8 @@ class OpnoteFindings:
                     window_end = min(ne, ns + 300)
         m = FS_RESULT_RE.search(text, window_start, window_end)
         result = m.lastgroup if m else None
+        if result == "positive" and FS_DIAGNOSIS_DEFERRED_RE.search(text, window_start, window_end):
+            result = "pending"
         if result is None and hdr is None:
             s_start, _ = sents[rec["sent"]] if sents else (0, 0)
             before = text[max(s_start, rec["start"] - 200):rec["start"]]
@@ -570,6 +591,9 @@ class _DocContext:
         """The record of one match, with its section, sentence and assertion."""
         start, end = span.start_char, span.end_char
         plain = self.plain_exts
+        assertion = _assertion_plain(self.user_data, plain, start, end) if plain is not None else _assertion(span)
+        if assertion == "possible" and label in _DONE_OR_NOT:
+            assertion = "hypothetical"  # "resection versus amputation": an option, not a done thing
         rec: FindingRecord = {
             "label": label,
             "id": gid,
@@ -577,7 +601,7 @@ class _DocContext:
             "end": end,
             "text": self.text[start:end],  # == span.text, without a Token per word
             "section": self.tok_sections[span.start] if self.tok_sections is not None else _section(self.doc, span),
-            "assertion": _assertion_plain(self.user_data, plain, start, end) if plain is not None else _assertion(span),
+            "assertion": assertion,
             "sent": self.sent_index(start),
             "attributes": attrs,
         }

@@ -38,7 +38,10 @@ DIM_RE = re.compile(
 _DIM_FOLDED = re.compile(DIM_RE.pattern)
 
 _CUES = [
-    ("other", re.compile(r"incision|skin|drain|blood loss|\bebl\b|tourniquet|suture|wound|scar|stem|\bbody\b|segment length|(?<!soft tissue )(?<!soft-tissue )(?<!extraosseous )(?<!extra-osseous )component|prosthe|implant|trial|cement|reamer|reamed|reaming|nail|plate|screw|hole|needle|trocar|patient is|years? old|weight|\bkg\b|catheter|tube|(?:tibial|femoral|patellar|distal femoral|proximal tibial) (?:cut|resurfacing)|bushing|bearing|poly\w*|liner|head|collar|spacer|bead|flap|graft", re.I)),
+    ("other", re.compile(r"incision|skin|drain|blood loss|\bebl\b|tourniquet|suture|wound|scar|stem|\bbody\b|segment length|(?<!soft tissue )(?<!soft-tissue )(?<!extraosseous )(?<!extra-osseous )component|prosthe|implant|trial|cement|reamer|reamed|reaming|nail|plate|screw|hole|needle|trocar|patient is|years? old|weight|\bkg\b|catheter|tube|bushing|bearing|poly\w*|liner|head|collar|spacer|bead|flap|graft", re.I)),
+    # "a 9 mm tibial cut" resurfaces a joint; "the femoral cut was made 16 cm above the joint line"
+    # is the osteotomy: told apart by the length (see _plausible).
+    ("bone_cut", re.compile(r"(?:tibial|femoral|patellar|distal femoral|proximal tibial|tibia|femur|patella) (?:cut|resurfacing)", re.I)),
     ("margin_distance", re.compile(r"margin|beyond|cuff|(?:above|below|past|beyond|proximal to|distal to) (?:the )?(?:\w+ ){0,3}?(?:extent|edge|limit|tumou?r|lesion|signal|abnormality|hematoma|haematoma|mass|contamination|disease)|proximal to the (?:tumor|lesion|mass)|distal to the (?:tumor|lesion|mass)|from the (?:tumor|lesion|mass)|of normal|of uninvolved|clearance|free of tumor by|around (?:the )?(?:tumou?r|lesion|mass)|away from (?:the )?(?:tumou?r|lesion|mass)", re.I)),
     ("specimen", re.compile(r"specimen", re.I)),
     ("resection_length", re.compile(r"resect|osteot(?!omes?\b)\w*|\bcut\b|\bjt\.? line|resection length|length of (?:the )?(?:resection|bone|femur|segment)|bone (?:was )?(?:cut|removed)|from the joint line|joint line|(?<!body )(?<!spacer )segment|intercalary defect|defect measur|bone loss|femoral length|femur (?:was )?(?:removed|excised)|en bloc", re.I)),
@@ -47,6 +50,13 @@ _CUES = [
 
 
 _RANK = {kind: i for i, (kind, _) in enumerate(_CUES)}
+# A length followed at once by where it is measured from the tumor is a margin, whatever verb stands
+# before it (written in lower case: searched in the lower-cased text, or with IGNORECASE).
+_FROM_THE_TUMOR = re.compile(
+    r"\s*(?:of (?:normal |healthy |uninvolved )?(?:bone|tissue) )?(?:above|below|beyond|past|proximal to|distal to|away from|clear of|from) (?:the )?(?:\w+ ){0,3}?"
+    r"(?:extent|edge|limit|tumou?r|lesion|signal|abnormality|mass|disease|oedema|edema)\b",
+    re.I,
+)
 # The cues are written in lower case: the same patterns without IGNORECASE, for lower-cased text.
 _CUES_FOLDED = [(kind, re.compile(rx.pattern)) for kind, rx in _CUES]
 
@@ -135,6 +145,8 @@ def classify(text: str, start: int, end: int, lower: str | None = None) -> str:
         if k != -1:
             right = right[:k]
     left, right = source[start - len(left):start], source[end:end + len(right)]
+    if _FROM_THE_TUMOR.match(right):
+        return "margin_distance"  # "cut 10 cm above the proximal marrow extent": a distance from the tumor
     best_kind, best_dist = "other", 10**9
     for rank, (kind, rx) in enumerate(cues):
         for m in rx.finditer(left):
@@ -147,6 +159,23 @@ def classify(text: str, start: int, end: int, lower: str | None = None) -> str:
             if dist < best_dist or (dist == best_dist and rank < _RANK[best_kind]):
                 best_kind, best_dist = kind, dist
     return best_kind
+
+
+# Shorter than this, a cut of bone is a joint surface or a trim, not the length of bone resected.
+_SHORTEST_RESECTION_MM = 20.0
+
+
+def _plausible(kind: str, mm: list[float]) -> str:
+    """What a dimension measures, checked against its size: a length, width and height measure a
+    specimen (or a tumor), not the length of bone resected; a bone cut of a few millimetres
+    resurfaces a joint, one of centimetres is the osteotomy of a resection."""
+    if kind == "bone_cut":
+        return "resection_length" if len(mm) == 1 and mm[0] >= _SHORTEST_RESECTION_MM else "other"
+    if kind == "resection_length" and len(mm) == 3:
+        return "specimen"
+    if kind == "resection_length" and max(mm) < _SHORTEST_RESECTION_MM:
+        return "other"
+    return kind
 
 
 def find_dimensions(text: str) -> list[Dimension]:
@@ -171,7 +200,7 @@ def find_dimensions(text: str) -> list[Dimension]:
             "start": m.start(),
             "end": m.end(),
             "values_mm": mm,
-            "measures": classify(text, m.start(), m.end(), lower),
+            "measures": _plausible(classify(text, m.start(), m.end(), lower), mm),
         })
     return out
 

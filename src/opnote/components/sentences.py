@@ -36,7 +36,8 @@ RUN_ON_WORDS = {
     "for", "of", "with", "to", "and", "or", "the", "a", "an", "in", "at", "by", "from", "on", "into",
     "than", "versus", "vs", "without", "including", "involving", "abutting", "near",
 }
-TITLE_ABBREVIATIONS = {"dr", "mr", "mrs", "ms", "prof", "vs", "approx", "fig", "cf", "st", "mt"}
+# ... and the sides written short ("Rt. distal femur", "Lt. knee"): the side belongs to what follows.
+TITLE_ABBREVIATIONS = {"dr", "mr", "mrs", "ms", "prof", "vs", "approx", "fig", "cf", "st", "mt", "rt", "lt"}
 _U64 = 1 << 64
 
 
@@ -69,6 +70,7 @@ class OpnoteSentencizer:
             return _signed(nlp.vocab.strings.add(w))
 
         self._end_punct = {ids(w) for w in END_PUNCT}
+        self._query = ids("?")
         self._spoken = {ids(w): w for w in SPOKEN_BREAKS}
         self._not_spoken_period = {ids(w) for w in NOT_SPOKEN_PERIOD}
         self._new_next = {ids("new"), ids("next")}
@@ -120,6 +122,9 @@ class OpnoteSentencizer:
             # "1." opening a numbered line is a list marker, not the end of a sentence; nor is the
             # full stop of "dr." written in lower case.
             if orth[i] == self._dot and i > 0 and low[i - 1] in self._titles and not doc[i - 1].whitespace_:
+                continue
+            # "? osteosarcoma", "?OS": a question mark set before a word queries it; it ends nothing.
+            if orth[i] == self._query and i > 0 and doc[i - 1].whitespace_ and not doc[i].whitespace_.count("\n") and doc[i + 1].is_alpha:
                 continue
             if not _list_marker(doc, i):
                 starts[i + 1] = 1
