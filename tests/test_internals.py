@@ -161,3 +161,42 @@ def test_public_path_is_restored_after_the_block() -> None:
             pass
         assert not _internals.spacy_proven()
     assert _internals.spacy_proven()
+
+
+def test_gc_paused_nests_and_restores_the_collector_as_it_found_it():
+    import gc
+
+    from opnote._gc import gc_paused
+
+    assert gc.isenabled()
+    with gc_paused():
+        assert not gc.isenabled()
+        with gc_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()  # the outer pause still holds
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with gc_paused():
+            pass
+        assert not gc.isenabled()  # a host that turned the collector off keeps it off
+    finally:
+        gc.enable()
+
+
+def test_a_check_leaves_the_collector_enabled_even_when_it_fails(checker, monkeypatch):
+    import gc
+
+    import pytest
+
+    checker.check("PROCEDURE: Radical resection of the right distal femur.")
+    assert gc.isenabled()
+
+    def broken(text):
+        assert not gc.isenabled()  # paused while the pipeline runs
+        raise RuntimeError("pipeline failed")
+
+    monkeypatch.setattr(checker, "_run", broken)
+    with pytest.raises(RuntimeError):
+        checker.check("PROCEDURE: Radical resection of the right distal femur.")
+    assert gc.isenabled()

@@ -11,6 +11,7 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 from . import rules as rule_files
+from ._gc import gc_paused
 from .anchor import reanchor
 from .assess import check_checklist
 from .coding import validate_claim_codes
@@ -120,8 +121,9 @@ class Checker:
     def _check_note_text(self, text: str, icd10: list[str] | None, source: str | None, encoding: str | None, code: str | None = None) -> Report:
         claim = _claim_codes(icd10, source)
         self._check_size(text, source)
-        canon = canonical(text)
-        return self._report(self._run(canon.text), canon, claim, source, encoding, code)
+        with gc_paused():
+            canon = canonical(text)
+            return self._report(self._run(canon.text), canon, claim, source, encoding, code)
 
     def _check_size(self, text: str, source: str | None) -> None:
         if len(text) > self.max_bytes:

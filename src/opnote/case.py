@@ -206,9 +206,26 @@ def _time_of(view: NoteView, m: Mention) -> str:
         return "historical"
     if rx.current.search(window):
         return "current"
-    if m.is_("historical") or rx.historical.search(window) or rx.historical.search(after):
+    if m.is_("historical") or _historical_cue(rx.historical, window, m) or _historical_cue(rx.historical, after, m):
         return "historical"
     return "current"
+
+
+# What a metastasis's history is about: its primary and the primary's treatment ("History of left
+# nephrectomy 2019"), not the metastasis in the bone.
+_PRIMARY_HISTORY = re.compile(
+    r"[^.;\n]{0,40}?\b(?:\w*ectomy|breast|lung|kidney|renal|thyroid|prostate|colon|rectal|primary|cancer|carcinoma|melanoma|myeloma)\b", re.I
+)
+
+
+def _historical_cue(pattern: re.Pattern[str], text: str, m: Mention) -> bool:
+    """Whether ``text`` holds a cue that the tumor ``m`` is past; for a metastasis, not one that
+    speaks of its primary."""
+    for h in pattern.finditer(text):
+        if m.attr("category") == "metastatic_bone" and _PRIMARY_HISTORY.match(text, h.end()):
+            continue
+        return True
+    return False
 
 
 def _dos_year(view: NoteView) -> int | None:
@@ -978,8 +995,8 @@ _COPIED_BLOCK = re.compile(
 
 
 def _copied_blocks(view: NoteView) -> list[Span]:
-    low = view.text.lower()
-    if "forward" not in low and " from " not in low:
+    low = view._lower if view._lower is not None else view.text.lower()
+    if "forward" not in low and not any(w in low for w in ("copied from", "pasted from", "carried over from", "imported from")):
         return []
     return [(m.start(), m.end()) for m in _COPIED_BLOCK.finditer(view.text)]
 

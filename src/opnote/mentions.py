@@ -87,7 +87,7 @@ class Section:
 
 
 # How far past a sentence the look-aheads of a pattern may read (NoteView.hit_in).
-_LOOKAHEAD = 120
+_LOOKAHEAD = 24
 
 
 @dataclass
@@ -319,6 +319,18 @@ def _settle_places(text: str, mentions: list[Mention], sections: list[Section]) 
                 m.place = "narrative"
 
 
+# Where a case series turns to its next patient: "Case 2." / "Patient 2:" opening a line, or a
+# sentence that begins with "The second patient" / "Another patient".
+_OTHER_PATIENT = re.compile(
+    r"^[ \t]*(?:case|patient)[ \t]+(?:2|ii|two|b)[ \t]*[.:)\-]|(?:^|(?<=[.!?][ \t]))(?:the|a) (?:second|next) (?:patient|case)\b|(?:^|(?<=[.!?][ \t]))another patient\b",
+    re.I | re.M,
+)
+
+
+_OTHER_PATIENT_WORDS = ("case 2", "case ii", "case two", "case b", "patient 2", "patient ii", "patient two", "patient b",
+                        "second patient", "next patient", "second case", "next case", "another patient")
+
+
 def note_view(
     text: str,
     findings: Sequence[Mapping[str, Any]],
@@ -328,6 +340,11 @@ def note_view(
 ) -> NoteView:
     """The :class:`NoteView` of a processed note (what ``doc._`` holds after opnote's pipeline)."""
     mentions = [mention_from_dict(r) for r in list(findings) + list(cues)]
+    low = text.lower()
+    other = _OTHER_PATIENT.search(text) if any(k in low for k in _OTHER_PATIENT_WORDS) else None
+    if other is not None:
+        # A case series: what follows "Case 2." is another patient's; the note is judged on the first.
+        mentions = [m for m in mentions if m.start < other.start()]
     mentions.sort(key=lambda m: (m.start, -m.end, m.label))
     sents = [(int(s[0]), int(s[1])) for s in sentences] if sentences else []
     secs = [Section(s["category"], s["title_start"], s["title_end"], s["end"]) for s in sections or ()]

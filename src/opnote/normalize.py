@@ -183,6 +183,12 @@ _CHARS_RE = re.compile(
 )
 
 
+# The same for a text of ASCII characters alone (every typographic mark and odd space is not ASCII).
+_CHARS_ASCII_RE = re.compile(
+    "(?P<ws>[" + re.escape("".join(c for c in _SPACE_CHARS if c.isascii())) + "]{2,}|[" + re.escape("".join(c for c in _ODD_SPACE if c.isascii())) + "])"
+)
+
+
 def _space_for(run: str, gaps_are_breaks: bool = False, after_stop: bool = False) -> str:
     newlines = run.count("\n") + run.count("\r") - run.count("\r\n")
     if newlines:
@@ -223,7 +229,7 @@ def _char_pass(text: str, breaks: bool = False) -> Canonical:
     b = _Builder(text)
     pos = 0
     habit = breaks and _two_spaces_after_stops(text)
-    for m in _CHARS_RE.finditer(text):
+    for m in (_CHARS_ASCII_RE if text.isascii() else _CHARS_RE).finditer(text):
         run = m.group(0)
         if m.lastgroup == "ws":
             repl = _space_for(run, breaks, habit and m.start() > 0 and text[m.start() - 1] in ".?!")
@@ -290,10 +296,37 @@ def _apply(c: Canonical, found: list[tuple[int, int, str]]) -> Canonical:
     return _compose(c, "".join(parts), edits)
 
 
+def _word_trie_pattern(phrases: set[str]) -> str:
+    """One pattern for phrases of words, shared leading words factored out, longer words and
+    longer phrases tried first: it matches what the flat alternation of the phrases, longest
+    first, matches, without trying every phrase at every line."""
+    trie: dict[str, dict] = {}  # type: ignore[type-arg]
+    for p in phrases:
+        node = trie
+        for w in p.split():
+            node = node.setdefault(w, {})
+        node[""] = {}
+
+    def build(node: dict) -> str:  # type: ignore[type-arg]
+        words = sorted((w for w in node if w), key=lambda w: (-len(w), w))
+        alts = []
+        for w in words:
+            sub = node[w]
+            rest = build(sub) if any(k for k in sub) else ""
+            if rest:
+                rest = r"\s+" + rest
+                alts.append(re.escape(w) + ("(?:" + rest + ")?" if "" in sub else rest))
+            else:
+                alts.append(re.escape(w))
+        return "(?:" + "|".join(alts) + ")"
+
+    return build(trie)
+
+
 @lru_cache(maxsize=1)
 def _heading_re() -> re.Pattern[str]:
-    phrases = sorted({" ".join(p.lower().split()) for g in rule_files.sections().sections for p in g.phrases}, key=len, reverse=True)
-    alts = "|".join(r"\s+".join(re.escape(w) for w in p.split()) for p in phrases)
+    phrases = {" ".join(p.lower().split()) for g in rule_files.sections().sections for p in g.phrases}
+    alts = _word_trie_pattern(phrases)
     marker = r"(?:(?:[ivx]{1,4}|\d{1,2}|[a-h])[.)]\s*|[-*]\s+|#+\s*)?"
     return re.compile(rf"^[ ]*{marker}(?P<head>{alts})(?![\w(/-])(?P<after>[^\n]{{0,60}})", re.IGNORECASE | re.MULTILINE)
 
@@ -752,7 +785,87 @@ def canonical(text: str) -> Canonical:
     if pre.text != text:
         chars = _compose(pre, chars.text, list(chars._edits))
     first = _checkbox_pass(_export_pass(chars))
-    return _heading_pass(_unwrap_pass(_word_pass(_spoken_pass(first))))
+    return _heading_pass(_unwrap_pass(_word_pass(_spoken_pass(_scan_pass(first)))))
+
+
+# ----------------------------------------------------------------------------- printed and scanned
+# A page break printed into the text: separator rules, "Page 2 of 3" lines, the running header
+# ("ST ALDRIC DISTRICT HOSPITAL - Operative Note (continued)", "CONFIDENTIAL").
+_PAGE_LINE = re.compile(
+    r"^[ \t]*(?:[-_=*~]{8,}[ \t]*|[^\n]*\bpage[ \t]+\d{1,3}[ \t]*(?:of|/)[ \t]*\d{1,3}\b[^\n]*|[^\n]*\(continued\)[^\n]*|[^\n]*\bconfidential\b[^\n]{0,60})$",
+    re.I | re.M,
+)
+# A word broken at the end of a line by a hyphen ("compo-" / "nent").
+_LINE_HYPHEN = re.compile(r"(?<=[a-z]{2})-\n(?=[a-z]{2})")
+# Letters an OCR engine confuses inside a word: "rn" read for "m" ("turnour"), "1" for "l"
+# ("1eft"), "0" for "o" ("tum0ur").
+_OCR_WORD = re.compile(r"\b(?=[A-Za-z01]*(?:rn|RN|[A-Za-z][01]|[01][A-Za-z]))[A-Za-z]*[A-Za-z01]+\b")
+
+
+@lru_cache(maxsize=1)
+def _known_words() -> frozenset[str]:
+    """Words of the rule files' phrases (six letters or more): what an OCR repair may arrive at."""
+    words: set[str] = set()
+    for g in rule_files.targets().groups:
+        for p in g.phrases:
+            words.update(w for w in re.findall(r"[a-z]+", p.lower()) if len(w) >= 6)
+    for sec in rule_files.sections().sections:
+        for p in sec.phrases:
+            words.update(w for w in re.findall(r"[a-z]+", p.lower()) if len(w) >= 6)
+    return frozenset(words | {"tumour", "tumor", "left", "right", "femur", "femoral"})
+
+
+def _ocr_repair(word: str, known: frozenset[str]) -> str | None:
+    low = word.lower()
+    if low in known:
+        return None
+    fixed = low.replace("rn", "m")
+    fixed = re.sub(r"(?<=[a-z])1|1(?=[a-z])", "l", fixed)
+    fixed = re.sub(r"(?<=[a-z])0|0(?=[a-z])", "o", fixed)
+    if fixed != low and fixed in known:
+        return _same_case(word, fixed) if not word.isupper() else fixed.upper()
+    return None
+
+
+def _scan_pass(c: Canonical) -> Canonical:
+    """A note printed or scanned before it was sent: page breaks in the middle of a sentence
+    removed (the sentence goes on after them), words hyphenated at a line end joined, and words an
+    OCR engine misread repaired when the repair is a word of the rules ("chondrosarcorna",
+    "turnour", "1eft")."""
+    text = c.text
+    found: list[tuple[int, int, str]] = []
+    low = text.lower()
+    if "page" in low or "-----" in text or "_____" in text or "=====" in text:
+        lines = list(_PAGE_LINE.finditer(text))
+        k = 0
+        while k < len(lines):
+            start = lines[k].start()
+            end = lines[k].end()
+            j = k
+            # a run of page lines, blank lines between them
+            while j + 1 < len(lines) and not text[end:lines[j + 1].start()].strip():
+                j += 1
+                end = lines[j].end()
+            if any(re.search(r"\bpage\b|\(continued\)", m.group(0), re.I) for m in lines[k:j + 1]):
+                before = text[:start].rstrip()
+                after_start = end + (len(text[end:]) - len(text[end:].lstrip()))
+                nxt = text[after_start:after_start + 1]
+                joins = bool(before) and before[-1] not in ".:;!?" and (nxt.islower() or nxt.isdigit())
+                found.append((len(before), after_start, " " if joins else "\n\n"))
+            k = j + 1
+    known = _known_words()
+    for m in _LINE_HYPHEN.finditer(text):
+        w0 = re.search(r"[A-Za-z]+$", text[max(0, m.start() - 30):m.start()])
+        w1 = re.match(r"[A-Za-z]+", text[m.end():m.end() + 30])
+        joined = ((w0.group(0) if w0 else "") + (w1.group(0) if w1 else "")).lower()
+        # "compo-" / "nent" -> "component"; "above-" / "knee" keeps its hyphen
+        found.append((m.start(), m.end(), "" if joined in known or joined in low else "-"))
+    if re.search(r"[a-z][01][a-z]|\b[01][a-z]{3}|[a-z]rn[a-z]", low):
+        for m in _OCR_WORD.finditer(text):
+            repl = _ocr_repair(m.group(0), known)
+            if repl is not None:
+                found.append((m.start(), m.end(), repl))
+    return _apply(c, found) if found else c
 
 
 

@@ -90,7 +90,7 @@ FS_RESULT_RE = re.compile("|".join(f"(?P<{name}>{rx})" for name, rx in _FS_RESUL
 # A frozen section that found tumor tissue but left the diagnosis itself to the permanent sections
 # ("diagnostic lesional tissue present; diagnosis deferred to permanents"): its result is pending.
 FS_DIAGNOSIS_DEFERRED_RE = re.compile(
-    r"\b(?:diagnosis|diagnoses|classification|grad(?:e|ing)|typing|subtyp\w*)\b[^.;\n]{0,40}?\b(?:deferred|pending|awaited|to follow)\b"
+    r"\b(?:diagnosis|diagnoses|classification|grad(?:e|ing)|typing|subtyp\w*)\b[^.;\n]{0,40}?\b(?:deferred|pending|awaited|to follow|(?:would |will )?wait(?:s|ed|ing)? for)\b"
     r"|\bdefer(?:red|s)?\b[^.;\n]{0,30}?\b(?:diagnosis|classification|grad(?:e|ing))\b"
     r"|\b(?:she|he|they|pathologist|pathology|path)\b[^.;\n]{0,30}?\bdefer(?:red|s)?\b(?: (?:it|this|the (?:diagnosis|call|read)))? to (?:the )?(?:permanent|final)",
     re.I,
@@ -108,9 +108,13 @@ FS_SITE_RE = re.compile(
 )
 FS_REASON_RE = re.compile(
     r"\b(?:because|as the|as (?:crp|esr|there|it|this|a|an|diagnosis)|since|given|due to|secondary to|in view of|established|known|already|previous(?:ly)?|prior|biopsy[- ]proven|was not indicated|not indicated|not felt|not needed|not necessary|unnecessary|diagnosis (?:was|had been)|per surgeon|surgeon'?s? (?:discretion|preference)"
-    r"|(?:confirmed|proven|proved|made|shown) (?:on|by|at|with|via|from) (?:the |a |an )?(?:[\w-]+ ){0,3}?biops(?:y|ies)\b|(?:no|not) (?:available|possible)|no (?:clinical |intraoperative )?(?:concern|suspicion)\b|no (?:frozen[- ]section |pathology )?(?:service|facility|pathologist))",
+    r"|(?:confirmed|proven|proved|made|shown) (?:on|by|at|with|via|from) (?:the |a |an )?(?:[\w-]+ ){0,3}?biops(?:y|ies)\b|(?:no|not) (?:available|possible)|no (?:[\w-]+ (?:or [\w-]+ )?)?(?:concern|suspicion)\b|no (?:frozen[- ]section |pathology )?(?:service|facility|pathologist))",
     re.I,
 )
+# "not sent - level through uninvolved joint": a "not sent" the note goes on to explain in words.
+FS_REASON_AFTER_RE = re.compile(r"[ \t]*[:\-]?[ \t]*(?:not (?:sent|performed|done|requested|obtained|indicated)|none|nil|no)\b[ \t]*(?:[-\u2013\u2014:;(,]|because\b|as\b)[ \t]*(?:[A-Za-z][\w/-]*[ \t,]+){2,}[A-Za-z]", re.I)
+# A frozen-section field answered no ("Performed: No; Reason: histology established on core biopsy").
+FS_PERFORMED_NO_RE = re.compile(r"[\s:.\-]*(?:performed|done|sent|requested)\s*[:?]?\s*(?:no|n|not done)\b[^\n]*?(?P<reason>\breason\s*:\s*\w)?", re.I)
 CONTRAST_RE = re.compile(r"\b(?:with(?:out)?(?: and without)? (?:iv |intravenous )?(?:contrast|gadolinium)|contrast[- ]enhanced|gadolinium[- ]enhanced|non-?contrast|post-?contrast)\b", re.I)
 PREOP_RE = re.compile(r"preoperative|pre-operative|preop|prior|previous|obtained|reviewed|demonstrat|show|reveal|confirm|staging|planning|template|templat|measured on|based on|per the|outside|available|was done|was performed|were obtained|had|underwent|noted", re.I)
 
@@ -383,7 +387,7 @@ class OpnoteFindings:
                 s_end = max(s_end, min(hdr[2], rec["end"] + 300))  # "FROZEN SECTION: not sent - diagnosis established"
             sentence = text[max(s_start, rec["start"] - 200):min(s_end, rec["end"] + 300)]
             rec["attributes"]["result"] = "not_performed"
-            rec["attributes"]["reason"] = bool(FS_REASON_RE.search(sentence))
+            rec["attributes"]["reason"] = bool(FS_REASON_RE.search(sentence) or FS_REASON_AFTER_RE.match(text, rec["end"], min(len(text), rec["end"] + 200)))
             if not rec["attributes"]["reason"] and rec["sent"] + 1 < len(sents):
                 ns, ne = sents[rec["sent"] + 1]
                 nxt = text[ns:min(ne, ns + 300)]
@@ -393,6 +397,13 @@ class OpnoteFindings:
             return
         if hdr is not None:
             window_start, window_end = rec["end"], min(hdr[2], rec["end"] + 400)
+            # A template's answer: "Frozen section: Performed: No; Reason: diagnosis established on ..."
+            no = FS_PERFORMED_NO_RE.match(text, window_start, window_end)
+            if no is not None:
+                rec["attributes"]["result"] = "not_performed"
+                rec["attributes"]["reason"] = bool(no.group("reason") or FS_REASON_RE.search(text, window_start, window_end))
+                rec["attributes"]["site"] = None
+                return
         else:
             s_start, s_end = sents[rec["sent"]] if sents else (0, len(text))
             window_start, window_end = rec["end"], min(s_end, rec["end"] + 300)
@@ -455,11 +466,17 @@ _SAMPLED_BEFORE = re.compile(r"(?:marrow|medullary|canal)\w*(?:\s+contents?)?(?:
 _BACK_TABLE = re.compile(r"\bback[- ]table\b|\bex vivo\b|\bextracorporeal", re.I)
 
 
+_FOR_FROZEN = re.compile(r"\b(?:sent|submitted|taken)\b[^.;\n]{0,30}\bfor (?:a )?frozen\b", re.I)
+_OLD_TRACT = re.compile(r"\s*(?:tract|scar|cavity of the (?:previous|prior|index))\b", re.I)
+
+
 def _sampling_curettage(rec: FindingRecord, ctx: _DocContext) -> bool:
     text = ctx.text
     s_start, s_end = ctx.sents[rec["sent"]] if ctx.sents else (0, len(text))
-    if _SAMPLED_AFTER.match(text, rec["end"], min(s_end, rec["end"] + 80)):
+    if _SAMPLED_AFTER.match(text, rec["end"], min(s_end, rec["end"] + 80)) or _OLD_TRACT.match(text, rec["end"], s_end):
         return True
+    if _FOR_FROZEN.search(text, s_start, s_end):
+        return True  # "medullary contents of the remaining femur were curetted and sent for frozen section"
     if _SAMPLED_BEFORE.search(text, max(s_start, rec["start"] - 40), rec["start"]):
         return True
     return bool(_BACK_TABLE.search(text, s_start, s_end))
