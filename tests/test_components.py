@@ -106,6 +106,11 @@ def test_measurements_weigh_the_size_and_what_follows(text, measures):
     assert find_dimensions(text)[0]["measures"] == measures
 
 
+def test_a_segment_of_a_vein_is_not_a_length_of_bone():
+    text = "Popliteal vein: encased by tumor. Vein ligated and cut proximal and distal to tumor, a segment of about 70 mm taken with the tumor."
+    assert find_dimensions(text)[0]["measures"] == "other"
+
+
 @pytest.mark.parametrize(("words", "value"), [("fourteen", 14), ("one point five", 1.5), ("twenty two", 22), ("two and a half", 2.5), ("6,5", 6.5)])
 def test_measurements_parse_spoken_numbers(words, value):
     assert parse_number(words) == value
@@ -534,6 +539,38 @@ def test_a_note_copied_from_an_earlier_operation_is_that_operations(checker):
     )
     case = checker.check(text).case
     assert case.operation.value == "amputation" and case.tumor_status.value == "historical"
+
+
+def test_bone_resection_said_not_performed_keeps_a_soft_tissue_resection(checker):
+    text = note(
+        pre="PREOPERATIVE DIAGNOSIS: Synovial sarcoma of the right popliteal fossa.",
+        proc="PROCEDURE: Wide excision of the right popliteal synovial sarcoma, en bloc with a popliteal vein segment.",
+        desc=("DESCRIPTION OF PROCEDURE: The popliteal vein was encased; a segment of about 70 mm was taken with the tumor. "
+              "The periosteum of the popliteal surface was included with the specimen. Femur not breached. "
+              "Bone resection not performed. A segment of the superficial femoral artery was spared."),
+    )
+    report = checker.check(text)
+    assert report.case.operation.value == "soft_tissue_resection" and report.verdict == "not_supported"
+
+
+def test_a_metastasis_stays_current_beside_its_primarys_history(checker):
+    text = note(pre=("PREOPERATIVE DIAGNOSIS: Solitary metastasis of clear cell renal cell carcinoma, right proximal femur, "
+                     "impending pathological fracture. History of left nephrectomy 2019."))
+    assert checker.check(text).case.tumor_status.value == "current"
+
+
+def test_a_case_series_is_judged_on_its_first_patient(checker):
+    text = ("Case 1. An 11-year-old girl with Ewing sarcoma of the right femoral diaphysis underwent a wide intercalary "
+            "resection of 19 cm of the right femoral diaphysis with an allograft and plate.\n\n"
+            "Case 2. A 16-year-old boy with Ewing sarcoma of the left femoral shaft was treated in the same way.\n")
+    side = checker.check(text).case.side
+    assert side.value == "right" and side.conflicts == []
+
+
+def test_a_template_frozen_section_answered_no_with_its_reason(nlp):
+    text = "Frozen section:        Performed: No; Reason: histology established on core biopsy\n"
+    fs = findings(nlp, text, "frozen_section")
+    assert fs[0]["attributes"]["result"] == "not_performed" and fs[0]["attributes"]["reason"] is True
 
 
 def test_a_relapse_is_a_current_tumor(checker):

@@ -108,3 +108,27 @@ def test_dimensions_found_in_the_lower_cased_note_are_the_case_insensitive_ones(
     expected = [(x.span(), x.groups()) for x in m.DIM_RE.finditer(text)]
     got = [(x.span(), x.groups()) for x in finditer_folded(m.DIM_RE, m._DIM_FOLDED, text, fold(text))]
     assert got == expected
+
+
+def test_a_heading_parted_from_its_value_by_spaces_or_a_tab_is_a_field():
+    text = canonical("Procedure    Extended intralesional curettage\nConsent\tWe discussed curettage\nProcedure Extended one").text
+    assert text.strip("\n").split("\n") == ["Procedure: Extended intralesional curettage", "Consent: We discussed curettage", "Procedure Extended one"]
+
+
+def test_a_printed_page_break_inside_a_sentence_is_taken_out():
+    raw = ("Frozen section of the femoral marrow margin was reported as\n\n" + "-" * 60 + "\n"
+           "ST ALDRIC HOSPITAL    CONFIDENTIAL    Page 1 of 3\n" + "-" * 60 + "\n\n"
+           "negative for tumour - no atypical cells seen.\n")
+    c = canonical(raw)
+    assert "reported as negative for tumor" in c.text and "Page" not in c.text
+
+
+def test_scanned_words_are_repaired_to_words_of_the_rules():
+    c = canonical("Pre op diagnosis: Grade 2 chondrosarcorna 1eft distal femur, no turnour in the canal. Turn the leg.")
+    assert "chondrosarcoma left distal femur, no tumor in the canal. Turn the leg." in c.text
+    s = c.text.index("left")
+    assert c.original[slice(*c.to_original(s, s + 4))] == "1eft"
+
+
+def test_a_word_hyphenated_at_a_line_end_is_joined():
+    assert "distal femoral component medium" in canonical("Modular distal femoral compo-\nnent medium.").text

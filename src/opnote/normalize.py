@@ -387,7 +387,11 @@ def _heading_pass(c: Canonical, gap_lines: bool = False) -> Canonical:
     at_line_start = finditer_folded(_heading_re(), _heading_folded(), c.text, lower)
     shouted = c.text.upper() == c.text  # a note in capitals: capitals mark no title
     for m in at_line_start:
-        found += _line_start_heading(c.text, m, gap_lines, shouted)
+        edits = _line_start_heading(c.text, m, gap_lines, shouted)
+        if not edits and _field_gap(c, m):
+            edits = [(m.end("head"), m.end("head"), ":")]
+            _drop_marker(c.text, m, edits)
+        found += edits
     joined = c.original.count("\n") < 3 and len(c.original) > 400
     found += _inline_headings(c.text, [(m.start("head"), m.end("head")) for m in at_line_start], joined, lower)
     if joined:
@@ -395,6 +399,18 @@ def _heading_pass(c: Canonical, gap_lines: bool = False) -> Canonical:
     if not c.text.startswith("\n"):
         found.append((0, 0, "\n"))  # every heading, the first line's too, starts a line
     return _apply(c, found) if found else c
+
+
+def _field_gap(c: Canonical, m: re.Match[str]) -> bool:
+    """A heading that a gap of spaces or a tab parted from its value in the note as written
+    ("Procedure    Extended curettage ...", a typed form's columns): the character pass made the
+    gap one space; the note had a field there."""
+    end = m.end("head")
+    if not re.match(r" [A-Za-z0-9(\[]", c.text[end:end + 2]):
+        return False
+    o_start, o_end = c.to_original(end, end + 1)
+    gap = c.original[o_start:o_end]
+    return gap == "\t" or (len(gap) >= 2 and not gap.strip(" \t"))
 
 
 def _line_start_heading(text: str, m: re.Match[str], gap_lines: bool, shouted: bool = False) -> list[tuple[int, int, str]]:

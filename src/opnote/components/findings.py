@@ -382,18 +382,7 @@ class OpnoteFindings:
     @staticmethod
     def _frozen(rec: FindingRecord, text: str, sents: list[tuple[int, int]], hdr: Header | None, block_end: int | None = None) -> None:
         if rec["assertion"] == "negated":
-            s_start, s_end = sents[rec["sent"]] if sents else (0, len(text))
-            if hdr is not None:
-                s_end = max(s_end, min(hdr[2], rec["end"] + 300))  # "FROZEN SECTION: not sent - diagnosis established"
-            sentence = text[max(s_start, rec["start"] - 200):min(s_end, rec["end"] + 300)]
-            rec["attributes"]["result"] = "not_performed"
-            rec["attributes"]["reason"] = bool(FS_REASON_RE.search(sentence) or FS_REASON_AFTER_RE.match(text, rec["end"], min(len(text), rec["end"] + 200)))
-            if not rec["attributes"]["reason"] and rec["sent"] + 1 < len(sents):
-                ns, ne = sents[rec["sent"] + 1]
-                nxt = text[ns:min(ne, ns + 300)]
-                rec["attributes"]["reason"] = bool(re.match(r"\s*(?:the |this )?(?:diagnosis|biopsy|it|this)\b", nxt, re.I) and FS_REASON_RE.search(nxt))
-            rec["assertion"] = "present"
-            rec["attributes"]["site"] = None
+            _frozen_not_sent(rec, text, sents, hdr)
             return
         if hdr is not None:
             window_start, window_end = rec["end"], min(hdr[2], rec["end"] + 400)
@@ -457,6 +446,22 @@ class OpnoteFindings:
             f["attributes"]["laterality"] = best["attributes"]["laterality"] if best else None
             if best:
                 f["side_start"], f["side_end"] = best["start"], best["end"]
+
+
+def _frozen_not_sent(rec: FindingRecord, text: str, sents: list[tuple[int, int]], hdr: Header | None) -> None:
+    """A frozen section said not to be sent: whether the note gives the reason."""
+    s_start, s_end = sents[rec["sent"]] if sents else (0, len(text))
+    if hdr is not None:
+        s_end = max(s_end, min(hdr[2], rec["end"] + 300))  # "FROZEN SECTION: not sent - diagnosis established"
+    sentence = text[max(s_start, rec["start"] - 200):min(s_end, rec["end"] + 300)]
+    rec["attributes"]["result"] = "not_performed"
+    rec["attributes"]["reason"] = bool(FS_REASON_RE.search(sentence) or FS_REASON_AFTER_RE.match(text, rec["end"], min(len(text), rec["end"] + 200)))
+    if not rec["attributes"]["reason"] and rec["sent"] + 1 < len(sents):
+        ns, ne = sents[rec["sent"] + 1]
+        nxt = text[ns:min(ne, ns + 300)]
+        rec["attributes"]["reason"] = bool(re.match(r"\s*(?:the |this )?(?:diagnosis|biopsy|it|this)\b", nxt, re.I) and FS_REASON_RE.search(nxt))
+    rec["assertion"] = "present"
+    rec["attributes"]["site"] = None
 
 
 # A curette that samples the marrow at the osteotomies for frozen section, or cleans the removed

@@ -50,6 +50,8 @@ _CUES = [
 
 
 _RANK = {kind: i for i, (kind, _) in enumerate(_CUES)}
+# A segment of a vessel or a nerve, not of bone, just before the number.
+_VESSEL_SEGMENT = re.compile(r"\b(?:vein|veins|venous|artery|arteries|arterial|vessels?|nerve|bypass|graft)\b[^.;]{0,60}\bsegment\b[^.;]{0,20}$", re.I)
 # A length followed at once by where it is measured from the tumor is a margin, whatever verb stands
 # before it (written in lower case: searched in the lower-cased text, or with IGNORECASE).
 _FROM_THE_TUMOR = re.compile(
@@ -147,6 +149,8 @@ def classify(text: str, start: int, end: int, lower: str | None = None) -> str:
     left, right = source[start - len(left):start], source[end:end + len(right)]
     if _FROM_THE_TUMOR.match(right):
         return "margin_distance"  # "cut 10 cm above the proximal marrow extent": a distance from the tumor
+    if _VESSEL_SEGMENT.search(left):
+        return "other"  # "the popliteal vein ... a segment of about 70 mm taken with the tumor"
     best_kind, best_dist = "other", 10**9
     for rank, (kind, rx) in enumerate(cues):
         for m in rx.finditer(left):
