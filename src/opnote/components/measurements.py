@@ -128,6 +128,17 @@ def to_mm(value: float, unit: str) -> float:
     return float(round(mm, 1)) if mm != int(mm) else float(int(mm))
 
 
+def _told_outright(left: str, right: str) -> str | None:
+    """What the words right around a dimension say whatever the nearest cue: a distance from the
+    tumor ("cut 10 cm above the proximal marrow extent"), a segment of a vessel ("the popliteal
+    vein ... a segment of about 70 mm taken with the tumor")."""
+    if _FROM_THE_TUMOR.match(right):
+        return "margin_distance"
+    if _VESSEL_SEGMENT.search(left):
+        return "other"
+    return None
+
+
 def classify(text: str, start: int, end: int, lower: str | None = None) -> str:
     """What a dimension at text[start:end] measures: the cue word nearest to it in its clause wins.
 
@@ -147,10 +158,9 @@ def classify(text: str, start: int, end: int, lower: str | None = None) -> str:
         if k != -1:
             right = right[:k]
     left, right = source[start - len(left):start], source[end:end + len(right)]
-    if _FROM_THE_TUMOR.match(right):
-        return "margin_distance"  # "cut 10 cm above the proximal marrow extent": a distance from the tumor
-    if _VESSEL_SEGMENT.search(left):
-        return "other"  # "the popliteal vein ... a segment of about 70 mm taken with the tumor"
+    told = _told_outright(left, right)
+    if told is not None:
+        return told
     best_kind, best_dist = "other", 10**9
     for rank, (kind, rx) in enumerate(cues):
         for m in rx.finditer(left):
