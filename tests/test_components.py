@@ -573,6 +573,18 @@ def test_a_template_frozen_section_answered_no_with_its_reason(nlp):
     assert fs[0]["attributes"]["result"] == "not_performed" and fs[0]["attributes"]["reason"] is True
 
 
+def test_the_donor_legs_later_mentions_are_not_the_tumors_side(checker):
+    text = note(
+        proc=("PROCEDURE: Intercalary wide resection of the right femoral diaphysis; reconstruction with an allograft "
+              "and a free vascularized fibula."),
+        desc=("DESCRIPTION OF PROCEDURE: Right thigh and left leg both prepped and draped. The fibula was harvested by "
+              "plastics. The femur was osteotomized 15 cm from the joint line and the segment resected en bloc. "
+              "Frozen section of the femoral canal margin was negative for tumor. Left leg wound closed separately."),
+    )
+    side = checker.check(text).case.side
+    assert side.value == "right" and side.conflicts == []
+
+
 def test_a_relapse_is_a_current_tumor(checker):
     text = note(pre=(
         "PREOPERATIVE DIAGNOSIS: Local relapse of Ewing sarcoma of the right distal femur, previously treated with "

@@ -897,28 +897,51 @@ def _in_table_row(text: str, char: int) -> bool:
 DONOR_RE = re.compile(r"\b(?:harvest\w*|donor|free (?:vascularized )?fibula|vascularized fibula|fibular graft|iliac crest (?:bone )?graft|graft(?:ed)? from)\b", re.I)
 
 
+_FEMUR_SITES = {"distal_femur", "femoral_shaft", "proximal_femur", "femur", "thigh"}
+_LOWER_LEG = re.compile(r"[ \t]*(?:lower[ \t]+)?(?:leg|calf|fibula|fibular|ankle|foot|shin)\b", re.I)
+
+
+def _names_lower_leg(text: str, sm: SideMention, m: Mention) -> bool:
+    """Whether a side names the lower leg: "L leg", "left leg wound", "the left fibula"."""
+    return bool(_LOWER_LEG.match(text, m.end) or _LOWER_LEG.search(text, sm.span[0], sm.span[1]))
+
+
+def _donor_sentence(view: NoteView, m: Mention) -> bool:
+    s, e = view.sentence(m.sent)
+    return DONOR_RE.search(view.text, s, e) is not None
+
+
 def _donor_sides(view: NoteView, cands: list[tuple[SideMention, Mention]]) -> set[str]:
     """Sides named where a graft is harvested ("free fibula from the left leg"): the donor limb."""
-    out: set[str] = set()
-    for sm, m in cands:
-        s, e = view.sentence(m.sent)
-        if DONOR_RE.search(view.text, s, e):
-            out.add(sm.value)
-    return out
+    return {sm.value for sm, m in cands if _donor_sentence(view, m)}
+
+
+def _without_donor_limb(view: NoteView, case: Case, cands: list[tuple[SideMention, Mention]]) -> list[tuple[SideMention, Mention]]:
+    """The side candidates less those that name the limb a graft was taken from."""
+    donors = _donor_sides(view, cands)
+    dropped = False
+    if len(donors) == 1 and len({sm.value for sm, _ in cands}) == 2:
+        donor = next(iter(donors))
+        # The donor limb's other mentions ("L leg closed by plastics") are not the tumor's side,
+        # unless the diagnosis or procedure line itself gives that side.
+        high = {sm.value for sm, m in cands if sm.place in ("diagnosis", "procedure") and not _donor_sentence(view, m)}
+        if donor not in high:
+            cands = [(sm, m) for sm, m in cands if sm.value != donor]
+            dropped = True
+    if not dropped and case.site in _FEMUR_SITES and DONOR_RE.search(view.text):
+        # A fibula taken from the other leg: that leg's mentions ("left leg wound closed
+        # separately") name the donor limb, not the femur's side the diagnosis and procedure give.
+        high = {sm.value for sm, _ in cands if sm.place in ("diagnosis", "procedure")}
+        if len(high) == 1:
+            cands = [(sm, m) for sm, m in cands if sm.value in high or not _names_lower_leg(view.text, sm, m)]
+    return cands
 
 
 def _settle_side(view: NoteView, case: Case) -> tuple[Fact, list[SideMention]]:
     rules = rule_files.case_rules().side
     rx = _rx()
     cands = _side_candidates(view, case)
-    donors = _donor_sides(view, cands)
-    if len(donors) == 1 and len({sm.value for sm, _ in cands}) == 2:
-        donor = next(iter(donors))
-        # The donor limb's other mentions ("L leg closed by plastics") are not the tumor's side,
-        # unless the diagnosis or procedure line itself gives that side.
-        high = {sm.value for sm, _ in cands if sm.place in ("diagnosis", "procedure")}
-        if donor not in high:
-            cands = [(sm, m) for sm, m in cands if sm.value != donor]
+    cands = _without_donor_limb(view, case, cands)
     if not cands:
         return Fact(None), []
     # A correction (usually an addendum) settles the side and supersedes what it corrects. A side

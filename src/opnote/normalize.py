@@ -386,9 +386,11 @@ def _heading_pass(c: Canonical, gap_lines: bool = False) -> Canonical:
     lower = fold(c.text)
     at_line_start = finditer_folded(_heading_re(), _heading_folded(), c.text, lower)
     shouted = c.text.upper() == c.text  # a note in capitals: capitals mark no title
+    # A note with most of its spaces doubled has no gaps that mean a field.
+    spaced = c.original.count("  ") * 3 > c.original.count(" ")
     for m in at_line_start:
         edits = _line_start_heading(c.text, m, gap_lines, shouted)
-        if not edits and _field_gap(c, m):
+        if not edits and not spaced and _field_gap(c, m):
             edits = [(m.end("head"), m.end("head"), ":")]
             _drop_marker(c.text, m, edits)
         found += edits
@@ -598,14 +600,16 @@ def _unwrap_pass(c: Canonical) -> Canonical:
     sentences that end stay on their own lines."""
     text = c.text
     # A note in capitals has no lower case to go on: a next line goes on unless it opens a field
-    # ("PROCEDURE: ...", "EBL 200 ML") or a list.
+    # ("PROCEDURE: ...", "EBL 200 ML") or a list
     shouted = text.upper() == text and any(ch.isalpha() for ch in text[:2000])
+    # ... nor one in lower case alone: every line goes on in lower case there.
+    flat = shouted or text.lower() == text
     # The line that stops must be at least 40 characters long (checked here, not by a look-behind
     # the regular expression would try at every character).
     found = [
         (m.start(), m.end(), " ") for m in _WRAP.finditer(text.lower() if shouted else text)
         if text.rfind("\n", m.start() - 40, m.start()) < 0 and m.start() >= 40
-        and not (shouted and _OPENS_FIELD.match(text, m.end()))
+        and not (flat and _OPENS_FIELD.match(text, m.end()))
     ]
     return _apply(c, found) if found else c
 
