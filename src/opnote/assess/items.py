@@ -220,6 +220,8 @@ def reconstruction(ctx: Context) -> Assessment:
     case, view = ctx.case, ctx.view
     if case.operation.value in ("amputation", "disarticulation"):
         return Assessment("not_applicable", "An amputation: the stump closure is part of it, not a reconstruction.")
+    if case.operation.value == "biopsy":
+        return Assessment("not_applicable", "A biopsy: nothing is reconstructed.")
     recon = [
         m for m in view.of("RECON")
         if m.present and m.place not in ("consent", "plan", "history") and not _past(view, m, after=_after_in(m))
@@ -240,12 +242,16 @@ def reconstruction(ctx: Context) -> Assessment:
         if _components_described(ctx, recon):
             return Assessment("met", f"Reconstruction documented with its components: {named}.", _ev(recon, limit=10))
         return Assessment("partial", f"Reconstruction named ({named}) but none of its components (implant sizes, fixation, graft or flap details) is described.", _ev(recon, limit=10))
+    if generic and case.operation.value == "soft_tissue_resection":
+        # "the vein was reconstructed with a graft": a soft-tissue resection's vessels, not a limb
+        # reconstruction of the checklist's kinds
+        return Assessment("not_applicable", "No reconstruction of the resected part is described.")
     if generic:
         return Assessment("partial", "Reconstruction is mentioned but its kind and components (implant or graft, fixation, coverage) are not named.", _ev(generic))
     return Assessment("not_applicable", "No reconstruction is described.")
 
 
-PLACED_RE = re.compile(r"\b(?:impacted|packed|filled|inserted|implanted|cemented|press[- ]?fit|fixed|secured|plated|assembled|seated|docked|reduced|inset|sutured|tensioned|harvested)\b", re.I)
+PLACED_RE = re.compile(r"\b(?:impacted|packed|filled|inserted|implanted|cemented|press[- ]?fit|fixed|secured|plated|assembled|seated|docked|reduced|inset|sutured|tensioned|harvested|rotated|transposed|advanced|raised|mobili[sz]ed|transferred)\b", re.I)
 PART_RE = re.compile(r"\b(?:graft|bone|allograft|autograft|implant|prosthesis|component|stem|plate|nail|cement|segment|spacer|flap|body|bushing|construct)s?\b", re.I)
 
 
