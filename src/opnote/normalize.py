@@ -816,10 +816,9 @@ _PAGE_LINE = re.compile(
     re.I | re.M,
 )
 # A word broken at the end of a line by a hyphen ("compo-" / "nent").
-_LINE_HYPHEN = re.compile(r"(?<=[a-z]{2})-\n(?=[a-z]{2})")
+_LINE_HYPHEN = re.compile(r"-\n(?<=[a-z]{2}-\n)(?=[a-z]{2})")  # "-\n" first: the search skips to it
 # Letters an OCR engine confuses inside a word: "rn" read for "m" ("turnour"), "1" for "l"
-# ("1eft"), "0" for "o" ("tum0ur").
-_OCR_WORD = re.compile(r"\b(?=[A-Za-z01]*(?:rn|RN|[A-Za-z][01]|[01][A-Za-z]))[A-Za-z]*[A-Za-z01]+\b")
+# ("1eft"), "0" for "o" ("tum0ur"): see _ocr_suspects and _ocr_repair.
 
 
 @lru_cache(maxsize=1)
@@ -880,12 +879,38 @@ def _scan_pass(c: Canonical) -> Canonical:
         joined = ((w0.group(0) if w0 else "") + (w1.group(0) if w1 else "")).lower()
         # "compo-" / "nent" -> "component"; "above-" / "knee" keeps its hyphen
         found.append((m.start(), m.end(), "" if joined in known or joined in low else "-"))
-    if re.search(r"[a-z][01][a-z]|\b[01][a-z]{3}|[a-z]rn[a-z]", low):
-        for m in _OCR_WORD.finditer(text):
-            repl = _ocr_repair(m.group(0), known)
-            if repl is not None:
-                found.append((m.start(), m.end(), repl))
+    for start, end in _ocr_suspects(low):
+        repl = _ocr_repair(text[start:end], known)
+        if repl is not None:
+            found.append((start, end, repl))
     return _apply(c, found) if found else c
+
+
+_WORD_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz01")
+_DIGIT_IN_WORD = re.compile(r"[01](?:(?<=[a-z][01])|(?=[a-z]))")
+
+
+def _ocr_suspects(low: str) -> list[tuple[int, int]]:
+    """The words of the lower-cased note that hold "rn", or a 0 or 1 beside a letter, as spans (found
+    from those letters outward: a search of every word would cost a pass over every character)."""
+    hits: set[int] = set()
+    i = low.find("rn")
+    while i >= 0:
+        hits.add(i)
+        i = low.find("rn", i + 2)
+    hits.update(m.start() for m in _DIGIT_IN_WORD.finditer(low))
+    spans: set[tuple[int, int]] = set()
+    n = len(low)
+    for i in hits:
+        a = i
+        while a > 0 and low[a - 1] in _WORD_CHARS:
+            a -= 1
+        b = i
+        while b < n and low[b] in _WORD_CHARS:
+            b += 1
+        if b - a >= 4:
+            spans.add((a, b))
+    return sorted(spans)
 
 
 
