@@ -45,6 +45,9 @@ def _needs_chromium():  # module scope: before the module's batch and its render
 
 ROOT = Path(__file__).resolve().parents[1]
 DEV = ROOT / "sample_notes" / "dev"
+# The development notes up to round 8: fewer than the 500 rows the table shows at a time, so every
+# filter below sees all its rows (the long table has its own test).
+DEV_NOTES = [p for p in sorted(DEV.rglob("*.txt")) if not p.relative_to(DEV).parts[0].startswith(("r9_", "r10_", "r11_"))]
 ITEMS = [it.id for it in rules.checklist("27365").items]
 GAPS = ("missing", "partial", "conflict")
 CSP = re.compile(r'<meta http-equiv="Content-Security-Policy"[^>]*>')
@@ -52,11 +55,11 @@ CSP = re.compile(r'<meta http-equiv="Content-Security-Policy"[^>]*>')
 
 @pytest.fixture(scope="module")
 def batch(checker, tmp_path_factory) -> Path:
-    """``opnote check`` over the development notes (one folder) and two notes it cannot read."""
+    """``opnote check`` over the development notes up to round 8 (one folder) and two notes it cannot read."""
     import opnote.api
 
     notes = tmp_path_factory.mktemp("notes")
-    for path in sorted(DEV.rglob("*.txt")):
+    for path in DEV_NOTES:
         shutil.copyfile(path, notes / "__".join(path.relative_to(DEV).parts))
     (notes / "zz_binary.txt").write_bytes(b"abc\x00def")
     (notes / "zz_empty.txt").write_text("", encoding="utf-8")
@@ -89,8 +92,8 @@ def counts(rows, key):
 @pytest.fixture(scope="module")
 def checked(summary) -> list[dict[str, str]]:
     rows = [r for r in summary if not r["error"]]
-    n = len(list(DEV.rglob("*.txt")))  # every dev note, and the two unreadable ones
-    assert n > 150 and len(summary) == n + 2 and len(rows) == n
+    n = len(DEV_NOTES)  # every note of the batch, and the two unreadable ones
+    assert 150 < n < 498 and len(summary) == n + 2 and len(rows) == n
     return rows
 
 
