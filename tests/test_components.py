@@ -82,15 +82,6 @@ def test_measurements_normalize_to_millimetres(text, values):
         ("The closest margin was 2 cm of normal marrow.", "margin_distance"),
         ("MRI showed a tumor measuring 9 cm.", "tumor"),
         ("A 20 cm incision was made.", "other"),
-    ],
-)
-def test_measurements_say_what_they_measure(text, measures):
-    assert find_dimensions(text)[0]["measures"] == measures
-
-
-@pytest.mark.parametrize(
-    ("text", "measures"),
-    [
         # a distance from the tumor, whatever verb stands before it
         ("Level marked: femur to be cut 10 cm above the proximal marrow extent on MRI.", "margin_distance"),
         # a few millimetres off a joint surface is not the length of bone resected ...
@@ -100,15 +91,12 @@ def test_measurements_say_what_they_measure(text, measures):
         ("The femoral cut was made 16 cm above the lateral joint line.", "resection_length"),
         # length, width and height measure the specimen
         ("Specimen removed en bloc, 19 x 12 x 9 cm, inked by the surgeon.", "specimen"),
+        # a segment of a vein is not a length of bone
+        ("Popliteal vein: encased by tumor. Vein ligated and cut proximal and distal to tumor, a segment of about 70 mm taken with the tumor.", "other"),
     ],
 )
-def test_measurements_weigh_the_size_and_what_follows(text, measures):
+def test_measurements_say_what_they_measure(text, measures):
     assert find_dimensions(text)[0]["measures"] == measures
-
-
-def test_a_segment_of_a_vein_is_not_a_length_of_bone():
-    text = "Popliteal vein: encased by tumor. Vein ligated and cut proximal and distal to tumor, a segment of about 70 mm taken with the tumor."
-    assert find_dimensions(text)[0]["measures"] == "other"
 
 
 @pytest.mark.parametrize(("words", "value"), [("fourteen", 14), ("one point five", 1.5), ("twenty two", 22), ("two and a half", 2.5), ("6,5", 6.5)])
