@@ -694,15 +694,15 @@ def _past(view: NoteView, m: Mention, after: int = 160) -> bool:
 
 def _irrealis(view: NoteView, m: Mention) -> bool:
     """Whether the words around ``m`` discuss it (options, risks, comparisons) rather than report it."""
-    s, e = view.sentence(m.sent)
-    return view.hit_in(_rx().not_done_lc, max(s, m.start - 80), min(e, m.end + 40)) is not None
+    return _irrealis_at(view, m.start, m.end, after=40)
 
 
-def _irrealis_at(view: NoteView, start: int, end: int) -> bool:
-    """:func:`_irrealis` for a bone cut found by a pattern ("a segmental femoral resection ... would
-    be a much larger operation", "a femoral resection kept in reserve")."""
+def _irrealis_at(view: NoteView, start: int, end: int, after: int = 60) -> bool:
+    """Whether the words of its sentence around ``[start, end)`` (80 characters before, ``after``
+    after) discuss it rather than report it; a bone cut found by a pattern reads a little further
+    ("a segmental femoral resection ... would be a much larger operation")."""
     s, e = view.sentence(view.sent_index(start))
-    return view.hit_in(_rx().not_done_lc, max(s, start - 80), min(e, end + 60)) is not None
+    return view.hit_in(_rx().not_done_lc, max(s, start - 80), min(e, end + after)) is not None
 
 
 def _level_of(view: NoteView, m: Mention) -> str:

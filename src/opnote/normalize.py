@@ -378,6 +378,11 @@ def _heading_case_ok(head: str) -> bool:
     return len(words) >= 2 and all(w[0].isupper() for w in words if w.lower() not in {"of", "the", "for", "and", "to", "in", "at", "with"})
 
 
+def _in_capitals(text: str) -> bool:
+    """Whether a note is written in capitals alone (it has letters, none of them lower case)."""
+    return text.upper() == text and any(ch.isalpha() for ch in text)
+
+
 def _heading_pass(c: Canonical, gap_lines: bool = False) -> Canonical:
     """Give a heading without a colon one: alone on its line in any case, before a colon a few words
     on ("Indications / discussion with family:"), or in Title Case or capitals before its content
@@ -385,7 +390,7 @@ def _heading_pass(c: Canonical, gap_lines: bool = False) -> Canonical:
     found: list[tuple[int, int, str]] = []
     lower = fold(c.text)
     at_line_start = finditer_folded(_heading_re(), _heading_folded(), c.text, lower)
-    shouted = c.text.upper() == c.text  # a note in capitals: capitals mark no title
+    shouted = _in_capitals(c.text)  # a note in capitals: capitals mark no title
     # A note with most of its spaces doubled has no gaps that mean a field.
     spaced = c.original.count("  ") * 3 > c.original.count(" ")
     for m in at_line_start:
@@ -601,7 +606,7 @@ def _unwrap_pass(c: Canonical) -> Canonical:
     text = c.text
     # A note in capitals has no lower case to go on: a next line goes on unless it opens a field
     # ("PROCEDURE: ...", "EBL 200 ML") or a list
-    shouted = text.upper() == text and any(ch.isalpha() for ch in text[:2000])
+    shouted = _in_capitals(text)
     # ... nor one in lower case alone: every line goes on in lower case there.
     flat = shouted or text.lower() == text
     # The line that stops must be at least 40 characters long (checked here, not by a look-behind
@@ -824,13 +829,8 @@ _LINE_HYPHEN = re.compile(r"-\n(?<=[a-z]{2}-\n)(?=[a-z]{2})")  # "-\n" first: th
 @lru_cache(maxsize=1)
 def _known_words() -> frozenset[str]:
     """Words of the rule files' phrases (six letters or more): what an OCR repair may arrive at."""
-    words: set[str] = set()
-    for g in rule_files.targets().groups:
-        for p in g.phrases:
-            words.update(w for w in re.findall(r"[a-z]+", p.lower()) if len(w) >= 6)
-    for sec in rule_files.sections().sections:
-        for p in sec.phrases:
-            words.update(w for w in re.findall(r"[a-z]+", p.lower()) if len(w) >= 6)
+    phrases = [p for g in rule_files.targets().groups for p in g.phrases] + [p for sec in rule_files.sections().sections for p in sec.phrases]
+    words = {w for p in phrases for w in re.findall(r"[a-z]+", p.lower()) if len(w) >= 6}
     return frozenset(words | {"tumour", "tumor", "left", "right", "femur", "femoral"})
 
 
@@ -853,7 +853,8 @@ def _scan_pass(c: Canonical) -> Canonical:
     "turnour", "1eft")."""
     text = c.text
     found: list[tuple[int, int, str]] = []
-    low = text.lower()
+    # the text in lower case, character for character (its offsets are the text's)
+    low = fold(text) or "".join(ch.lower() if len(ch.lower()) == 1 else ch for ch in text)
     if "page" in low or "-----" in text or "_____" in text or "=====" in text:
         lines = list(_PAGE_LINE.finditer(text))
         k = 0
