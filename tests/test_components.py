@@ -695,3 +695,236 @@ def test_words_about_the_operation_after_the_implant_do_not_date_the_implant(che
     report = checker.check(text)
     assert [f.assertion for f in report.findings if f.kind == "reconstruction"] == ["present"]
     assert report.item("reconstruction").status == "met"
+
+
+# -- round 12: what a clause dates, what a field undoes, which side a word is --------------------
+def test_an_earlier_implant_or_incision_in_the_clause_does_not_date_the_resection(checker):
+    text = note(proc="PROCEDURE: Resection of the right distal femur with distal femoral replacement.",
+                desc=("DESCRIPTION OF PROCEDURE: Through the original incision, a wide resection of the right distal femur "
+                      "was performed, excising the previous biopsy tract en bloc. The femur was osteotomized 15 cm from the "
+                      "joint line. Frozen section of the femoral canal margin was negative for tumor. A cemented distal "
+                      "femoral replacement was implanted."))
+    assert checker.check(text).item("margin_intent").status == "met"
+
+
+def test_imaging_after_the_operation_is_not_preoperative_imaging(checker):
+    text = note(ind=("INDICATIONS: Biopsy-proven osteosarcoma. We discussed limb salvage versus above-knee amputation, the "
+                     "malignant nature of the tumor and the risk of local recurrence, and informed consent was obtained."),
+                path=("SPECIMENS: Distal femur sent to pathology for permanent sections; margins pending.\n\n"
+                      "OUTCOME: At the last follow-up, radiographs showed a well-fixed implant."))
+    report = checker.check(text)
+    assert report.item("preop_imaging").status == "missing"
+    assert [f.attributes.get("timing") for f in report.findings if f.kind == "imaging"] == ["postoperative"]
+
+
+def test_radiotherapy_written_rt_is_not_the_right_side(checker):
+    text = note(pre="PREOPERATIVE DIAGNOSIS: Chondrosarcoma of the left proximal femur.",
+                proc="PROCEDURE: Wide resection of the left proximal femur with proximal femoral replacement.",
+                ind=("INDICATIONS: Preoperative MRI of the left femur reviewed.\n\nCONSENT: The tumor needs resection since "
+                     "it is resistant to chemo/RT. Options: limb salvage surgery with a proximal femoral replacement or "
+                     "amputation; the malignant nature of the tumor was discussed and consent signed."),
+                desc=("DESCRIPTION OF PROCEDURE: The left femur was osteotomized 16 cm below the tip of the trochanter and "
+                      "the tumor resected en bloc with a wide margin. Frozen section of the canal margin was negative."))
+    side = checker.check(text).case.side
+    assert side.value == "left" and side.conflicts == []
+
+
+def test_the_leg_under_calf_compressors_is_not_the_tumors_side(checker):
+    text = note(path="SPECIMENS: Distal femur sent to pathology for permanent sections; margins pending.\nVTE: calf compressor on the L) leg.")
+    side = checker.check(text).case.side
+    assert side.value == "right" and side.conflicts == []
+
+
+def test_a_cancer_in_remission_on_the_next_diagnosis_line_leaves_the_metastasis_current(checker):
+    text = note(pre=("PREOPERATIVE DIAGNOSIS:\n1) Pathologic fracture right distal femur through a solitary metastasis of lung "
+                     "adenocarcinoma\n2) Adenocarcinoma of the right upper lobe, s/p SBRT 2023, NED in chest"))
+    assert checker.check(text).case.tumor_status.value == "current"
+
+
+@pytest.mark.parametrize("bone_line", [
+    "Femur preserved - distal femur resection NOT performed.",
+    "Bone resection length    N/A - no bone resected.",
+])
+def test_a_bone_resection_the_next_words_undo_is_no_bone_resection(checker, bone_line):
+    text = note(
+        pre="PREOPERATIVE DIAGNOSIS: Synovial sarcoma of the right distal thigh, abutting the distal femur.",
+        proc="PROCEDURE: Wide resection of the right distal thigh synovial sarcoma.",
+        desc=("DESCRIPTION OF PROCEDURE: The tumor was resected en bloc with the periosteum as the deep margin. "
+              f"{bone_line} Frozen section of the deep margin was negative."),
+    )
+    report = checker.check(text)
+    assert report.case.operation.value == "soft_tissue_resection" and report.verdict == "not_supported"
+
+
+def test_a_planned_procedure_field_is_a_plan_and_a_dot_leader_is_a_field(checker):
+    text = (
+        "PRE-OP DIAGNOSIS ... Extraskeletal Ewing sarcoma, left lateral distal thigh, abutting the femoral condyle.\n"
+        "PROCEDURE PLANNED .. Wide resection of the thigh sarcoma; possible distal femoral resection with endoprosthetic\n"
+        "reconstruction if bone involved.\n"
+        "PROCEDURE DONE ..... Wide resection of the left distal thigh extraskeletal Ewing sarcoma with the periosteum as the\n"
+        "deep margin. No bone resection.\n"
+        "IMPLANTS ........... None. Modular distal femoral replacement set in the room, not opened.\n"
+    )
+    report = checker.check(text)
+    assert report.case.operation.value == "soft_tissue_resection"
+    assert not any(f.kind == "reconstruction" and f.assertion == "present" for f in report.findings)
+
+
+def test_a_soft_tissue_specimen_length_alone_does_not_make_bone_resected(checker):
+    text = note(
+        pre="PREOPERATIVE DIAGNOSIS: Myxofibrosarcoma of the right anterior thigh, deep to the fascia, abutting the femoral shaft.",
+        proc="PROCEDURE: Wide resection of the right thigh myxofibrosarcoma.",
+        desc=("DESCRIPTION OF PROCEDURE: The vastus intermedius was taken with the tumor en bloc. Resection length 18 cm. "
+              "Frozen section of the deep margin was negative."),
+    )
+    assert checker.check(text).case.operation.value == "soft_tissue_resection"
+
+
+def test_a_resection_within_oncological_limits_is_a_wide_margin(checker):
+    text = note(proc="PROCEDURE: Resection of the right distal femur with distal femoral replacement.",
+                desc=("DESCRIPTION OF PROCEDURE: Segmental resection of the tumor within oncological limits. The femur was "
+                      "osteotomized 15 cm from the joint line and a distal femoral replacement implanted."))
+    assert checker.check(text).item("margin_intent").status == "met"
+
+
+def test_imaging_named_in_spanish_and_portuguese_abbreviations(checker):
+    text = note(ind=("INDICATIONS: Biopsy-proven osteosarcoma; RMN of the right femur and TAC of the thorax reviewed. We "
+                     "discussed limb salvage versus above-knee amputation and the malignant nature of the tumor, and "
+                     "informed consent was obtained."))
+    modalities = {f.attributes["modality"] for f in checker.check(text).findings if f.kind == "imaging"}
+    assert modalities == {"mri", "ct"}
+
+
+def test_a_specimen_sent_for_anatomopathological_study_is_pending_pathology(checker):
+    text = note(desc=("DESCRIPTION OF PROCEDURE: The tumor was resected en bloc with a wide margin. The femur was osteotomized "
+                      "15 cm from the joint line. A cemented distal femoral replacement was implanted. The specimen was sent "
+                      "for anatomopathological study with the margins marked."), path=None)
+    assert checker.check(text).item("pathology").status == "met"
+
+
+def test_a_tumor_named_as_the_first_suspicion_is_not_confirmed(checker):
+    text = note(pre="PREOPERATIVE DIAGNOSIS: Aggressive lesion of the right distal femur; osteosarcoma is the first suspicion.",
+                ind="INDICATIONS: Open biopsy of the lesion; MRI of the right femur reviewed.")
+    assert checker.check(text).diagnosis.certainty == "uncertain"
+
+
+@pytest.mark.parametrize("sentence, result", [
+    ("A frozen section of the proximal marrow showed no tumor.", "negative"),
+    ("Frozen section showed high grade sarcoma.", "positive"),
+    ("Margins were negative on frozen section, final pathology pending.", "negative"),
+])
+def test_a_frozen_sections_result_is_read_with_its_negation_and_before_it(checker, sentence, result):
+    report = checker.check(note(desc=f"DESCRIPTION OF PROCEDURE: The femur was osteotomized 15 cm from the joint line. {sentence}"))
+    assert [f.attributes["result"] for f in report.findings if f.kind == "frozen_section"] == [result]
+
+
+def test_a_revision_years_after_the_resection_has_no_margin_or_length_of_its_own(checker):
+    text = (
+        "PREOPERATIVE DIAGNOSIS: Aseptic loosening of a right distal femoral replacement; history of osteosarcoma "
+        "treated in 2011, no evidence of disease since.\n\n"
+        "PROCEDURE: Revision of the femoral stem of the right distal femoral replacement.\n\n"
+        "INDICATIONS: Osteosarcoma of the right distal femur, treated with chemotherapy and a wide resection, resection "
+        "length 160 mm, with a distal femoral replacement. She is disease free on surveillance.\n\n"
+        "DESCRIPTION OF PROCEDURE: The loose stem was removed and a new 15 x 150 mm cemented stem implanted.\n"
+    )
+    report = checker.check(text)
+    present = [f for f in report.findings if f.assertion == "present"]
+    assert report.case.tumor_status.value == "historical"
+    assert not [f for f in present if f.kind == "margin"]
+    assert not [f for f in present if f.kind == "dimension" and f.attributes["measures"] == "resection_length"]
+
+
+def test_staging_imaging_ordered_for_this_week_is_not_preoperative_imaging(checker):
+    text = note(ind=("INDICATIONS: Suspected osteosarcoma; MRI of the right femur reviewed. I have ordered a CT of the chest "
+                     "and a bone scan for staging, to be done this week. We discussed limb salvage versus amputation and "
+                     "the malignant nature of the tumor, and informed consent was obtained."))
+    modalities = {f.attributes["modality"] for f in checker.check(text).findings if f.kind == "imaging" and f.assertion == "present"}
+    assert modalities == {"mri"}
+
+
+@pytest.mark.parametrize("text, measures", [
+    ("MRI showed marrow involvement up to 210 mm from the joint line.", "tumor"),
+    ("Segmental resection of the superficial femoral vein (13 cm), vein ligated.", "other"),
+    ("The femoral periosteum over 8 cm was taken with the specimen.", "other"),
+    ("Closest margin, at the popliteal vein, about 1 mm.", "margin_distance"),
+])
+def test_what_a_length_measures_is_read_from_the_words_before_it(text, measures):
+    assert [d["measures"] for d in find_dimensions(text)] == [measures]
+
+
+def test_a_soft_tissue_sarcoma_is_located_in_its_soft_tissue_not_the_bone_it_abuts(checker):
+    text = note(
+        pre="PREOPERATIVE DIAGNOSIS: Leiomyosarcoma of the left superficial femoral vein, mid thigh, abutting the left femoral shaft.",
+        proc="PROCEDURE: Wide en bloc resection of the left thigh soft-tissue sarcoma with the superficial femoral vein.",
+        ind="INDICATIONS: Biopsy-proven leiomyosarcoma; MRI of the left thigh reviewed; consent obtained.",
+        path="SPECIMENS: Left thigh sarcoma with the vein segment, to pathology; margins pending.",
+        desc=("DESCRIPTION OF PROCEDURE: The femur was not involved and was not cut; the tumor was removed en bloc with "
+              "the vein. Frozen section of the deep margin was negative."),
+    )
+    report = checker.check(text)
+    assert report.case.tissue.value == "soft_tissue" and report.diagnosis.category == "soft_tissue_sarcoma"
+
+
+@pytest.mark.parametrize("proc", [
+    "PROCEDURE: Prophylactic plate osteosynthesis of the left proximal femur.",
+    "PROCEDURE: Prophylactic IM fixation of the left femur with a cephalomedullary nail.",
+])
+def test_a_prophylactic_fixation_written_in_other_words_is_one(checker, proc):
+    text = note(pre="PREOPERATIVE DIAGNOSIS: Metastatic breast carcinoma of the left proximal femur, impending fracture.",
+                proc=proc, desc="DESCRIPTION OF PROCEDURE: The nail was locked proximally and distally. The lesion was not opened.")
+    assert checker.check(text).case.operation.value == "prophylactic_fixation"
+
+
+@pytest.mark.parametrize("words", [
+    "The vastus intermedius was excised off the femoral shaft with the periosteum.",
+    "The periosteum of the distal femur was resected with the specimen; the cortex was intact.",
+    "The tumor was removed by en bloc resection of the femoral periosteum and the vastus intermedius.",
+    "A tangential osteotomy of the anterior femoral cortex was performed to take a thin layer of cortex with the specimen.",
+    "We resected the tumor off the femur; the bone cut planned at 14 cm was not required.",
+    "The tumor was removed en bloc off the femur. The superficial femoral artery was reconstructed with a cryopreserved arterial allograft.",
+    "The tumor was removed en bloc. The quadriceps tendon was reconstructed with an Achilles allograft.",
+])
+def test_a_thigh_sarcoma_taken_off_the_femur_is_a_soft_tissue_resection(checker, words):
+    text = note(
+        pre="PREOPERATIVE DIAGNOSIS: Undifferentiated pleomorphic sarcoma of the right anterior thigh, abutting the femur.",
+        proc="PROCEDURE: Radical resection of the right thigh sarcoma.",
+        ind=("INDICATIONS: Biopsy-proven undifferentiated pleomorphic sarcoma of the right thigh. MRI of the right thigh "
+             "reviewed. We discussed limb salvage versus amputation and the malignant nature of the tumor; informed "
+             "consent was obtained."),
+        desc=f"DESCRIPTION OF PROCEDURE: {words} Frozen section of the deep margin was negative.",
+        path="SPECIMENS: Right thigh sarcoma to pathology; margins pending.",
+    )
+    report = checker.check(text)
+    assert report.case.operation.value == "soft_tissue_resection" and report.verdict == "not_supported"
+
+
+@pytest.mark.parametrize("pre, proc", [
+    ("High-grade sarcoma of the right distal thigh abutting the distal femur.", "Radical resection of the right distal femur soft-tissue sarcoma."),
+    ("Pleomorphic sarcoma, right distal femur, extraosseous.", "Radical resection of the right distal femur sarcoma."),
+])
+def test_a_bone_named_as_where_a_soft_tissue_sarcoma_lies_is_no_bone_cut(checker, pre, proc):
+    text = note(
+        pre=f"PREOPERATIVE DIAGNOSIS: {pre}", proc=f"PROCEDURE: {proc}",
+        ind="INDICATIONS: Biopsy-proven sarcoma. MRI of the right thigh reviewed. Consent for limb salvage versus amputation obtained.",
+        desc=("DESCRIPTION OF PROCEDURE: The tumor was removed en bloc with a cuff of normal muscle. The periosteum was "
+              "incised 2 cm around the tumor and elevated with the specimen. Frozen section of the deep margin was negative. "
+              "Resection length 16 cm."),
+        path="SPECIMENS: Right thigh sarcoma to pathology; margins pending.",
+    )
+    report = checker.check(text)
+    assert report.case.operation.value == "soft_tissue_resection" and report.verdict == "not_supported"
+
+
+def test_the_limb_a_vein_graft_was_taken_from_is_not_the_tumors_side(checker):
+    text = note(
+        pre="PREOPERATIVE DIAGNOSIS: Synovial sarcoma of the right popliteal fossa encasing the popliteal artery.",
+        proc=("PROCEDURE: Wide excision of the right popliteal fossa synovial sarcoma with a popliteal artery segment; reversed "
+              "great saphenous vein interposition graft (harvested from L thigh); medial gastrocnemius flap."),
+        ind="INDICATIONS: Biopsy-proven synovial sarcoma. MRI of the right knee reviewed; consent for limb salvage versus amputation obtained.",
+        desc=("DESCRIPTION OF PROCEDURE: The tumor was removed en bloc with the periosteum of the posterior femur as the deep "
+              "margin; the femur was not cut. Frozen section of the deep margin was negative. Drain 16 Fr x 1 R, 12 Fr x 1 L thigh."),
+        path="SPECIMENS: Popliteal sarcoma with the artery segment, to pathology.",
+    )
+    report = checker.check(text)
+    assert report.case.side.value == "right" and report.case.side.conflicts == []
+    assert not any(a.code and a.code.startswith("2761") for a in report.advisories if a.kind == "code_selection")

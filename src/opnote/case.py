@@ -87,6 +87,9 @@ class Case:
     site_evidence: list[Mention] = field(default_factory=list)
     fracture: bool = False
     bone_resected: bool | None = None
+    # The bone resection is told by a bone cut or a bone reconstruction, not by a length alone (a
+    # soft-tissue specimen has a length too).
+    bone_cut: bool = False
     historical_category: str | None = None
     # The histologies the confirmed mentions of the tumor's category name ("lymphoma of bone" in
     # the diagnosis line, "diffuse large B-cell lymphoma" in the history): a code may need the
@@ -113,6 +116,7 @@ class _Compiled:
     not_side_after: tuple[re.Pattern[str], ...]
     not_a_side_before: tuple[re.Pattern[str], ...]
     not_a_side_after: tuple[re.Pattern[str], ...]
+    abbreviation_not_a_side: re.Pattern[str]
     correction: re.Pattern[str]
     not_done: re.Pattern[str]
     levels: tuple[tuple[str, re.Pattern[str]], ...]
@@ -128,6 +132,7 @@ class _Compiled:
     then: re.Pattern[str]
     # The same, compiled for :meth:`NoteView.hits` on the lower-cased note (no IGNORECASE).
     past_anchor_lc: re.Pattern[str]
+    after_anchor_lc: re.Pattern[str]
     not_done_lc: re.Pattern[str]
     bone_spared_lc: re.Pattern[str]
     bone_resected_lc: re.Pattern[str]
@@ -144,6 +149,7 @@ def _rx() -> _Compiled:
         not_side_before=tuple(c(x) for x in r.side.not_the_tumor_side),
         not_side_after=tuple(c(x) for x in r.side.not_the_tumor_side_after),
         not_a_side_before=tuple(c(x) for x in r.side.not_a_side_before),
+        abbreviation_not_a_side=c(r.side.abbreviation_not_a_side_before),
         not_a_side_after=tuple(c(x) for x in r.side.not_a_side_after),
         correction=c(r.side.correction),
         not_done=c(r.operation.not_done),
@@ -159,6 +165,7 @@ def _rx() -> _Compiled:
         treated_then=c(r.tumor.treated_then),
         then=c(r.tumor.then),
         past_anchor_lc=re.compile(r.operation.past_anchor),
+        after_anchor_lc=re.compile(r.operation.after_anchor),
         not_done_lc=re.compile(r.operation.not_done),
         bone_spared_lc=re.compile(r.bone.spared),
         bone_resected_lc=re.compile(r.bone.resected),
@@ -190,6 +197,10 @@ def _tumor_mentions(view: NoteView) -> list[Mention]:
     return out
 
 
+# Where a list's next item starts: a line end, or "2)", "3." or a bullet in a note whose lines were joined.
+_NEXT_ITEM = re.compile(r"\n|\s(?:\d{1,2}[.)]|[-\u2022*])\s")
+
+
 def _time_of(view: NoteView, m: Mention) -> str:
     """"current" or "historical" for one tumor mention, from the words around it.
 
@@ -202,6 +213,8 @@ def _time_of(view: NoteView, m: Mention) -> str:
     window = clause(view, m.start, m.end, before=160, after=200)
     _, e2 = view.sentence(m.sent + 1)
     after = view.text[m.end:max(e, min(e2, e + 200))]
+    if m.place in ("diagnosis", "procedure"):
+        after = _NEXT_ITEM.split(after, 1)[0]  # a diagnosis list's next item is another diagnosis
     if rx.treated_then.search(window) and _then(view, window) and not re.search(r"(?<!no )(?<!without )\brecurren", window, re.I):
         return "historical"
     if rx.current.search(window):
@@ -288,11 +301,13 @@ def _tissue_of_histology(view: NoteView, t: Mention) -> str | None:
     if h in rules.soft_tissue_histology and h not in rules.either_histology:
         return "soft"
     if h in rules.either_histology or t.attr("category") in ("soft_tissue_sarcoma",):
+        s, e = view.sentence(t.sent)
+        if _SAID_SOFT.match(view.text, t.end, e):
+            return "soft"  # "pleomorphic sarcoma, right distal femur, extraosseous"
         named = _tissue_of_named_site(view, t)  # "UPS, left thigh, invading the femur": a thigh tumor
         if named:
             return named
         rx = _rx()
-        s, e = view.sentence(t.sent)
         window = view.text[max(s, t.start - 120):min(e, t.end + 160)]
         if rx.bone_context.search(window):
             return "bone"
@@ -302,12 +317,18 @@ def _tissue_of_histology(view: NoteView, t: Mention) -> str | None:
     return "bone" if t.attr("category") not in (None, "unknown", "soft_tissue_sarcoma") else None
 
 
+# Words after an either-tissue histology that say it is of soft tissue (a "soft tissue component" is
+# a bone tumor's).
+_SAID_SOFT = re.compile(r"[^.;\n]{0,60}?(?:\b(?:extra-?osseous|extra-?skeletal)\b|\b(?:femur|femoral|knee|thigh) soft[- ]tissues?\b(?! (?:component|extension|mass|involvement|invasion)))", re.I)
+
+
 # Between a histology and the site it names: a preposition, sides and directions, nothing else
 # ("sarcoma, left anterolateral thigh", "leiomyosarcoma of the right distal femur", "... of the mid-thigh").
 _HISTOLOGY_TO_SITE = re.compile(
-    r"[\s,()\-]*(?:\([^)]{0,12}\)[\s,]*)?(?:(?:of|in|at|within|involving|from)\s+)?(?:the\s+)?"
+    r"[\s,()\-]*(?:\([^)]{0,12}\)[\s,]*)?(?:(?:(?:fnclcc |french )?(?:high|low|intermediate)[- ]grade|grade (?:[1-3]|i{1,3})(?:/3)?|g[1-3])\b[\s,;()\-]*)?"
+    r"(?:(?:of|in|at|within|involving|from)\s+)?(?:the\s+)?"
     r"(?:(?:right|left|rt|lt|l|r|anterior|posterior|medial|lateral|anterolateral|anteromedial|posterolateral|"
-    r"posteromedial|distal|proximal|mid|deep|superficial)\b[\s,/-]*)*",
+    r"posteromedial|distal|proximal|mid|deep|superficial)\b[\s,/)-]*)*",
     re.I,
 )
 _BONE_SITES = {"distal_femur", "femoral_shaft", "proximal_femur", "femur", "proximal_tibia", "tibia", "fibula", "patella"}
@@ -316,6 +337,8 @@ _BONE_SITES = {"distal_femur", "femoral_shaft", "proximal_femur", "femur", "prox
 def _tissue_of_named_site(view: NoteView, t: Mention) -> str | None:
     """The tissue of the site a histology names in the same phrase ("UPS, left thigh": soft)."""
     for s in view.starting_in("SITE", t.end, t.end + 61):
+        if s.attr("site") == "femur" and _VESSEL_AFTER.match(view.text, s.end):
+            continue  # "leiomyosarcoma of the superficial femoral vein": a vessel, not the bone
         if _HISTOLOGY_TO_SITE.fullmatch(view.text, t.end, s.start):
             site = s.attr("site")
             return "soft" if site in SOFT_SITES else "bone" if site in _BONE_SITES else None
@@ -392,6 +415,10 @@ _DONOR_AFTER = re.compile(r"\s*(?:bone\s+)?(?:graft|autograft|allograft|strut|ha
 _DONOR_BEFORE = re.compile(r"\bharvest(?:ed|ing)?\s+(?:the\s+|a\s+)?(?:(?:right|left|ipsilateral|contralateral|non-?vascularised|non-?vascularized|vascularised|vascularized)\s+){0,2}$", re.I)
 
 
+# "femoral" naming a vessel or a nerve ("the superficial femoral vein"), not the bone.
+_VESSEL_AFTER = re.compile(r"[ \t]+(?:arter(?:y|ies|ial)|veins?|venous|vessels?|nerve|neurovascular|triangle|sheath|bundle|pulses?)\b", re.I)
+
+
 def _site_mentions(view: NoteView) -> list[Mention]:
     """Site mentions, less those naming a graft's donor site ("iliac crest bone graft", "free fibula",
     "fibula autograft", "harvested the left fibula")."""
@@ -401,6 +428,7 @@ def _site_mentions(view: NoteView) -> list[Mention]:
         s for s in view.of("SITE")
         if not any(g.start <= s.start and s.end <= g.end for g in grafts.get(s.sent, ()))
         and not (s.attr("site") == "fibula" and (_DONOR_AFTER.match(text, s.end) or _DONOR_BEFORE.search(text, max(0, s.start - 60), s.start)))
+        and not (s.attr("site") == "femur" and _VESSEL_AFTER.match(text, s.end))
     ]
 
 
@@ -418,7 +446,11 @@ def _settle_site(view: NoteView, case: Case, current: Sequence[Mention], sites: 
             del scores[soft]
     if not scores or case.tumor_status.value != "current":
         return
-    chosen = _chosen_site(_operated_bone(_named_in_diagnosis(scores, by_site), by_site))
+    soft_scored = [k for k in SOFT_SITES if scores.get(k)]
+    if case.category == "soft_tissue_sarcoma" and not bone_cut and soft_scored:
+        chosen: str | None = max(soft_scored, key=lambda k: scores[k])  # "synovial sarcoma of the popliteal fossa abutting the distal femur"
+    else:
+        chosen = _chosen_site(_operated_bone(_named_in_diagnosis(scores, by_site), by_site))
     case.site = chosen
     if chosen:
         case.site_evidence = sorted(by_site.get(chosen, []), key=lambda r: (r.section not in KEY_SECTIONS, r.start))
@@ -570,6 +602,28 @@ def _site_bone(site: str | None) -> str | None:
     return None
 
 
+_TUMOR_NOUN_AFTER = re.compile(r"[\s-]+(?:soft[- ]tissue|region|area|\w*sarcoma|\w*oma|mass|tumou?r|lesion|metastas[ie]s)\b", re.I)
+# A bone cut the next words undo: "planned distal femur resection NOT performed", "Bone resection   none".
+_NO_CUT_AFTER = re.compile(
+    r"(?:[^.;:\n]{0,30}?\b(?:was|were|is|being) not (?:performed|done|required|needed|necessary|undertaken|carried out|indicated|made)\b|(?:[ \t]+length)?[ \t:.]*(?:was |were )?(?:not (?:performed|done|required|needed|necessary|undertaken|carried out|indicated)\b|none\b|nil\b|n/?a\b|abandoned\b|avoided\b|unnecessary\b))",
+    re.I,
+)
+
+
+# A graft of a vessel, a fascia or a tendon ("a cryopreserved arterial allograft", "fascia lata
+# allograft", "an Achilles allograft to the quadriceps tendon"): it reconstructs no bone.
+_SOFT_GRAFT_BEFORE = re.compile(
+    r"\b(?:arteri\w*|artery|venous|vein|vessels?|vascular|fascia(?: lata)?|fascial|tendons?|achilles|dermal|skin|nerve|ligament)\b[^.;]{0,25}$", re.I
+)
+_SOFT_GRAFT_AFTER = re.compile(r"[ \t]+(?:was |were )?(?:used )?(?:to|for|of) (?:reconstruct )?(?:the )?(?:\w+ )?(?:arter\w*|vein|vessels?|tendon|fascia|nerve|extensor)\b", re.I)
+
+
+def _soft_tissue_graft(text: str, m: Mention) -> bool:
+    if m.attr("kind") not in ("allograft", "autograft"):
+        return False
+    return bool(_SOFT_GRAFT_BEFORE.search(text, max(0, m.start - 40), m.start) or _SOFT_GRAFT_AFTER.match(text, m.end))
+
+
 def _bone_resected(view: NoteView, site: str | None = None) -> tuple[bool | None, list[Span], bool]:
     """Whether bone was resected in this operation (None when the note does not say), its evidence,
     and whether that evidence is a bone cut or a bone reconstruction rather than a length alone.
@@ -589,19 +643,23 @@ def _bone_resected(view: NoteView, site: str | None = None) -> tuple[bool | None
     resected_recon = [
         m for m in view.of("RECON")
         if m.present and m.attr("kind") in BONE_RECON_KINDS and not _in_places(view, m.start, ("consent", "history", "plan"))
+        and not _soft_tissue_graft(view.text, m)
     ]
     lengths = [m for m in view.of("DIMENSION") if m.present and m.attr("measures") == "resection_length"]
     cut = [
         m for m in _find_in_bone_sentences(view, rx.bone_resected_lc)
         if not _in_places(view, m.start(), ("consent", "history", "plan")) and not any(sp.start() <= m.start() < sp.end() for sp in spared)
         and not _past_at(view, m.start(), m.end()) and not _NO_CUT_BEFORE.search(view.text, max(0, m.start() - 30), m.start())
-        and not _irrealis_at(view, m.start(), m.end())
+        and not _irrealis_at(view, m.start(), m.end()) and not _NO_CUT_AFTER.match(view.text, m.end(), m.end() + 40)
     ]
-    if spared and not resected_recon and not cut:
+    # "radical resection of the right distal femur soft-tissue sarcoma": the bone names where the
+    # tumor is; against "the bone was not resected" it is no bone cut.
+    site_named = [m for m in cut if _TUMOR_NOUN_AFTER.match(view.text, m.end())]
+    if spared and not resected_recon and len(site_named) == len(cut):
         return False, [(m.start(), m.end()) for m in spared[:3]], False
     if resected_recon or lengths or cut:
         ev: list[Span] = _spans(resected_recon + lengths, 3) + [(m.start(), m.end()) for m in cut[:2]]
-        return True, ev, bool(resected_recon or cut)
+        return True, ev, bool(resected_recon or len(site_named) < len(cut))
     return None, [], False
 
 
@@ -623,7 +681,7 @@ def _settle_tissue(view: NoteView, case: Case) -> Fact:
     bone, ev = case.bone_resected, []
     tumor_ev = [_span(case.tumor)] if case.tumor else []
     if case.category == "soft_tissue_sarcoma" or (case.site in SOFT_SITES and case.category == "unknown"):
-        if bone:
+        if bone and case.bone_cut:
             rx = _rx()
             inv = rx.invasion.search(view.text)
             ev = tumor_ev + ([(inv.start(), inv.end())] if inv else [])
@@ -633,6 +691,9 @@ def _settle_tissue(view: NoteView, case: Case) -> Fact:
 
 
 # ----------------------------------------------------------------------------- operation
+_NAMES_ITS_BONE = re.compile(r"patellectomy|fibulectomy", re.I)  # a resection word that names its bone
+
+
 def _operation_candidates(view: NoteView, case: Case) -> list[tuple[str, Mention, float]]:
     rules = rule_files.case_rules().operation
     out: list[tuple[str, Mention, float]] = []
@@ -648,7 +709,7 @@ def _operation_candidates(view: NoteView, case: Case) -> list[tuple[str, Mention
         if _irrealis(view, m):
             continue  # "limb salvage carries more risk than amputation": discussed, not done
         cls = rules.classes.get(str(m.attr("procedure")), "other")
-        if cls == "resection" and m.sent not in anchors:
+        if cls == "resection" and m.sent not in anchors and not _NAMES_ITS_BONE.search(m.text):
             continue  # "the wound edges were excised", "scar excised": a resection names a site or a tumor
         if cls == "resection" and _BY_CURETTAGE.match(view.text, m.end, min(m.end + 120, view.sentence(m.sent)[1])):
             continue  # "excision of the osteoid osteoma by curettage and burr": the excision is the curettage
@@ -690,6 +751,18 @@ def _past(view: NoteView, m: Mention, after: int = 160) -> bool:
     ``after``: how far after ``m`` the clause is read."""
     lo, hi = clause_bounds(view, m.start, m.end, after=after)
     return view.hit_in(_rx().past_anchor_lc, lo, hi) is not None
+
+
+_PREOP_BEFORE = re.compile(r"\bpre-?op(?:erative)?\b[^.;]*$", re.I)
+
+
+def _after(view: NoteView, m: Mention) -> bool:
+    """Whether the clause around ``m`` puts it after this operation ("at 12 months postoperatively",
+    "successive radiographs", "at the last follow-up")."""
+    if _PREOP_BEFORE.search(view.text, max(0, m.start - 25), m.start):
+        return False  # "preoperative MRI and postoperative radiographs"
+    lo, hi = clause_bounds(view, m.start, m.end, before=80, after=60)
+    return view.hit_in(_rx().after_anchor_lc, lo, hi) is not None
 
 
 def _irrealis(view: NoteView, m: Mention) -> bool:
@@ -769,11 +842,11 @@ def _choose_operation(cands: list[tuple[str, Mention, float]], order: dict[str, 
 
 def _resection_fact(view: NoteView, case: Case, ev: list[Mention]) -> Fact:
     """A tumor resection: of bone (radical) or of soft tissue only."""
-    if case.category == "soft_tissue_sarcoma" and case.bone_resected is not True:
+    if case.category == "soft_tissue_sarcoma" and not (case.bone_resected and case.bone_cut):
         return Fact("soft_tissue_resection", _spans(ev))
     if case.bone_resected is False:
         return Fact("soft_tissue_resection", _spans(ev))
-    if case.site in SOFT_SITES and case.bone_resected is not True:
+    if case.site in SOFT_SITES and not (case.bone_resected and case.bone_cut):
         return Fact("soft_tissue_resection", _spans(ev))
     margins = [m for m in view.of("MARGIN") if m.present]
     intents = {m.attr("intent") for m in margins}
@@ -831,7 +904,7 @@ def _side_candidate(view: NoteView, m: Mention, site: Mention | None) -> SideMen
     if m.is_("negated") or value not in ("right", "left") or _not_a_side(text, m):
         return None
     place = m.place
-    if site is None and m.text.lower() in rules.abbreviations and not _side_field(text, m.start):
+    if site is None and m.text.lower().rstrip(".") in rules.abbreviations and not _side_field(text, m.start):
         return None  # "RT 45 Gy", "Adam R Holmqvist": a letter is a side only beside a limb or in a side field
     if _in_table_row(text, m.start):
         place = "implants"  # a side column of a table (an implant log, a specimen list) labels the row
@@ -848,7 +921,10 @@ def _not_a_side(text: str, m: Mention) -> bool:
     rx = _rx()
     pre = text[max(0, m.start - 20):m.start]
     post = text[m.end:m.end + 20]
-    return any(p.search(pre) for p in rx.not_a_side_before) or any(p.search(post) for p in rx.not_a_side_after)
+    if any(p.search(pre) for p in rx.not_a_side_before) or any(p.search(post) for p in rx.not_a_side_after):
+        return True
+    # "chemo/RT", "neoadjuvant RT": radiotherapy, not the right side
+    return m.text.lower().rstrip(".") in ("rt", "lt") and rx.abbreviation_not_a_side.search(pre) is not None
 
 
 def _not_the_tumor_side(view: NoteView, m: Mention, site: Mention | None) -> bool:
@@ -894,7 +970,11 @@ def _in_table_row(text: str, char: int) -> bool:
     return text.count("|", start, len(text) if end < 0 else end) >= 2
 
 
-DONOR_RE = re.compile(r"\b(?:harvest\w*|donor|free (?:vascularized )?fibula|vascularized fibula|fibular graft|iliac crest (?:bone )?graft|graft(?:ed)? from)\b", re.I)
+DONOR_RE = re.compile(
+    r"\b(?:harvest\w*|donor|free (?:vascularized )?fibula|vascularized fibula|fibular graft|iliac crest (?:bone )?graft|graft(?:ed)? from"
+    r"|(?:great |long )?saphenous(?: vein)?|gsv|vein graft|interposition graft)\b",
+    re.I,
+)
 
 
 _FEMUR_SITES = {"distal_femur", "femoral_shaft", "proximal_femur", "femur", "thigh"}
@@ -912,8 +992,16 @@ def _donor_sentence(view: NoteView, m: Mention) -> bool:
 
 
 def _donor_sides(view: NoteView, cands: list[tuple[SideMention, Mention]]) -> set[str]:
-    """Sides named where a graft is harvested ("free fibula from the left leg"): the donor limb."""
-    return {sm.value for sm, m in cands if _donor_sentence(view, m)}
+    """Sides named where a graft is harvested ("free fibula from the left leg", "reversed R GSV
+    graft", "vein graft (harvested from L thigh)"): the donor limb. Read close to the side word, so
+    that a procedure line naming the tumor's side and the donor's keeps them apart."""
+    out = set()
+    named = [(sm.value, m) for sm, m in cands] + [(str(m.attr("laterality")), m) for m in view.of("SIDE") if m.attr("laterality") in ("right", "left")]
+    for value, m in named:
+        s, e = view.sentence(m.sent)
+        if DONOR_RE.search(view.text, max(s, m.start - 45), min(e, m.end + 35)):
+            out.add(value)
+    return out
 
 
 def _without_donor_limb(view: NoteView, case: Case, cands: list[tuple[SideMention, Mention]]) -> list[tuple[SideMention, Mention]]:
@@ -984,6 +1072,27 @@ def this_operation(view: NoteView, m: Mention) -> bool:
 REASSERTED = ("MARGIN", "RECON", "DIMENSION", "PROCEDURE")
 
 
+def _reassert_by_case(view: NoteView, case: Case | None) -> None:
+    """Margins and lengths the settled case cannot have had today: with no tumor now, a margin or a
+    resection length is the earlier resection's ("revision of a distal femoral replacement placed
+    after a wide resection"); in a biopsy or a prophylactic fixation, a wide margin is the resection
+    still to come; a soft-tissue resection's length is its specimen's, not a length of bone."""
+    if case is None:
+        return
+    margins = [m for m in view.of("MARGIN") if m.present]
+    lengths = [m for m in view.of("DIMENSION") if m.present and m.attr("measures") == "resection_length"]
+    if case.tumor_status.value in ("historical", "none"):
+        for m in margins + lengths:
+            m.assertion = "historical"
+    elif case.operation.value == "soft_tissue_resection":
+        for m in lengths:
+            m.attrs["measures"] = "specimen"  # no bone resected: the length is the soft-tissue specimen's
+    elif case.operation.value in ("biopsy", "prophylactic_fixation"):
+        for m in margins:
+            if m.attr("intent") in ("radical", "wide"):
+                m.assertion = "hypothetical"
+
+
 def _after_in(m: Mention) -> int:
     """How far after a mention its clause tells its time: in the procedure line or the implant log,
     what follows a short way on describes the operation ("..., increased complexity due to prior
@@ -991,7 +1100,7 @@ def _after_in(m: Mention) -> int:
     return 30 if m.place in ("procedure", "implants") else 160
 
 
-def reassert(view: NoteView) -> None:
+def reassert(view: NoteView, case: Case | None = None) -> None:
     """Give findings the assertion the case model read: of an earlier operation -> historical, an
     option discussed -> hypothetical. The report's findings then say what the items judged."""
     copied = _copied_blocks(view)
@@ -1004,6 +1113,10 @@ def reassert(view: NoteView) -> None:
             m.assertion = "hypothetical"
         elif m.is_("historical"):
             m.assertion = "present"  # "underwent wide excision" today: ConText's cue word, not a time
+    _reassert_by_case(view, case)
+    for m in view.of("IMAGING"):
+        if m.is_("present", "historical") and _after(view, m):
+            m.attrs["timing"] = "postoperative"  # follow-up imaging: not imaging that planned this operation
 
 
 # ----------------------------------------------------------------------------- the whole case
@@ -1064,13 +1177,14 @@ def build_case(view: NoteView) -> Case:
     case.fracture = any(c.present and not IMPENDING_RE.search(view.text[max(0, c.start - 40):c.end]) for c in view.of("FRACTURE"))
     _settle_site(view, case, current, _site_mentions(view))
     case.bone_resected, bone_ev, bone_cut = _bone_resected(view, case.site)
+    case.bone_cut = bone_cut
     if case.site in SOFT_SITES and bone_cut:
         # A soft-tissue sarcoma resected with the bone it invades (a bone cut or a bone
         # reconstruction says so; a specimen's length does not): the site is that bone.
         _settle_site(view, case, current, _site_mentions(view), bone_cut=True)
     case.tissue = _settle_tissue(view, case)
     case.operation, case.amputation_level = _settle_operation(view, case)
-    if case.operation.value == "radical_resection" and case.tissue.value == "soft_tissue" and case.bone_resected:
+    if case.operation.value == "radical_resection" and case.tissue.value == "soft_tissue" and case.bone_resected and bone_cut:
         case.tissue = Fact("soft_tissue_invading_bone", case.tissue.evidence + bone_ev[:1])
     case.side, case.side_conflicts = _settle_side(view, case)
     return case

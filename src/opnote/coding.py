@@ -471,7 +471,7 @@ def soft_tissue_size_mm(view: NoteView) -> tuple[float | None, list[Mention]]:
 
 
 def _soft_tissue(case: Case, view: NoteView, table: dict[str, CodeEntry]) -> list[Advisory]:
-    leg = case.site in LEG_SOFT_TISSUE or any(m.attr("site") == "calf" for m in view.of("SITE") if m.present)
+    leg = case.site in LEG_SOFT_TISSUE  # the case's site: a gastrocnemius named in a thigh operation is not the tumor's
     entry = table["leg" if leg else "thigh"]
     size, used = soft_tissue_size_mm(view)
     small, large = entry.small or "", entry.large or ""

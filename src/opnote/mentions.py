@@ -28,6 +28,7 @@ class Attrs(TypedDict, total=False):
     result: str
     reason: bool
     modality: str
+    timing: str  # "postoperative": imaging the note places after this operation
     contrast: str
     kind: str
     histology: str | None

@@ -420,6 +420,9 @@ def _field_gap(c: Canonical, m: re.Match[str]) -> bool:
     return gap == "\t" or (len(gap) >= 2 and not gap.strip(" \t"))
 
 
+_DOT_LEADER = re.compile(r"[ \t]*\.{2,}[ \t]*:?(?=[ \t]+\S)")
+
+
 def _line_start_heading(text: str, m: re.Match[str], gap_lines: bool, shouted: bool = False) -> list[tuple[int, int, str]]:
     """The edits for a heading that starts its line: its colon, and its list marker dropped."""
     found: list[tuple[int, int, str]] = []
@@ -427,7 +430,10 @@ def _line_start_heading(text: str, m: re.Match[str], gap_lines: bool, shouted: b
     stripped = after.lstrip(" ")
     end = m.end("head")
     colon_word = re.match(r"[ \t]+colon\b", after, re.I)
-    if stripped.startswith(":") or colon_word or stripped.startswith("-"):
+    leader = _DOT_LEADER.match(after)
+    if leader:
+        found.append((end, end + leader.end(), ":"))  # "PROCEDURE DONE ..... Wide resection": a form's dot leader
+    elif stripped.startswith(":") or colon_word or stripped.startswith("-"):
         if colon_word:
             found.append((end, end + colon_word.end(), ":"))  # dictated "procedure colon"
         elif re.match(r" +- ", after):

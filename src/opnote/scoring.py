@@ -82,7 +82,7 @@ def evaluate_view(
     cl = rule_files.checklist(code)
     text = view.text
     case = build_case(view)
-    reassert(view)
+    reassert(view, case)
     diag, dx_status, dx_msg, dx_adv = coding.assess_diagnosis(case, icd10 or [], text)
     diag.evidence = _evidence(text, ([(case.tumor.start, case.tumor.end)] if case.tumor else []) + [(m.start, m.end) for m in case.site_evidence[:1]])
     ctx = Context(view=view, case=case, checklist=cl, diagnosis=diag, diagnosis_status=(dx_status, dx_msg))

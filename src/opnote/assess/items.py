@@ -155,7 +155,7 @@ def frozen_section(ctx: Context) -> Assessment:
 # ----------------------------------------------------------------------------- preop_imaging
 @assessor("preop_imaging")
 def preop_imaging(ctx: Context) -> Assessment:
-    imaging = [m for m in ctx.view.of("IMAGING") if m.is_("present", "historical") and m.place not in ("plan", "consent")]
+    imaging = [m for m in ctx.view.of("IMAGING") if m.is_("present", "historical") and m.place not in ("plan", "consent") and m.attr("timing") != "postoperative"]
     generic = [m for m in ctx.view.of("IMAGING_GENERIC") if m.is_("present", "historical") and m.place not in ("plan",)]
     if imaging:
         mods = sorted({str(m.attr("modality")) for m in imaging})

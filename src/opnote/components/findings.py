@@ -82,8 +82,18 @@ _FS_RESULTS = [
     ("close", r"\bclose\b"),
     ("negative", r"negative|\bneg\b|\(-\)|\bno (?:acute )?(?:infection|inflammation)\b|<\s*\d+\s*(?:pmns?|neutrophils)|\bno (?:evidence of |residual |viable |definite |gross )?(?:tumou?r|malignan\w*|neoplas\w*|sarcoma|carcinoma|cancer|disease|osteosarcoma|chondrosarcoma|lesional tissue|atypia)"
                  r"|\bnot involved|uninvolved|free of (?:tumou?r|disease|malignan\w*|neoplasm|sarcoma)|\bfree\b|tumou?r[- ]free|\bclear\b|without (?:evidence of )?(?:tumou?r|malignan\w*)|benign|normal (?:marrow|bone|tissue|fat|hematopoietic)|no tumor seen|reactive"),
-    ("positive", r"positive|consistent with|compatible with|confirm(?:ed|s|ing)?|diagnostic of|demonstrat(?:ed|es|ing) (?:\w+ ){0,3}(?:sarcoma|carcinoma|tumou?r|malignan\w*|osteosarcoma|chondrosarcoma)|showed (?:\w+ ){0,3}(?:sarcoma|carcinoma|tumou?r|malignan\w*|osteosarcoma|chondrosarcoma)|(?:viable |residual )?tumou?r (?:was |is )?(?:present|seen|identified)|involved|malignant cells|high[- ]grade|sarcoma|carcinoma|osteosarcoma|chondrosarcoma|giant cell tumou?r|lesional"),
+    ("positive", r"positive|consistent with|compatible with|confirm(?:ed|s|ing)?|diagnostic of|demonstrat(?:ed|es|ing) (?:(?!(?:no|not|without|neither|absence)\b)\w+ ){0,3}(?:sarcoma|carcinoma|tumou?r|malignan\w*|osteosarcoma|chondrosarcoma)|showed (?:(?!(?:no|not|without|neither|absence)\b)\w+ ){0,3}(?:sarcoma|carcinoma|tumou?r|malignan\w*|osteosarcoma|chondrosarcoma)|(?:viable |residual )?tumou?r (?:was |is )?(?:present|seen|identified)|involved|malignant cells|high[- ]grade|sarcoma|carcinoma|osteosarcoma|chondrosarcoma|giant cell tumou?r|lesional"),
 ]
+# A result said before its frozen section: "margins were negative on frozen section, final pathology
+# pending" (the "pending" after it is the final pathology's).
+_RESULT_ON_FROZEN = re.compile(r"\b(?P<word>negative|positive|clear|free|involved|close)\s+(?:on|by|per|at)\s+(?:the\s+)?(?:intra-?operative\s+)?$", re.I)
+
+
+def _result_of(word: str) -> str:
+    w = word.lower()
+    return "positive" if w in ("positive", "involved") else "close" if w == "close" else "negative"
+
+
 # Fields a frozen-section block may hold on the lines under its heading (its specimen, its result).
 FS_BLOCK_FIELDS = {"frozen_section", "specimens", "pathology", "findings"}
 FS_RESULT_RE = re.compile("|".join(f"(?P<{name}>{rx})" for name, rx in _FS_RESULTS), re.I)
@@ -114,7 +124,7 @@ FS_REASON_RE = re.compile(
 # "not sent - level through uninvolved joint": a "not sent" the note goes on to explain in words.
 FS_REASON_AFTER_RE = re.compile(r"[ \t]*[:\-]?[ \t]*(?:not (?:sent|performed|done|requested|obtained|indicated)|none|nil|no)\b[ \t]*(?:[-\u2013\u2014:;(,]|because\b|as\b)[ \t]*(?:[A-Za-z][\w/-]*[ \t,]+){2,}[A-Za-z]", re.I)
 # A frozen-section field answered no ("Performed: No; Reason: histology established on core biopsy").
-FS_PERFORMED_NO_RE = re.compile(r"[\s:.\-]*(?:performed|done|sent|requested)\s*[:?]?\s*(?:no|n|not done)\b[^\n]*?(?P<reason>\breason\s*:\s*\w)?", re.I)
+FS_PERFORMED_NO_RE = re.compile(r"[\s:.\-]*(?:performed|done|sent|requested)\s*[:?]?\s*(?:no|n|not done)\b(?:[^\n]*?(?P<reason>\breason\s*:\s*\w))?", re.I)
 CONTRAST_RE = re.compile(r"\b(?:with(?:out)?(?: and without)? (?:iv |intravenous )?(?:contrast|gadolinium)|contrast[- ]enhanced|gadolinium[- ]enhanced|non-?contrast|post-?contrast)\b", re.I)
 PREOP_RE = re.compile(r"preoperative|pre-operative|preop|prior|previous|obtained|reviewed|demonstrat|show|reveal|confirm|staging|planning|template|templat|measured on|based on|per the|outside|available|was done|was performed|were obtained|had|underwent|noted", re.I)
 
@@ -405,8 +415,8 @@ class OpnoteFindings:
                 if (ends_label or re.match(r"\s*(?:\w+\s+){0,4}?(?:these|this|they|both|all|it|which|the (?:result|frozen|margin|margins))\b", head, re.I)
                         or re.match(r"\s*(?:result|results|read|reading)\b", head, re.I) or NEXT_RESULT_RE.match(head)):
                     window_end = min(ne, ns + 300)
-        m = FS_RESULT_RE.search(text, window_start, window_end)
-        result = m.lastgroup if m else None
+        m = _RESULT_ON_FROZEN.search(text, max(0, rec["start"] - 60), rec["start"]) or FS_RESULT_RE.search(text, window_start, window_end)
+        result = (m.lastgroup if m.re is FS_RESULT_RE else _result_of(m.group("word"))) if m else None
         if result == "positive" and FS_DIAGNOSIS_DEFERRED_RE.search(text, window_start, window_end):
             result = "pending"
         if result is None and hdr is None:

@@ -52,6 +52,14 @@ _CUES = [
 _RANK = {kind: i for i, (kind, _) in enumerate(_CUES)}
 # A segment of a vessel or a nerve, not of bone, just before the number.
 _VESSEL_SEGMENT = re.compile(r"\b(?:vein|veins|venous|artery|arteries|arterial|vessels?|nerve|bypass|graft)\b[^.;]{0,60}\bsegment\b[^.;]{0,20}$", re.I)
+# A vessel or a nerve named just before the number ("the superficial femoral vein (13 cm)", "SFA and
+# SFV (15 cm segment)"), or "vessel length" after it; the periosteum taken "over 8 cm".
+_VESSEL_JUST_BEFORE = re.compile(r"\b(?:vein|veins|artery|arteries|vessels?|nerve|sfa|sfv|cfa|cfv)\b[^.;\d]{0,12}$", re.I)
+_VESSEL_LENGTH_AFTER = re.compile(r"\s*(?:of\s+)?(?:vessel|vein|artery|arterial|venous|nerve)\s+(?:length|segment|graft)\b", re.I)
+_PERIOSTEUM_BEFORE = re.compile(r"\bperiosteum\b(?:\s+\w+){0,3}?\s+(?:over|for|around)\s+(?:about\s+|approximately\s+)?$", re.I)
+# The tumor's extent in the marrow on imaging ("marrow involvement up to 210 mm from the joint line").
+_MARROW_EXTENT = re.compile(r"\b(?:marrow|signal)\b[^.;,]{0,30}?\b(?:extent|extension|extending|extends|involvement|up to|reaching|reaches|signal|edema|oedema|abnormality|replacement)\b[^.;,\d]{0,15}$", re.I)
+_CUT_WORD = re.compile(r"osteotom|\bcut\b|resect|transect|divided|saw", re.I)
 # A length followed at once by where it is measured from the tumor is a margin, whatever verb stands
 # before it (written in lower case: searched in the lower-cased text, or with IGNORECASE).
 _FROM_THE_TUMOR = re.compile(
@@ -134,8 +142,12 @@ def _told_outright(left: str, right: str) -> str | None:
     vein ... a segment of about 70 mm taken with the tumor")."""
     if _FROM_THE_TUMOR.match(right):
         return "margin_distance"
-    if _VESSEL_SEGMENT.search(left):
+    if _VESSEL_SEGMENT.search(left) or _VESSEL_LENGTH_AFTER.match(right) or _PERIOSTEUM_BEFORE.search(left):
         return "other"
+    if _VESSEL_JUST_BEFORE.search(left) and "margin" not in left.lower():
+        return "other"  # but "closest margin, at the popliteal vein, about 1 mm" is a margin
+    if _MARROW_EXTENT.search(left) and not _CUT_WORD.search(left):
+        return "tumor"  # "marrow signal extending 16 cm from the joint line": the tumor's extent on imaging
     return None
 
 

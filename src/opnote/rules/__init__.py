@@ -141,6 +141,7 @@ class SideRules(_Strict):
     not_the_tumor_side: list[str]
     not_the_tumor_side_after: list[str]
     not_a_side_before: list[str]
+    abbreviation_not_a_side_before: str
     not_a_side_after: list[str]
     correction: str
     abbreviations: list[str]
@@ -153,6 +154,7 @@ class OperationRules(_Strict):
     classes: dict[str, str]
     levels: dict[str, str]
     past_anchor: str
+    after_anchor: str
     narrative_start: str
     not_done: str
     procedure_line_chars: int
@@ -198,10 +200,11 @@ class CaseFile(_Strict):
 
 def _regexes(case: CaseFile) -> list[tuple[str, str]]:
     s, o = case.side, case.operation
-    out = [("side.correction", s.correction), ("operation.past_anchor", o.past_anchor)]
+    out = [("side.correction", s.correction), ("operation.past_anchor", o.past_anchor), ("operation.after_anchor", o.after_anchor)]
     out += [(f"side.not_the_tumor_side[{i}]", r) for i, r in enumerate(s.not_the_tumor_side)]
     out += [(f"side.not_the_tumor_side_after[{i}]", r) for i, r in enumerate(s.not_the_tumor_side_after)]
     out += [(f"side.not_a_side_before[{i}]", r) for i, r in enumerate(s.not_a_side_before)]
+    out += [("side.abbreviation_not_a_side_before", s.abbreviation_not_a_side_before)]
     out += [(f"side.not_a_side_after[{i}]", r) for i, r in enumerate(s.not_a_side_after)]
     out += [("operation.not_done", o.not_done), ("operation.narrative_start", o.narrative_start), ("side.error_words", s.error_words)]
     out += [(f"operation.levels.{k}", r) for k, r in o.levels.items()]
