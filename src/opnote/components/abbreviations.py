@@ -11,6 +11,8 @@ import bisect
 import warnings
 from typing import TypedDict
 
+import numpy
+from spacy.attrs import ORTH
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 
@@ -104,15 +106,20 @@ class OpnoteAbbreviations:
         """
         from scispacy.abbreviation import filter_matches
 
-        closes = [t.i for t in doc if t.text == ")"]
+        text = doc_text(doc)
+        if "(" not in text or ")" not in text:
+            return  # no "( ... )" pair: scispaCy would find nothing (its matcher of defined forms is empty)
+        orth = doc.to_array(ORTH)
+        strings = doc.vocab.strings
+        closes = numpy.flatnonzero(orth == strings[")"]).tolist()
         pairs: list[tuple[int, int, int]] = []
-        for tok in doc:
-            if tok.text != "(":
-                continue
-            k = bisect.bisect_left(closes, tok.i + 2)
-            while k < len(closes) and closes[k] - tok.i - 1 <= _MAX_PAREN_WORDS:
-                pairs.append((0, tok.i + 1, closes[k]))  # inside the brackets, as scispaCy passes them on
+        for i in numpy.flatnonzero(orth == strings["("]).tolist():
+            k = bisect.bisect_left(closes, i + 2)
+            while k < len(closes) and closes[k] - i - 1 <= _MAX_PAREN_WORDS:
+                pairs.append((0, i + 1, closes[k]))  # inside the brackets, as scispaCy passes them on
                 k += 1
+        if not pairs:
+            return
         pairs.sort(key=lambda m: (m[2], -m[1]))
         with warnings.catch_warnings():
             # scispaCy runs its matcher of defined short forms also when the note defined none,
