@@ -928,3 +928,17 @@ def test_the_limb_a_vein_graft_was_taken_from_is_not_the_tumors_side(checker):
     report = checker.check(text)
     assert report.case.side.value == "right" and report.case.side.conflicts == []
     assert not any(a.code and a.code.startswith("2761") for a in report.advisories if a.kind == "code_selection")
+
+
+def test_a_report_translated_from_french_reads_its_fields_margin_frozen_section_and_sides(checker):
+    text = (
+        "Diagnostic préopératoire: right distal femur osteosarcoma, conventional high grade, after chemotherapy.\n"
+        "Intervention: résection of the right distal femur with marges larges, en monobloc, and reconstruction by a "
+        "prothèse de résection du fémur distal.\n\n"
+        "Voie d'abord: medial approach to the left distal femur from the mid-thigh to the tibial tubercle.\n\n"
+        "Exérèse: osteotomy 15 cm from the joint line. Extemporaneous examination of the medullary margin: negative.\n"
+        "Specimen: fémur distal gauche, 15 cm, to the pathologist.\n"
+    )
+    report = checker.check(text)
+    assert report.item("margin_intent").status == "met" and report.item("frozen_section").status == "met"
+    assert report.case.side.value == "right" and {c.value for c in report.case.side.conflicts} == {"left"}

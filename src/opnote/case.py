@@ -138,6 +138,10 @@ class _Compiled:
     bone_resected_lc: re.Pattern[str]
 
 
+def _any_of(patterns: Sequence[str]) -> str:
+    return "|".join(f"(?:{p})" for p in patterns)
+
+
 @lru_cache(maxsize=1)
 def _rx() -> _Compiled:
     r = rule_files.case_rules()
@@ -146,11 +150,12 @@ def _rx() -> _Compiled:
         return re.compile(s, re.I)
 
     return _Compiled(
-        not_side_before=tuple(c(x) for x in r.side.not_the_tumor_side),
-        not_side_after=tuple(c(x) for x in r.side.not_the_tumor_side_after),
-        not_a_side_before=tuple(c(x) for x in r.side.not_a_side_before),
+        # each list searched as one alternation (the same answer as any() over its patterns, one scan)
+        not_side_before=(c(_any_of(r.side.not_the_tumor_side)),),
+        not_side_after=(c(_any_of(r.side.not_the_tumor_side_after)),),
+        not_a_side_before=(c(_any_of(r.side.not_a_side_before)),),
         abbreviation_not_a_side=c(r.side.abbreviation_not_a_side_before),
-        not_a_side_after=tuple(c(x) for x in r.side.not_a_side_after),
+        not_a_side_after=(c(_any_of(r.side.not_a_side_after)),),
         correction=c(r.side.correction),
         not_done=c(r.operation.not_done),
         levels=tuple((k, c(v)) for k, v in r.operation.levels.items()),
@@ -977,6 +982,7 @@ DONOR_RE = re.compile(
 )
 
 
+_DONOR_LC = re.compile(DONOR_RE.pattern)  # for NoteView.hit_in, which searches the lower-cased note
 _FEMUR_SITES = {"distal_femur", "femoral_shaft", "proximal_femur", "femur", "thigh"}
 _LOWER_LEG = re.compile(r"[ \t]*(?:lower[ \t]+)?(?:leg|calf|fibula|fibular|ankle|foot|shin)\b", re.I)
 
@@ -995,7 +1001,9 @@ def _donor_sides(view: NoteView, cands: list[tuple[SideMention, Mention]]) -> se
     """Sides named where a graft is harvested ("free fibula from the left leg", "reversed R GSV
     graft", "vein graft (harvested from L thigh)"): the donor limb. Read close to the side word, so
     that a procedure line naming the tumor's side and the donor's keeps them apart."""
-    out = set()
+    out: set[str] = set()
+    if view.hit_in(_DONOR_LC, 0, len(view.text)) is None:
+        return out
     named = [(sm.value, m) for sm, m in cands] + [(str(m.attr("laterality")), m) for m in view.of("SIDE") if m.attr("laterality") in ("right", "left")]
     for value, m in named:
         s, e = view.sentence(m.sent)
@@ -1016,7 +1024,7 @@ def _without_donor_limb(view: NoteView, case: Case, cands: list[tuple[SideMentio
         if donor not in high:
             cands = [(sm, m) for sm, m in cands if sm.value != donor]
             dropped = True
-    if not dropped and case.site in _FEMUR_SITES and DONOR_RE.search(view.text):
+    if not dropped and case.site in _FEMUR_SITES and view.hit_in(_DONOR_LC, 0, len(view.text)) is not None:
         # A fibula taken from the other leg: that leg's mentions ("left leg wound closed
         # separately") name the donor limb, not the femur's side the diagnosis and procedure give.
         high = {sm.value for sm, _ in cands if sm.place in ("diagnosis", "procedure")}
