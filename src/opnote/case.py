@@ -763,7 +763,7 @@ _PREOP_BEFORE = re.compile(r"\bpre-?op(?:erative)?\b[^.;]*$", re.I)
 
 def _after(view: NoteView, m: Mention) -> bool:
     """Whether the clause around ``m`` puts it after this operation ("at 12 months postoperatively",
-    "successive radiographs", "at the last follow-up")."""
+    "at the last follow-up", "six weeks after the surgery")."""
     if _PREOP_BEFORE.search(view.text, max(0, m.start - 25), m.start):
         return False  # "preoperative MRI and postoperative radiographs"
     lo, hi = clause_bounds(view, m.start, m.end, before=80, after=60)
