@@ -529,6 +529,11 @@ def test_a_note_copied_from_an_earlier_operation_is_that_operations(checker):
     assert case.operation.value == "amputation" and case.tumor_status.value == "historical"
 
 
+def _operation_and_verdict(checker, text: str) -> tuple[str | None, str]:
+    report = checker.check(text)
+    return report.case.operation.value, report.verdict
+
+
 def test_bone_resection_said_not_performed_keeps_a_soft_tissue_resection(checker):
     text = note(
         pre="PREOPERATIVE DIAGNOSIS: Synovial sarcoma of the right popliteal fossa.",
@@ -537,8 +542,7 @@ def test_bone_resection_said_not_performed_keeps_a_soft_tissue_resection(checker
               "The periosteum of the popliteal surface was included with the specimen. Femur not breached. "
               "Bone resection not performed. A segment of the superficial femoral artery was spared."),
     )
-    report = checker.check(text)
-    assert report.case.operation.value == "soft_tissue_resection" and report.verdict == "not_supported"
+    assert _operation_and_verdict(checker, text) == ("soft_tissue_resection", "not_supported")
 
 
 def test_a_metastasis_stays_current_beside_its_primarys_history(checker):
@@ -752,8 +756,7 @@ def test_a_bone_resection_the_next_words_undo_is_no_bone_resection(checker, bone
         desc=("DESCRIPTION OF PROCEDURE: The tumor was resected en bloc with the periosteum as the deep margin. "
               f"{bone_line} Frozen section of the deep margin was negative."),
     )
-    report = checker.check(text)
-    assert report.case.operation.value == "soft_tissue_resection" and report.verdict == "not_supported"
+    assert _operation_and_verdict(checker, text) == ("soft_tissue_resection", "not_supported")
 
 
 def test_a_planned_procedure_field_is_a_plan_and_a_dot_leader_is_a_field(checker):
@@ -894,8 +897,7 @@ def test_a_thigh_sarcoma_taken_off_the_femur_is_a_soft_tissue_resection(checker,
         desc=f"DESCRIPTION OF PROCEDURE: {words} Frozen section of the deep margin was negative.",
         path="SPECIMENS: Right thigh sarcoma to pathology; margins pending.",
     )
-    report = checker.check(text)
-    assert report.case.operation.value == "soft_tissue_resection" and report.verdict == "not_supported"
+    assert _operation_and_verdict(checker, text) == ("soft_tissue_resection", "not_supported")
 
 
 @pytest.mark.parametrize("pre, proc", [
@@ -911,8 +913,7 @@ def test_a_bone_named_as_where_a_soft_tissue_sarcoma_lies_is_no_bone_cut(checker
               "Resection length 16 cm."),
         path="SPECIMENS: Right thigh sarcoma to pathology; margins pending.",
     )
-    report = checker.check(text)
-    assert report.case.operation.value == "soft_tissue_resection" and report.verdict == "not_supported"
+    assert _operation_and_verdict(checker, text) == ("soft_tissue_resection", "not_supported")
 
 
 def test_the_limb_a_vein_graft_was_taken_from_is_not_the_tumors_side(checker):

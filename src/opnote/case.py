@@ -87,8 +87,8 @@ class Case:
     site_evidence: list[Mention] = field(default_factory=list)
     fracture: bool = False
     bone_resected: bool | None = None
-    # The bone resection is told by a bone cut or a bone reconstruction, not by a length alone (a
-    # soft-tissue specimen has a length too).
+    # Bone resected, told by a bone cut or a bone reconstruction, not by a length alone (a
+    # soft-tissue specimen has a length too); True only where ``bone_resected`` is.
     bone_cut: bool = False
     historical_category: str | None = None
     # The histologies the confirmed mentions of the tumor's category name ("lymphoma of bone" in
@@ -112,10 +112,11 @@ class Case:
 # ----------------------------------------------------------------------------- rule access
 @dataclass(frozen=True)
 class _Compiled:
-    not_side_before: tuple[re.Pattern[str], ...]
-    not_side_after: tuple[re.Pattern[str], ...]
-    not_a_side_before: tuple[re.Pattern[str], ...]
-    not_a_side_after: tuple[re.Pattern[str], ...]
+    # each rule list searched as one alternation (the answer any() over its patterns gives, in one scan)
+    not_side_before: re.Pattern[str]
+    not_side_after: re.Pattern[str]
+    not_a_side_before: re.Pattern[str]
+    not_a_side_after: re.Pattern[str]
     abbreviation_not_a_side: re.Pattern[str]
     correction: re.Pattern[str]
     not_done: re.Pattern[str]
@@ -150,12 +151,11 @@ def _rx() -> _Compiled:
         return re.compile(s, re.I)
 
     return _Compiled(
-        # each list searched as one alternation (the same answer as any() over its patterns, one scan)
-        not_side_before=(c(_any_of(r.side.not_the_tumor_side)),),
-        not_side_after=(c(_any_of(r.side.not_the_tumor_side_after)),),
-        not_a_side_before=(c(_any_of(r.side.not_a_side_before)),),
+        not_side_before=c(_any_of(r.side.not_the_tumor_side)),
+        not_side_after=c(_any_of(r.side.not_the_tumor_side_after)),
+        not_a_side_before=c(_any_of(r.side.not_a_side_before)),
         abbreviation_not_a_side=c(r.side.abbreviation_not_a_side_before),
-        not_a_side_after=(c(_any_of(r.side.not_a_side_after)),),
+        not_a_side_after=c(_any_of(r.side.not_a_side_after)),
         correction=c(r.side.correction),
         not_done=c(r.operation.not_done),
         levels=tuple((k, c(v)) for k, v in r.operation.levels.items()),
@@ -683,10 +683,9 @@ def _in_places(view: NoteView, char: int, places: Sequence[str]) -> bool:
 def _settle_tissue(view: NoteView, case: Case) -> Fact:
     if case.tumor_status.value != "current":
         return Fact("unknown")
-    bone, ev = case.bone_resected, []
     tumor_ev = [_span(case.tumor)] if case.tumor else []
     if case.category == "soft_tissue_sarcoma" or (case.site in SOFT_SITES and case.category == "unknown"):
-        if bone and case.bone_cut:
+        if case.bone_cut:
             rx = _rx()
             inv = rx.invasion.search(view.text)
             ev = tumor_ev + ([(inv.start(), inv.end())] if inv else [])
@@ -847,11 +846,11 @@ def _choose_operation(cands: list[tuple[str, Mention, float]], order: dict[str, 
 
 def _resection_fact(view: NoteView, case: Case, ev: list[Mention]) -> Fact:
     """A tumor resection: of bone (radical) or of soft tissue only."""
-    if case.category == "soft_tissue_sarcoma" and not (case.bone_resected and case.bone_cut):
+    if case.category == "soft_tissue_sarcoma" and not case.bone_cut:
         return Fact("soft_tissue_resection", _spans(ev))
     if case.bone_resected is False:
         return Fact("soft_tissue_resection", _spans(ev))
-    if case.site in SOFT_SITES and not (case.bone_resected and case.bone_cut):
+    if case.site in SOFT_SITES and not case.bone_cut:
         return Fact("soft_tissue_resection", _spans(ev))
     margins = [m for m in view.of("MARGIN") if m.present]
     intents = {m.attr("intent") for m in margins}
@@ -926,7 +925,7 @@ def _not_a_side(text: str, m: Mention) -> bool:
     rx = _rx()
     pre = text[max(0, m.start - 20):m.start]
     post = text[m.end:m.end + 20]
-    if any(p.search(pre) for p in rx.not_a_side_before) or any(p.search(post) for p in rx.not_a_side_after):
+    if rx.not_a_side_before.search(pre) or rx.not_a_side_after.search(post):
         return True
     # "chemo/RT", "neoadjuvant RT": radiotherapy, not the right side
     return m.text.lower().rstrip(".") in ("rt", "lt") and rx.abbreviation_not_a_side.search(pre) is not None
@@ -942,7 +941,7 @@ def _not_the_tumor_side(view: NoteView, m: Mention, site: Mention | None) -> boo
     after = text[m.end:min(s_end, m.end + 80)]
     if site is not None and site.end > m.end:
         after = text[site.end:min(s_end, site.end + 80)]
-    return any(p.search(before) for p in rx.not_side_before) or any(p.search(after) for p in rx.not_side_after)
+    return bool(rx.not_side_before.search(before) or rx.not_side_after.search(after))
 
 
 SIDE_FIELD = re.compile(r"(?:\bside|laterality|\bsite)\s*[:\-]\s*$|\(\s*$", re.I)
@@ -1184,15 +1183,14 @@ def build_case(view: NoteView) -> Case:
             case.historical_category = _adjusted_category(view, max(named, key=_specificity))
     case.fracture = any(c.present and not IMPENDING_RE.search(view.text[max(0, c.start - 40):c.end]) for c in view.of("FRACTURE"))
     _settle_site(view, case, current, _site_mentions(view))
-    case.bone_resected, bone_ev, bone_cut = _bone_resected(view, case.site)
-    case.bone_cut = bone_cut
-    if case.site in SOFT_SITES and bone_cut:
+    case.bone_resected, bone_ev, case.bone_cut = _bone_resected(view, case.site)
+    if case.site in SOFT_SITES and case.bone_cut:
         # A soft-tissue sarcoma resected with the bone it invades (a bone cut or a bone
         # reconstruction says so; a specimen's length does not): the site is that bone.
         _settle_site(view, case, current, _site_mentions(view), bone_cut=True)
     case.tissue = _settle_tissue(view, case)
     case.operation, case.amputation_level = _settle_operation(view, case)
-    if case.operation.value == "radical_resection" and case.tissue.value == "soft_tissue" and case.bone_resected and bone_cut:
+    if case.operation.value == "radical_resection" and case.tissue.value == "soft_tissue" and case.bone_cut:
         case.tissue = Fact("soft_tissue_invading_bone", case.tissue.evidence + bone_ev[:1])
     case.side, case.side_conflicts = _settle_side(view, case)
     return case

@@ -89,11 +89,6 @@ _FS_RESULTS = [
 _RESULT_ON_FROZEN = re.compile(r"\b(?P<word>negative|positive|clear|free|involved|close)\s+(?:on|by|per|at)\s+(?:the\s+)?(?:intra-?operative\s+)?$", re.I)
 
 
-def _result_of(word: str) -> str:
-    w = word.lower()
-    return "positive" if w in ("positive", "involved") else "close" if w == "close" else "negative"
-
-
 # Fields a frozen-section block may hold on the lines under its heading (its specimen, its result).
 FS_BLOCK_FIELDS = {"frozen_section", "specimens", "pathology", "findings"}
 FS_RESULT_RE = re.compile("|".join(f"(?P<{name}>{rx})" for name, rx in _FS_RESULTS), re.I)
@@ -415,8 +410,9 @@ class OpnoteFindings:
                 if (ends_label or re.match(r"\s*(?:\w+\s+){0,4}?(?:these|this|they|both|all|it|which|the (?:result|frozen|margin|margins))\b", head, re.I)
                         or re.match(r"\s*(?:result|results|read|reading)\b", head, re.I) or NEXT_RESULT_RE.match(head)):
                     window_end = min(ne, ns + 300)
-        m = _RESULT_ON_FROZEN.search(text, max(0, rec["start"] - 60), rec["start"]) or FS_RESULT_RE.search(text, window_start, window_end)
-        result = (m.lastgroup if m.re is FS_RESULT_RE else _result_of(m.group("word"))) if m else None
+        said_before = _RESULT_ON_FROZEN.search(text, max(0, rec["start"] - 60), rec["start"])
+        m = FS_RESULT_RE.search(said_before.group("word")) if said_before else FS_RESULT_RE.search(text, window_start, window_end)
+        result = m.lastgroup if m else None
         if result == "positive" and FS_DIAGNOSIS_DEFERRED_RE.search(text, window_start, window_end):
             result = "pending"
         if result is None and hdr is None:
