@@ -943,3 +943,152 @@ def test_a_report_translated_from_french_reads_its_fields_margin_frozen_section_
     report = checker.check(text)
     assert report.item("margin_intent").status == "met" and report.item("frozen_section").status == "met"
     assert report.case.side.value == "right" and {c.value for c in report.case.side.conflicts} == {"left"}
+
+
+@pytest.mark.parametrize("proc, operation", [
+    ("PROCEDURE: Open reduction and internal fixation of the left subtrochanteric femur fracture with a carbon fiber nail.", "prophylactic_fixation"),
+    ("PROCEDURE: Fracture fixation of the left proximal femur with a long cephalomedullary nail.", "prophylactic_fixation"),
+])
+def test_fixing_a_fracture_through_a_current_bone_tumor_is_a_fixation_without_resection(checker, proc, operation):
+    text = note(pre="PREOPERATIVE DIAGNOSIS: Pathological fracture of the left proximal femur through a lung adenocarcinoma metastasis.",
+                proc=proc, desc="DESCRIPTION OF PROCEDURE: The fracture was reduced and the nail locked. Reamings sent to pathology.")
+    assert _operation_and_verdict(checker, text) == (operation, "not_supported")
+
+
+def test_fixing_a_traumatic_fracture_without_a_tumor_stays_other(checker):
+    text = note(pre="PREOPERATIVE DIAGNOSIS: Closed left subtrochanteric femur fracture after a fall.", ind=None, path=None,
+                proc="PROCEDURE: Open reduction and internal fixation of the left subtrochanteric femur fracture.",
+                desc="DESCRIPTION OF PROCEDURE: The fracture was reduced and fixed with a long nail.")
+    assert checker.check(text).case.operation.value == "other"
+
+
+def test_a_resection_biopsy_is_a_biopsy(checker):
+    text = ("A 16-year-old girl had an osteolytic lesion of the right lateral femoral condyle on MRI. To reach a diagnosis "
+            "we performed a resection biopsy with knee arthroscopy, and the lesion was removed completely. Histology showed "
+            "a benign fibrous histiocytoma.\n")
+    report = checker.check(text)
+    assert (report.case.operation.value, report.verdict, report.diagnosis.category) == ("biopsy", "not_supported", "benign_aggressive_bone")
+
+
+def test_a_periosteal_chondroma_curetted_is_a_benign_intralesional_case(checker):
+    text = ("We report a giant periosteal chondroma of the right distal femur in a 17-year-old boy. It was treated by "
+            "intralesional resection and intensive curettage, and the defect was filled with hydroxyapatite.\n")
+    report = checker.check(text)
+    assert report.case.operation.value == "intralesional"
+    assert (report.diagnosis.category, report.diagnosis.tumor_type) == ("benign_aggressive_bone", "periosteal chondroma")
+
+
+def test_a_sarcoma_metastatic_to_the_femur_is_a_bone_metastasis(checker):
+    text = note(pre="PREOPERATIVE DIAGNOSIS: Metastatic leiomyosarcoma of the left proximal femur; primary in the right thigh, excised in 2015.",
+                proc="PROCEDURE: Wide resection of the left proximal femur with a modular endoprosthesis.")
+    report = checker.check(text)
+    assert (report.diagnosis.category, report.diagnosis.tumor_type) == ("metastatic_bone", "metastatic leiomyosarcoma")
+
+
+def test_a_sentence_about_patients_in_general_is_not_this_patients_tumor(checker):
+    text = ("In patients with metastatic disease and a short life expectancy, an intercalary endoprosthesis is usually chosen. "
+            "We present a 12-year-old boy with osteosarcoma of the right femoral diaphysis who underwent a wide intercalary "
+            "resection of the femur and reconstruction with a locked nail and cement.\n")
+    report = checker.check(text)
+    assert (report.diagnosis.category, report.diagnosis.tumor_type) == ("primary_malignant_bone", "osteosarcoma")
+
+
+@pytest.mark.parametrize("written, tumor_type", [
+    ("low-grade central osteosarcoma", "low-grade central osteosarcoma"),
+    ("clear-cell chondrosarcoma", "clear cell chondrosarcoma"),
+    ("high-grade parosteal osteosarcoma", "parosteal osteosarcoma"),
+    ("conventional high-grade osteosarcoma", "osteosarcoma"),
+])
+def test_a_named_subtype_is_kept_and_a_grade_is_not(checker, written, tumor_type):
+    text = note(pre=f"PREOPERATIVE DIAGNOSIS: {written.capitalize()} of the right distal femur.")
+    assert checker.check(text).diagnosis.tumor_type == tumor_type
+
+
+@pytest.mark.parametrize("struck", [
+    'PROCEDURE: [deleted: "Wide resection of the right distal femur"] Extended intralesional curettage of the right distal femur giant cell tumor.',
+    ('PROCEDURE: Extended intralesional curettage of the right distal femur giant cell tumor (first dictated as "wide '
+     'resection of the right distal femur" in error).'),
+])
+def test_text_the_note_strikes_out_is_not_read(checker, struck):
+    text = note(pre="PREOPERATIVE DIAGNOSIS: Giant cell tumor of the right distal femur.", proc=struck,
+                desc="DESCRIPTION OF PROCEDURE: A cortical window was made and the tumor curetted and burred; the cavity was cemented.")
+    assert checker.check(text).case.operation.value == "intralesional"
+
+
+def test_a_side_the_attending_deletes_is_no_side_conflict(checker):
+    text = note(
+        pre="PREOPERATIVE DIAGNOSIS: Chondrosarcoma of the [deleted: left] right proximal femur.",
+        add=('ADDENDUM: One correction: the indications originally said "left proximal femur"; that word is deleted. '
+             "Disregard the previous wording."),
+    )
+    report = checker.check(text)
+    assert report.case.side.value == "right" and report.case.side.conflicts == []
+
+
+def test_the_options_of_a_documentation_query_are_not_what_was_done(checker):
+    text = note(add=('CDI QUERY: "Please clarify the type of resection performed: wide, marginal, intralesional, '
+                     'other, or unable to determine."\n\nADDENDUM: This was a planned wide resection.'))
+    intents = {f.attributes["intent"] for f in checker.check(text).findings if f.kind == "margin" and f.assertion == "present"}
+    assert "intralesional" not in intents and "marginal" not in intents
+
+
+def test_a_resection_the_curettage_was_chosen_over_is_not_done(checker):
+    text = note(pre="PREOPERATIVE DIAGNOSIS: Giant cell tumor of the right distal femur.",
+                proc="PROCEDURE: Extended curettage of the right distal femur with cementation.",
+                ind="INDICATIONS: Because the joint surface was preserved, curettage was chosen over a wide resection.",
+                desc="DESCRIPTION OF PROCEDURE: A cortical window was made and the tumor curetted and burred; the cavity was cemented.")
+    report = checker.check(text)
+    intents = {f.attributes["intent"] for f in report.findings if f.kind == "margin" and f.assertion == "present"}
+    assert report.case.operation.value == "intralesional" and "wide" not in intents
+
+
+def test_a_frozen_section_result_given_after_its_earlier_pending_is_the_result(checker):
+    text = note(add=("ADDENDUM: The frozen section of the proximal femoral marrow margin, listed above as pending, has come back "
+                     "negative for tumor."))
+    results = {f.attributes["result"] for f in checker.check(text).findings if f.kind == "frozen_section" and f.section == "addendum"}
+    assert results == {"negative"}
+
+
+def test_a_telegraphic_note_reads_its_site_tumor_and_resection_abbreviations(checker):
+    text = ("Pre/post dx: L DF OS, high grade. s/p open Bx + neoadj chemo.\n"
+            "Proc: L DF wide resxn + modular DFR (cemented)\n"
+            "Imaging: MRI L femur, CT chest neg.\n"
+            "Op: Bx tract excised en bloc. Osteotomy 15 cm from jt line. Specimen out en bloc.\n"
+            "FS prox femoral marrow -> neg for tumour.\n")
+    report = checker.check(text)
+    assert (report.case.operation.value, report.diagnosis.site, report.case.side.value) == ("radical_resection", "distal_femur", "left")
+
+
+def test_a_checkbox_field_answered_none_documents_nothing_done(checker):
+    text = note(
+        pre="PREOPERATIVE DIAGNOSIS: Metastatic breast carcinoma of the left femoral shaft, impending fracture.",
+        proc=("PROCEDURE: Prophylactic cephalomedullary nailing, left femur.\n"
+              "Resection of lesion:   [ ] Wide / en bloc   [ ] Curettage   [x] None - lesion left in situ\n"
+              "Margin:  [ ] Wide  [ ] Marginal  [ ] Intralesional  [x] Not applicable"),
+        desc="DESCRIPTION OF PROCEDURE: The nail was inserted over a guide wire and locked.",
+    )
+    report = checker.check(text)
+    assert report.case.operation.value == "prophylactic_fixation"
+    assert not [f for f in report.findings if f.kind == "margin" and f.assertion == "present"]
+
+
+@pytest.mark.parametrize("graft, kinds", [
+    ("a vascularized fibula epiphyseal autograft inside a femoral allograft", {"vascularized_fibula", "allograft"}),
+    ("a non vascularised fibula autograft from the other leg", {"autograft"}),
+    ("extracorporeal irradiation of the resected segment, which was then reimplanted", {"autograft"}),
+])
+def test_one_graft_is_read_as_one_kind(checker, graft, kinds):
+    text = note(proc=f"PROCEDURE: Intercalary resection of the right femoral diaphysis and reconstruction with {graft}.",
+                desc="DESCRIPTION OF PROCEDURE: The segment was resected en bloc with wide margins.")
+    got = {f.attributes["kind"] for f in checker.check(text).findings if f.kind == "reconstruction" and f.assertion == "present"}
+    assert got == kinds
+
+
+@pytest.mark.parametrize("proc, intents", [
+    ("We carried out a wide intra-articular resection of the right distal femur.", {"wide"}),
+    ("We carried out a radical extra-articular resection of the right distal femur.", {"radical"}),
+])
+def test_a_margin_intent_reads_across_a_hyphenated_word(checker, proc, intents):
+    text = note(proc=f"PROCEDURE: {proc}", desc="DESCRIPTION OF PROCEDURE: The femur was cut 15 cm from the joint line.")
+    got = {f.attributes["intent"] for f in checker.check(text).findings if f.kind == "margin" and f.assertion == "present"}
+    assert got == intents

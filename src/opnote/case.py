@@ -696,12 +696,22 @@ def _settle_tissue(view: NoteView, case: Case) -> Fact:
 
 # ----------------------------------------------------------------------------- operation
 _NAMES_ITS_BONE = re.compile(r"patellectomy|fibulectomy", re.I)  # a resection word that names its bone
+# A resection qualified as a tumor's is one without a site in its sentence ("She underwent a wide
+# intercalary resection with an allograft", the femur named in the sentence before), unless what it
+# takes is a tract, a scar or skin.
+_TUMOR_RESECTION_BEFORE = re.compile(r"\b(?:wide|radical|en[- ]bloc|intercalary|segmental|hemicortical|extra-?articular)(?:[\s,-]+(?:wide|radical|en[- ]bloc|intercalary|segmental|hemicortical|extra-?articular|and|oncologic(?:al)?|tumou?r))*[\s-]*$", re.I)
+_NOT_THE_TUMOR_AFTER = re.compile(r"\s+of\s+(?:the\s+|a\s+|an\s+)?(?:previous\s+|old\s+|prior\s+)?(?:biopsy\s+)?(?:tract|scar|skin|wound|incision|site)\b", re.I)
+
+
+def _qualified_as_tumors(view: NoteView, m: Mention) -> bool:
+    return bool(_TUMOR_RESECTION_BEFORE.search(view.text, max(0, m.start - 60), m.start)) and not _NOT_THE_TUMOR_AFTER.match(view.text, m.end)
 
 
 def _operation_candidates(view: NoteView, case: Case) -> list[tuple[str, Mention, float]]:
     rules = rule_files.case_rules().operation
     out: list[tuple[str, Mention, float]] = []
     anchors = {m.sent for m in view.of("SITE", "TUMOR", "TUMOR_GENERIC") if not m.is_("negated")}
+    pathological = case.current_tumor and case.category not in ("unknown", "soft_tissue_sarcoma")
     for m in view.of("PROCEDURE"):
         if m.is_("negated", "hypothetical", "possible"):
             continue
@@ -713,7 +723,9 @@ def _operation_candidates(view: NoteView, case: Case) -> list[tuple[str, Mention
         if _irrealis(view, m):
             continue  # "limb salvage carries more risk than amputation": discussed, not done
         cls = rules.classes.get(str(m.attr("procedure")), "other")
-        if cls == "resection" and m.sent not in anchors and not _NAMES_ITS_BONE.search(m.text):
+        if m.attr("procedure") == "fracture_fixation" and pathological:
+            cls = "prophylactic_fixation"  # a fracture through a current bone tumor, fixed without resection
+        if cls == "resection" and m.sent not in anchors and not _NAMES_ITS_BONE.search(m.text) and not _qualified_as_tumors(view, m):
             continue  # "the wound edges were excised", "scar excised": a resection names a site or a tumor
         if cls == "resection" and _BY_CURETTAGE.match(view.text, m.end, min(m.end + 120, view.sentence(m.sent)[1])):
             continue  # "excision of the osteoid osteoma by curettage and burr": the excision is the curettage

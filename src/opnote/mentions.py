@@ -12,6 +12,7 @@ import bisect
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, TypedDict
 
 from . import rules as rule_files
@@ -332,6 +333,40 @@ _OTHER_PATIENT_WORDS = ("case 2", "case ii", "case two", "case b", "patient 2", 
                         "second patient", "next patient", "second case", "next case", "another patient")
 
 
+_STRUCK_WORDS = ("deleted", "struck", "strike", "removed", "originally", "initially", "first", "mistakenly",
+                 "version", "error", "disregard")
+_QUOTED = re.compile(r'"([^"\n]{1,300})"|\u201c([^\u201d\n]{1,300})\u201d')
+
+
+@lru_cache(maxsize=1)
+def _struck_rx() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
+    r = rule_files.case_rules().struck
+    return re.compile(r.bracket, re.I), re.compile(r.cues, re.I), re.compile(r.keeps, re.I)
+
+
+def _struck_spans(text: str, low: str, sentences: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Spans of text the note strikes out: "[deleted: left]", or the quotation in 'the title as
+    first dictated read "wide resection of the right distal femur"; please disregard it'."""
+    if not any(w in low for w in _STRUCK_WORDS):
+        return []
+    bracket, cues, keeps = _struck_rx()
+    out = [(m.start(), m.end()) for m in bracket.finditer(text)]
+    if '"' in text or "\u201c" in text:
+        sents = list(sentences) or [(0, len(text))]
+        starts = [s for s, _ in sents]
+        seen: set[int] = set()
+        for cue in cues.finditer(text):
+            i = bisect.bisect_right(starts, cue.start()) - 1
+            if i < 0 or i in seen:
+                continue
+            seen.add(i)
+            s, e = sents[i]
+            for q in _QUOTED.finditer(text, s, e):
+                if not keeps.search(text, max(s, q.start() - 30), q.start()):
+                    out.append((q.start(), q.end()))
+    return out
+
+
 def note_view(
     text: str,
     findings: Sequence[Mapping[str, Any]],
@@ -346,8 +381,11 @@ def note_view(
     if other is not None:
         # A case series: what follows "Case 2." is another patient's; the note is judged on the first.
         mentions = [m for m in mentions if m.start < other.start()]
-    mentions.sort(key=lambda m: (m.start, -m.end, m.label))
     sents = [(int(s[0]), int(s[1])) for s in sentences] if sentences else []
+    struck = _struck_spans(text, low, sents)
+    if struck:
+        mentions = [m for m in mentions if not any(a <= m.start < b for a, b in struck)]
+    mentions.sort(key=lambda m: (m.start, -m.end, m.label))
     secs = [Section(s["category"], s["title_start"], s["title_end"], s["end"]) for s in sections or ()]
     _settle_places(text, mentions, secs)
     return NoteView(text=text, sentences=sents, sections=secs, mentions=mentions)

@@ -703,6 +703,10 @@ _BOX_HINTS = ("[ ]", "[]", "( )", "x]", "X]", "✓]", "✔]", "•]", "*]", "-]"
 _LABEL_END = re.compile(r"  |\t|\||;|\n|\s[A-Za-z][A-Za-z /-]{0,30}:|" + _UNCHECKED + "|" + _CHECKED)
 
 
+# A ticked option that answers its field with nothing done ("[x] None - lesion left in situ").
+_NONE_ANSWER = re.compile(r"\s*(?:none|nil|not applicable|n/a)\b(?![ \t]*[-\u2013>:]*[ \t]*(?:reason|because|as\b|since))", re.I)
+
+
 def _checkbox_pass(c: Canonical) -> Canonical:
     """An option whose box is not ticked is not a statement: its label (and every box) becomes
     spaces of the same length, so "[ ] CT" documents no CT and "Side: [ ] Left [x] Right" one side.
@@ -721,9 +725,13 @@ def _checkbox_pass(c: Canonical) -> Canonical:
         before = text[line.start():boxes[0].start()].rstrip()
         labels_before = bool(before) and not before.endswith((":", ".")) and not text[boxes[-1].end():line.end()].strip()
         prev_end = line.start()
+        answers: list[str] = []
         for m in boxes:
             found.append((m.start(), m.end(), " " * (m.end() - m.start())))
             if m.group("off") is None:
+                if not labels_before:
+                    end = _LABEL_END.search(text, m.end() + 1, line.end())
+                    answers.append(text[m.end():end.start() if end else line.end()])
                 prev_end = m.end()
                 continue
             if labels_before:
@@ -740,6 +748,9 @@ def _checkbox_pass(c: Canonical) -> Canonical:
             if label.strip():
                 found.append((a, a + len(label), " " * len(label)))
             prev_end = m.end()
+        if answers and before.endswith(":") and all(_NONE_ANSWER.match(a) for a in answers):
+            # "Resection of lesion: [ ] Wide [ ] Curettage [x] None": the field says it was not done
+            found.append((line.start(), line.start() + len(before), " " * len(before)))
     return _apply(c, found)  # sorts them and keeps the first of overlapping rewrites
 
 

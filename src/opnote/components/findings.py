@@ -89,6 +89,27 @@ _FS_RESULTS = [
 _RESULT_ON_FROZEN = re.compile(r"\b(?P<word>negative|positive|clear|free|involved|close)\s+(?:on|by|per|at)\s+(?:the\s+)?(?:intra-?operative\s+)?$", re.I)
 
 
+# A "pending" that names the state before the result the sentence goes on to give ("listed above as
+# pending, has come back negative", "previously pending, now reported negative").
+_EARLIER_PENDING = re.compile(r"\b(?:(?:listed|reported|noted|documented|recorded|described|given|shown|dictated|marked)(?: above| earlier| previously)? as|previously|initially|earlier|originally|which was|that was)\s+(?:still\s+)?pending\b", re.I)
+
+
+def _stated_result(text: str, start: int, window_start: int, window_end: int) -> str | None:
+    """The result a frozen section's words give: one said just before it ("negative on frozen
+    section"), else the first after it, passing over a "pending" the sentence says came before
+    the result it goes on to give ("listed above as pending, has come back negative")."""
+    said_before = _RESULT_ON_FROZEN.search(text, max(0, start - 60), start)
+    if said_before:
+        m = FS_RESULT_RE.search(said_before.group("word"))
+        return m.lastgroup if m else None
+    m = FS_RESULT_RE.search(text, window_start, window_end)
+    if m is not None and m.lastgroup == "pending" and _EARLIER_PENDING.search(text, max(window_start, m.start() - 40), m.end()):
+        later = FS_RESULT_RE.search(text, m.end(), window_end)
+        if later is not None and later.lastgroup != "pending":
+            m = later
+    return m.lastgroup if m else None
+
+
 # Fields a frozen-section block may hold on the lines under its heading (its specimen, its result).
 FS_BLOCK_FIELDS = {"frozen_section", "specimens", "pathology", "findings"}
 FS_RESULT_RE = re.compile("|".join(f"(?P<{name}>{rx})" for name, rx in _FS_RESULTS), re.I)
@@ -132,12 +153,13 @@ _CANON = {
     "ups": "undifferentiated pleomorphic sarcoma", "pleomorphic sarcoma": "undifferentiated pleomorphic sarcoma",
     "giant cell tumour": "giant cell tumor", "giant-cell tumor": "giant cell tumor", "gct": "giant cell tumor",
     "gctb": "giant cell tumor", "giant cell tumor of bone": "giant cell tumor", "chondro sarcoma": "chondrosarcoma",
-    "chondrosarcomas": "chondrosarcoma", "os": "osteosarcoma", "abc": "aneurysmal bone cyst", "rcc": "renal cell carcinoma",
+    "chondrosarcomas": "chondrosarcoma", "clear-cell chondrosarcoma": "clear cell chondrosarcoma",
+    "low grade central osteosarcoma": "low-grade central osteosarcoma", "os": "osteosarcoma", "abc": "aneurysmal bone cyst", "rcc": "renal cell carcinoma",
     "mpnst": "malignant peripheral nerve sheath tumor", "sts": "soft tissue sarcoma",
 }
 # Grades, and the subtypes of conventional osteosarcoma (by its dominant matrix), are not another
 # tumor type: "high-grade chondroblastic osteosarcoma" is an osteosarcoma.
-_GRADE = re.compile(r"^(?:conventional|high[- ]grade|low[- ]grade|intermediate[- ]grade|grade \w+|recurrent|primary|(?:osteo|chondro|fibro)blastic(?= osteo))\s+", re.I)
+_GRADE = re.compile(r"^(?:conventional|high[- ]grade|low[- ]grade(?! central osteosarcoma)|intermediate[- ]grade|grade \w+|recurrent|primary|(?:osteo|chondro|fibro)blastic(?= osteo))\s+", re.I)
 _MET_TAIL = re.compile(r"\s+(?:(?:of|from)\s+(?:(?:a|an|the)\s+)?)?((?:[a-z-]+\s+){0,3}?(?:carcinoma|cancer|adenocarcinoma|melanoma|sarcoma|myeloma|tumou?r))\b", re.I)
 
 
@@ -410,9 +432,7 @@ class OpnoteFindings:
                 if (ends_label or re.match(r"\s*(?:\w+\s+){0,4}?(?:these|this|they|both|all|it|which|the (?:result|frozen|margin|margins))\b", head, re.I)
                         or re.match(r"\s*(?:result|results|read|reading)\b", head, re.I) or NEXT_RESULT_RE.match(head)):
                     window_end = min(ne, ns + 300)
-        said_before = _RESULT_ON_FROZEN.search(text, max(0, rec["start"] - 60), rec["start"])
-        m = FS_RESULT_RE.search(said_before.group("word")) if said_before else FS_RESULT_RE.search(text, window_start, window_end)
-        result = m.lastgroup if m else None
+        result = _stated_result(text, rec["start"], window_start, window_end)
         if result == "positive" and FS_DIAGNOSIS_DEFERRED_RE.search(text, window_start, window_end):
             result = "pending"
         if result is None and hdr is None:

@@ -180,6 +180,13 @@ class TumorRules(_Strict):
     then: str
 
 
+class StruckRules(_Strict):
+    description: str
+    bracket: str
+    cues: str
+    keeps: str
+
+
 class CaseFile(_Strict):
     version: str
     description: str
@@ -189,6 +196,7 @@ class CaseFile(_Strict):
     bone: BoneRules
     tissue: TissueRules
     tumor: TumorRules
+    struck: StruckRules
 
     @field_validator("places")
     @classmethod
@@ -207,6 +215,7 @@ def _regexes(case: CaseFile) -> list[tuple[str, str]]:
     out += [("side.abbreviation_not_a_side_before", s.abbreviation_not_a_side_before)]
     out += [(f"side.not_a_side_after[{i}]", r) for i, r in enumerate(s.not_a_side_after)]
     out += [("operation.not_done", o.not_done), ("operation.narrative_start", o.narrative_start), ("side.error_words", s.error_words)]
+    out += [("struck.bracket", case.struck.bracket), ("struck.cues", case.struck.cues), ("struck.keeps", case.struck.keeps)]
     out += [(f"operation.levels.{k}", r) for k, r in o.levels.items()]
     out += [("bone.spared", case.bone.spared), ("bone.resected", case.bone.resected)]
     out += [(f"tissue.{k}", getattr(case.tissue, k)) for k in ("bone_context", "soft_context", "invasion")]
