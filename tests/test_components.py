@@ -1092,3 +1092,26 @@ def test_a_margin_intent_reads_across_a_hyphenated_word(checker, proc, intents):
     text = note(proc=f"PROCEDURE: {proc}", desc="DESCRIPTION OF PROCEDURE: The femur was cut 15 cm from the joint line.")
     got = {f.attributes["intent"] for f in checker.check(text).findings if f.kind == "margin" and f.assertion == "present"}
     assert got == intents
+
+
+def test_a_summary_heading_at_the_top_tells_what_was_done(checker):
+    text = ("Summary\nOpen incisional biopsy of a destructive lesion of the left distal femur, suspicious for osteosarcoma.\n\n"
+            "Procedure Details:\n- A 3 cm incision in line with the planned resection.\n- Tissue sent for frozen section and permanents.\n")
+    assert _operation_and_verdict(checker, text) == ("biopsy", "not_supported")
+
+
+@pytest.mark.parametrize("consent", [
+    "Consent: resxn of sarcoma L DF; LS w/ DFR vs AKA discussed w/ pt + mother, chose LS. Signed.",
+    "Consent: resxn of CS L PF w/ PFR; alternative = hip disartic, discussed + declined. Signed.",
+])
+def test_a_telegraphic_consent_names_limb_salvage_against_amputation(checker, consent):
+    text = note(ind=f"INDICATIONS: Biopsy-proven osteosarcoma of the left distal femur.\n{consent}")
+    assert next(i for i in checker.check(text).checklist if i.id == "informed_consent").status == "met"
+
+
+def test_a_telegraphic_history_names_a_metastasis_and_the_clear_other_femur_is_no_side(checker):
+    text = ("Pre/Post: L femoral shaft met breast ca, impending path fx.\nProc: prophylactic IM nail L femur. NO resxn.\n"
+            "Hx: Bx of L femoral lesion 2024 = met breast ca. Bone scan: multiple mets incl spine, L femoral shaft; R femur clear.\n")
+    report = checker.check(text)
+    assert (report.diagnosis.category, report.diagnosis.tumor_type) == ("metastatic_bone", "metastatic breast carcinoma")
+    assert report.case.side.value == "left" and report.case.side.conflicts == []

@@ -163,6 +163,10 @@ _GRADE = re.compile(r"^(?:conventional|high[- ]grade|low[- ]grade(?! central ost
 _MET_TAIL = re.compile(r"\s+(?:(?:of|from)\s+(?:(?:a|an|the)\s+)?)?((?:[a-z-]+\s+){0,3}?(?:carcinoma|cancer|adenocarcinoma|melanoma|sarcoma|myeloma|tumou?r))\b", re.I)
 
 
+_MET_ABBREVIATION = re.compile(r"^(?:met|mets)\s+")
+_CA_END = re.compile(r"\bca\.?$")
+
+
 def _histology(span: Span, text: str, attrs: dict[str, Any]) -> str:
     """The histology as written, normalized: "Conventional high-grade osteosarcoma" -> "osteosarcoma"."""
     low = " ".join(span.text.lower().split())
@@ -173,7 +177,10 @@ def _histology(span: Span, text: str, attrs: dict[str, Any]) -> str:
         if low in {"metastatic", "metastasis", "metastases", "metastatic disease", "metastatic lesion", "oligometastatic"}:
             m = _MET_TAIL.match(text, span.end_char)
             return ("metastatic " + " ".join(m.group(1).lower().split())) if m else "metastatic carcinoma"
-        return low if low.startswith("metasta") else "metastatic " + low
+        if low.startswith("metasta"):
+            return low
+        low = _CA_END.sub("carcinoma", _MET_ABBREVIATION.sub("", low))  # "met breast ca"
+        return "metastatic " + low
     if low in {"high-grade sarcoma", "high grade sarcoma"}:
         return "sarcoma"
     return low
