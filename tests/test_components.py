@@ -1115,3 +1115,24 @@ def test_a_telegraphic_history_names_a_metastasis_and_the_clear_other_femur_is_n
     report = checker.check(text)
     assert (report.diagnosis.category, report.diagnosis.tumor_type) == ("metastatic_bone", "metastatic breast carcinoma")
     assert report.case.side.value == "left" and report.case.side.conflicts == []
+
+
+@pytest.mark.parametrize("sentence, kind", [
+    ("We went through the ways of treating it locally: limb salvage with a distal femoral replacement, an above-knee amputation, and a rotationplasty.", "rotationplasty"),
+    ("Amputation and rotationplasty had both been considered at tumour board.", "rotationplasty"),
+    ("[x] Limb salvage - distal femoral resection + allograft  -> rejected (see below)", "allograft"),
+])
+def test_a_reconstruction_weighed_and_not_chosen_is_not_done(checker, sentence, kind):
+    text = note(ind=f"INDICATIONS: Biopsy-proven osteosarcoma of the right distal femur.\n{sentence}")
+    kinds = {f.attributes["kind"] for f in checker.check(text).findings if f.kind == "reconstruction" and f.assertion == "present"}
+    assert kind not in kinds
+
+
+@pytest.mark.parametrize("sentence", [
+    "Given the joint surface destruction, further curettage was not felt to be reasonable.",
+    "Repeat curettage was judged not salvageable.",
+])
+def test_a_curettage_judged_unsuitable_is_no_intralesional_margin(checker, sentence):
+    text = note(pre="PREOPERATIVE DIAGNOSIS: Recurrent giant cell tumor of the left distal femur.", ind=f"INDICATIONS: {sentence}")
+    intents = {f.attributes["intent"] for f in checker.check(text).findings if f.kind == "margin" and f.assertion == "present"}
+    assert "intralesional" not in intents
