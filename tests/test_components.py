@@ -1136,3 +1136,50 @@ def test_a_curettage_judged_unsuitable_is_no_intralesional_margin(checker, sente
     text = note(pre="PREOPERATIVE DIAGNOSIS: Recurrent giant cell tumor of the left distal femur.", ind=f"INDICATIONS: {sentence}")
     intents = {f.attributes["intent"] for f in checker.check(text).findings if f.kind == "margin" and f.assertion == "present"}
     assert "intralesional" not in intents
+
+
+def test_a_spoken_self_correction_strikes_the_side_said_before_it(checker):
+    text = note(pre="PREOPERATIVE DIAGNOSIS: osteosarcoma of the right distal femur, scratch that, left distal femur, high grade.",
+                proc="PROCEDURE: Radical resection of the left distal femur with distal femoral replacement.",
+                ind=("INDICATIONS: Biopsy-proven osteosarcoma of the left distal femur. MRI of the left femur reviewed. We discussed "
+                     "limb salvage versus amputation and the malignant nature of the tumor; consent obtained."))
+    report = checker.check(text)
+    assert report.case.side.value == "left" and report.case.side.conflicts == []
+
+
+def test_a_misheard_side_word_in_the_procedure_line_is_a_side_and_a_conflict(checker):
+    text = note(proc="PROCEDURE: Radical resection of the lift distal femur with distal femoral replacement.")
+    report = checker.check(text)
+    assert report.case.side.value == "right" and [c.value for c in report.case.side.conflicts] == ["left"]
+    assert report.verdict == "not_supported"
+
+
+def test_spelled_out_modality_letters_are_the_modality(checker):
+    text = note(ind=("INDICATIONS: Biopsy-proven osteosarcoma of the right distal femur. M. R. I. of the whole right femur and "
+                     "C. T. of the chest before surgery. We discussed limb salvage versus amputation; consent obtained."))
+    modalities = {f.attributes["modality"] for f in checker.check(text).findings if f.kind == "imaging"}
+    assert {"mri", "ct"} <= modalities
+
+
+def test_the_other_leg_called_the_normal_side_is_no_conflict(checker):
+    text = note(desc=("DESCRIPTION OF PROCEDURE: the left leg, the normal side, padded with a compression stocking. The right "
+                      "distal femur was resected en bloc with a wide margin, 15 cm from the joint line."))
+    assert checker.check(text).case.side.conflicts == []
+
+
+@pytest.mark.parametrize("text, operation", [
+    ("A 61-year-old man had a solitary renal cell carcinoma metastasis of the right femur. He was treated by preoperative "
+     "embolisation, followed by surgical resection and implantation of a megaprosthesis.\n", "radical_resection"),
+    ("A 70-year-old man had diffuse large B-cell lymphoma of the right proximal femur with a fracture. He underwent proximal "
+     "femoral replacement prior to commencing chemotherapy.\n", "radical_resection"),
+    ("A 35-year-old woman had a giant cell tumor of the right proximal femur. She had a calcar-replacing total hip replacement; "
+     "a long stem was used since the tumor and the surgical resection involved the lesser trochanter.\n", "radical_resection"),
+])
+def test_a_replacement_told_with_its_resection_is_a_bone_resection(checker, text, operation):
+    assert checker.check(text).case.operation.value == operation
+
+
+def test_a_soft_tissue_histology_arising_in_bone_is_a_bone_tumor(checker):
+    text = ("We report a case of primary synovial sarcoma arising from the proximal femur of the left side. It was removed by "
+            "wide resection of the proximal femur and a tumor prosthesis.\n")
+    assert checker.check(text).diagnosis.category == "primary_malignant_bone"

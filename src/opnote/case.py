@@ -303,6 +303,8 @@ def _tissue_of_histology(view: NoteView, t: Mention) -> str | None:
     """"soft" or "bone" where the histology (or the words around it) say which."""
     rules = rule_files.case_rules().tissue
     h = (t.attr("histology") or "").lower()
+    if _SAID_BONE_BEFORE.search(view.text, max(0, t.start - 30), t.start) or _SAID_BONE_AFTER.match(view.text, t.end):
+        return "bone"  # "intraosseous synovial sarcoma", "leiomyosarcoma of bone"
     if h in rules.soft_tissue_histology and h not in rules.either_histology:
         return "soft"
     if h in rules.either_histology or t.attr("category") in ("soft_tissue_sarcoma",):
@@ -320,6 +322,14 @@ def _tissue_of_histology(view: NoteView, t: Mention) -> str | None:
             return "soft"
         return None
     return "bone" if t.attr("category") not in (None, "unknown", "soft_tissue_sarcoma") else None
+
+
+# Words next to any histology that put it in bone: "primary intraosseous synovial sarcoma",
+# "leiomyosarcoma of bone", "angiosarcoma of the bone".
+_SAID_BONE_BEFORE = re.compile(r"\b(?:intra-?osseous|primary (?:bone|osseous)|osseous)[ \t]+(?:[a-z-]+[ \t]+)?$", re.I)
+_SAID_BONE_AFTER = re.compile(
+    r"[ \t]+(?:(?:of|in)[ \t]+(?:the[ \t]+)?bone\b|(?:arising|originating)[ \t]+(?:in|from|within)[ \t]+(?:the[ \t]+)?(?:[a-z]+[ \t]+){0,2}"
+    r"(?:bone|femur|femoral|tibia|tibial|fibula|patella|medullary)\b)", re.I)
 
 
 # Words after an either-tissue histology that say it is of soft tissue (a "soft tissue component" is
@@ -647,7 +657,7 @@ def _bone_resected(view: NoteView, site: str | None = None) -> tuple[bool | None
     # in the consent is not one put in)
     resected_recon = [
         m for m in view.of("RECON")
-        if m.present and m.attr("kind") in BONE_RECON_KINDS and not _in_places(view, m.start, ("consent", "history", "plan"))
+        if (m.present or (m.is_("historical") and not _past(view, m))) and m.attr("kind") in BONE_RECON_KINDS and not _in_places(view, m.start, ("consent", "history", "plan"))
         and not _soft_tissue_graft(view.text, m)
     ]
     lengths = [m for m in view.of("DIMENSION") if m.present and m.attr("measures") == "resection_length"]
@@ -711,6 +721,9 @@ def _operation_candidates(view: NoteView, case: Case) -> list[tuple[str, Mention
     rules = rule_files.case_rules().operation
     out: list[tuple[str, Mention, float]] = []
     anchors = {m.sent for m in view.of("SITE", "TUMOR", "TUMOR_GENERIC") if not m.is_("negated")}
+    # "treated by surgical resection and implantation of a megaprosthesis": a resection told with the
+    # bone reconstruction that fills its gap is a bone resection
+    anchors |= {m.sent for m in view.of("RECON") if m.present and m.attr("kind") in BONE_RECON_KINDS and m.attr("kind") != "cement_spacer"}
     pathological = case.current_tumor and case.category not in ("unknown", "soft_tissue_sarcoma")
     for m in view.of("PROCEDURE"):
         if m.is_("negated", "hypothetical", "possible"):
@@ -823,6 +836,12 @@ def _settle_operation(view: NoteView, case: Case) -> tuple[Fact, Fact]:
     # A diagnosis line names the biopsy that proved the tumor, not what is done today.
     cands = [c for c in cands if not (c[0] == "biopsy" and c[1].place == "diagnosis")]
     best_cls, ev = _choose_operation(cands, order)
+    if best_cls == "arthroplasty" and case.current_tumor and case.category not in ("unknown", "soft_tissue_sarcoma"):
+        resections = [c[1] for c in cands if c[0] == "resection"]
+        if resections:
+            # "a calcar-replacing total hip replacement, since the tumor and its resection involved
+            # the lesser trochanter": the joint replacement reconstructs a tumor resection
+            best_cls, ev = "resection", resections
     if best_cls is None:
         best_cls = _inferred_operation(view, case)
     if best_cls in ("amputation", "disarticulation") and rotation:
@@ -883,8 +902,8 @@ def _inferred_operation(view: NoteView, case: Case) -> str:
     told = [m for m in view.of("MARGIN", "DIMENSION") if m.present and m.place not in ("consent", "plan") and not _past(view, m)]
     margins = {m.attr("intent") for m in told if m.label == "MARGIN"}
     lengths = [m for m in told if m.label == "DIMENSION" and m.attr("measures") in ("resection_length", "specimen")]
-    if margins & {"radical", "wide"} or lengths:
-        return "resection"
+    if margins & {"radical", "wide"} or lengths or (case.bone_cut and case.category not in ("unknown", "soft_tissue_sarcoma")):
+        return "resection"  # "underwent proximal femoral replacement": the replacement tells the resection
     if margins & {"intralesional"}:
         return "intralesional"
     return "unknown"

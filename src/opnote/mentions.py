@@ -334,14 +334,16 @@ _OTHER_PATIENT_WORDS = ("case 2", "case ii", "case two", "case b", "patient 2", 
 
 
 _STRUCK_WORDS = ("deleted", "struck", "strike", "removed", "originally", "initially", "first", "mistakenly",
-                 "version", "error", "disregard")
+                 "version", "error", "disregard", "scratch", "cancel", "i mean", "sorry")
+# Up to four words said before a spoken self-correction, not past a full stop, a colon or a line end.
+_SAID_BEFORE = re.compile(r"(?:[^\s.:;\n]+[ \t,]+){1,4}$")
 _QUOTED = re.compile(r'"([^"\n]{1,300})"|\u201c([^\u201d\n]{1,300})\u201d')
 
 
 @lru_cache(maxsize=1)
-def _struck_rx() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
+def _struck_rx() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
     r = rule_files.case_rules().struck
-    return re.compile(r.bracket, re.I), re.compile(r.cues, re.I), re.compile(r.keeps, re.I)
+    return re.compile(r.bracket, re.I), re.compile(r.cues, re.I), re.compile(r.keeps, re.I), re.compile(r.spoken, re.I)
 
 
 def _struck_spans(text: str, low: str, sentences: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -349,8 +351,12 @@ def _struck_spans(text: str, low: str, sentences: Sequence[tuple[int, int]]) -> 
     first dictated read "wide resection of the right distal femur"; please disregard it'."""
     if not any(w in low for w in _STRUCK_WORDS):
         return []
-    bracket, cues, keeps = _struck_rx()
+    bracket, cues, keeps, spoken = _struck_rx()
     out = [(m.start(), m.end()) for m in bracket.finditer(text)]
+    for m in spoken.finditer(text):
+        said = _SAID_BEFORE.search(text, max(0, m.start() - 60), m.start())
+        if said is not None:
+            out.append((said.start(), m.start()))  # "the right distal femur, scratch that, left"
     if '"' in text or "\u201c" in text:
         sents = list(sentences) or [(0, len(text))]
         starts = [s for s, _ in sents]

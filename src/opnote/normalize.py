@@ -132,6 +132,10 @@ def _rules() -> _Rules:
     data = rule_files.normalization()
     words = {k.lower(): v for k, v in data.spelling.items()}
     phrases = {" ".join(k.lower().split()): v for k, v in data.phrases.items()}
+    # A side word misheard as another word, where a limb or a site follows ("lift distal femur")
+    for heard, side in data.side_homophones.items():
+        for nxt in data.side_homophone_next:
+            phrases.setdefault(f"{heard.lower()} {nxt.lower()}", f"{side} {nxt}")
     # A phrase matches across any run of spaces between its words.
     phrase_re = None
     if phrases:

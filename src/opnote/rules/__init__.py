@@ -125,6 +125,8 @@ class NormalizationFile(_Strict):
     spoken_punctuation: dict[str, str] = {}
     spoken_punctuation_min: int = 3
     not_a_spoken_period: list[str] = []
+    side_homophones: dict[str, str] = {}
+    side_homophone_next: list[str] = []
 
 
 @cache
@@ -185,6 +187,7 @@ class StruckRules(_Strict):
     bracket: str
     cues: str
     keeps: str
+    spoken: str
 
 
 class CaseFile(_Strict):
@@ -215,7 +218,7 @@ def _regexes(case: CaseFile) -> list[tuple[str, str]]:
     out += [("side.abbreviation_not_a_side_before", s.abbreviation_not_a_side_before)]
     out += [(f"side.not_a_side_after[{i}]", r) for i, r in enumerate(s.not_a_side_after)]
     out += [("operation.not_done", o.not_done), ("operation.narrative_start", o.narrative_start), ("side.error_words", s.error_words)]
-    out += [("struck.bracket", case.struck.bracket), ("struck.cues", case.struck.cues), ("struck.keeps", case.struck.keeps)]
+    out += [("struck.bracket", case.struck.bracket), ("struck.cues", case.struck.cues), ("struck.keeps", case.struck.keeps), ("struck.spoken", case.struck.spoken)]
     out += [(f"operation.levels.{k}", r) for k, r in o.levels.items()]
     out += [("bone.spared", case.bone.spared), ("bone.resected", case.bone.resected)]
     out += [(f"tissue.{k}", getattr(case.tissue, k)) for k in ("bone_context", "soft_context", "invasion")]
