@@ -1183,3 +1183,20 @@ def test_a_soft_tissue_histology_arising_in_bone_is_a_bone_tumor(checker):
     text = ("We report a case of primary synovial sarcoma arising from the proximal femur of the left side. It was removed by "
             "wide resection of the proximal femur and a tumor prosthesis.\n")
     assert checker.check(text).diagnosis.category == "primary_malignant_bone"
+
+
+@pytest.mark.parametrize("words", [
+    "Supine, bump under the right hip, the left leg with its old scar well padded.",
+    "Scanogram of both lower limbs for limb lengths: left femur 41.2 cm, right femur 41.6 cm.",
+    "Bone scan: uptake confined to the right distal femur; left femur and rest of the skeleton normal.",
+])
+def test_a_side_said_of_the_other_limb_in_passing_is_no_conflict(checker, words):
+    text = note(desc=f"DESCRIPTION OF PROCEDURE: {words} The right distal femur was resected en bloc, 15 cm from the joint line.")
+    assert checker.check(text).case.side.conflicts == []
+
+
+def test_a_side_an_addendum_quotes_as_an_error_is_dropped_where_it_stands(checker):
+    text = note(path="SPECIMENS: L distal femur, 17 cm, to pathology.",
+                add='ADDENDUM: CORRECTION - the specimen line above reads "L distal femur" in error. The specimen is the RIGHT distal femur.')
+    report = checker.check(text)
+    assert report.case.side.value == "right" and report.case.side.conflicts == []

@@ -1073,7 +1073,7 @@ def _settle_side(view: NoteView, case: Case) -> tuple[Fact, list[SideMention]]:
     # A correction (usually an addendum) settles the side and supersedes what it corrects. A side
     # the correction calls wrong is dropped first; when the addendum calls one side wrong, its
     # other side mentions are the correction ("... reads LEFT in error. The operation was on the RIGHT").
-    wrong = _sides_marked_wrong(view, cands)
+    wrong = _sides_marked_wrong(view, cands) | {str(m.attr("laterality")) for m in view.struck_sides if m.attr("laterality") in ("right", "left")}
     if wrong and len(wrong) == 1:
         cands = [(sm, m) for sm, m in cands if sm.value not in wrong]
     corrected = [sm for sm, m in cands if sm.place == "addendum" and rx.correction.search(view.sentence_text(m.sent))]

@@ -107,6 +107,9 @@ class NoteView:
     _by_sent: dict[int, list[Mention]] = field(default_factory=dict, repr=False)
     _starts: dict[str, list[int]] = field(default_factory=dict, repr=False)
     _sent_starts: list[int] = field(default_factory=list, repr=False)
+    # Side mentions in text a correction strikes out ('reads "L distal femur" in error',
+    # "[deleted: left]"): not read, but they name the side the note calls wrong.
+    struck_sides: list[Mention] = field(default_factory=list, repr=False)
 
     def __post_init__(self) -> None:
         low = self.text.lower()
@@ -346,17 +349,19 @@ def _struck_rx() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str], re.
     return re.compile(r.bracket, re.I), re.compile(r.cues, re.I), re.compile(r.keeps, re.I), re.compile(r.spoken, re.I)
 
 
-def _struck_spans(text: str, low: str, sentences: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
-    """Spans of text the note strikes out: "[deleted: left]", or the quotation in 'the title as
-    first dictated read "wide resection of the right distal femur"; please disregard it'."""
+def _struck_spans(text: str, low: str, sentences: Sequence[tuple[int, int]]) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+    """Spans of text the note strikes out: written ("[deleted: left]", the quotation in 'the title
+    as first dictated read "wide resection of the right distal femur"; please disregard it'), and
+    spoken ("the right distal femur, scratch that, left")."""
     if not any(w in low for w in _STRUCK_WORDS):
-        return []
-    bracket, cues, keeps, spoken = _struck_rx()
+        return [], []
+    bracket, cues, keeps, spoken_rx = _struck_rx()
     out = [(m.start(), m.end()) for m in bracket.finditer(text)]
-    for m in spoken.finditer(text):
+    spoken: list[tuple[int, int]] = []
+    for m in spoken_rx.finditer(text):
         said = _SAID_BEFORE.search(text, max(0, m.start() - 60), m.start())
         if said is not None:
-            out.append((said.start(), m.start()))  # "the right distal femur, scratch that, left"
+            spoken.append((said.start(), m.start()))
     if '"' in text or "\u201c" in text:
         sents = list(sentences) or [(0, len(text))]
         starts = [s for s, _ in sents]
@@ -370,7 +375,7 @@ def _struck_spans(text: str, low: str, sentences: Sequence[tuple[int, int]]) -> 
             for q in _QUOTED.finditer(text, s, e):
                 if not keeps.search(text, max(s, q.start() - 30), q.start()):
                     out.append((q.start(), q.end()))
-    return out
+    return out, spoken
 
 
 def note_view(
@@ -388,10 +393,12 @@ def note_view(
         # A case series: what follows "Case 2." is another patient's; the note is judged on the first.
         mentions = [m for m in mentions if m.start < other.start()]
     sents = [(int(s[0]), int(s[1])) for s in sentences] if sentences else []
-    struck = _struck_spans(text, low, sents)
-    if struck:
-        mentions = [m for m in mentions if not any(a <= m.start < b for a, b in struck)]
+    struck, spoken = _struck_spans(text, low, sents)
+    struck_sides: list[Mention] = []
+    if struck or spoken:
+        struck_sides = [m for m in mentions if m.label == "SIDE" and any(a <= m.start < b for a, b in struck)]
+        mentions = [m for m in mentions if not any(a <= m.start < b for a, b in struck + spoken)]
     mentions.sort(key=lambda m: (m.start, -m.end, m.label))
     secs = [Section(s["category"], s["title_start"], s["title_end"], s["end"]) for s in sections or ()]
     _settle_places(text, mentions, secs)
-    return NoteView(text=text, sentences=sents, sections=secs, mentions=mentions)
+    return NoteView(text=text, sentences=sents, sections=secs, mentions=mentions, struck_sides=struck_sides)
