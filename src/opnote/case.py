@@ -119,6 +119,8 @@ class _Compiled:
     not_a_side_after: re.Pattern[str]
     abbreviation_not_a_side: re.Pattern[str]
     correction: re.Pattern[str]
+    other_limb_condition: re.Pattern[str]
+    tumor_words: re.Pattern[str]
     not_done: re.Pattern[str]
     levels: tuple[tuple[str, re.Pattern[str]], ...]
     past_anchor: re.Pattern[str]
@@ -157,6 +159,8 @@ def _rx() -> _Compiled:
         abbreviation_not_a_side=c(r.side.abbreviation_not_a_side_before),
         not_a_side_after=c(_any_of(r.side.not_a_side_after)),
         correction=c(r.side.correction),
+        other_limb_condition=c(r.side.other_limb_condition),
+        tumor_words=c(r.side.tumor_words),
         not_done=c(r.operation.not_done),
         levels=tuple((k, c(v)) for k, v in r.operation.levels.items()),
         past_anchor=c(r.operation.past_anchor),
@@ -947,6 +951,8 @@ def _side_candidate(view: NoteView, m: Mention, site: Mention | None) -> SideMen
         return None
     if _not_the_tumor_side(view, m, site):
         return None
+    if place in rules.other_limb_places and _other_limb_condition(view, m):
+        return None
     span = (min(m.start, site.start), max(m.end, site.end)) if site is not None else _span(m)
     return SideMention(value, place, rules.weights.get(place, 1.0), span)
 
@@ -973,6 +979,15 @@ def _not_the_tumor_side(view: NoteView, m: Mention, site: Mention | None) -> boo
     if site is not None and site.end > m.end:
         after = text[site.end:min(s_end, site.end + 80)]
     return bool(rx.not_side_before.search(before) or rx.not_side_after.search(after))
+
+
+def _other_limb_condition(view: NoteView, m: Mention) -> bool:
+    """A side told with a condition of its own limb and no word of the tumor ("her right knee had an
+    arthroscopic meniscectomy in 2019", "mild arthritis of the right knee", "a left total knee
+    replacement in 2022, and that knee is fine"): the other limb, not the tumor's side."""
+    rx = _rx()
+    cl = clause(view, m.start, m.end, before=60, after=90)
+    return rx.other_limb_condition.search(cl) is not None and rx.tumor_words.search(cl) is None
 
 
 SIDE_FIELD = re.compile(r"(?:\bside|laterality|\bsite)\s*[:\-]\s*$|\(\s*$", re.I)

@@ -208,6 +208,11 @@ def _family(code: str) -> str:
     return "other"
 
 
+_TUMOR_FAMILIES = frozenset({
+    "primary_malignant_bone", "metastatic_bone", "soft_tissue_sarcoma", "benign_aggressive_bone", "uncertain_behavior_bone", "hematologic",
+})
+
+
 def _side_of(code: str) -> str | None:
     c = _bare(code)
     if c[:3] in {"C40", "C49", "C47", "D16", "D21", "R22"} and len(c) >= 5:
@@ -330,7 +335,10 @@ class _ClaimCheck:
 
     def _companion(self, code: str, fam: str) -> bool:
         """A code of another family that the tabular pairs with the tumor's code, or a fracture."""
-        if any(_companion(e, code) for e in self.expected):
+        # A fracture's "code also the underlying neoplasm" names the tumor's own code: another
+        # tumor code (a primary bone code beside a metastasis) is not that neoplasm.
+        tumor_code = fam in _TUMOR_FAMILIES
+        if any(_companion(e, code) for e in self.expected if not (tumor_code and _family(e) == "fracture")):
             return True
         if any(_companion(o, code) for o in self.claim if o != code and _family(o) == self.exp_family):
             return True

@@ -80,9 +80,9 @@ _FS_RESULTS = [
     ("pending", r"pending|awaiting|await|to follow|deferred|defer(?:red)? to permanents?|not yet (?:available|back)"),
     ("atypical", r"atypi(?:a|cal)|indeterminate|equivocal|non-?diagnostic|inconclusive|suspicious"),
     ("close", r"\bclose\b"),
-    ("negative", r"negative|\bneg\b|\(-\)|\bno (?:acute )?(?:infection|inflammation)\b|<\s*\d+\s*(?:pmns?|neutrophils)|\bno (?:evidence of |residual |viable |definite |gross )?(?:tumou?r|malignan\w*|neoplas\w*|sarcoma|carcinoma|cancer|disease|osteosarcoma|chondrosarcoma|lesional tissue|atypia)"
+    ("negative", r"negative|\bneg\b|\(-\)|\bno (?:acute )?(?:infection|inflammation)\b|<\s*\d+\s*(?:pmns?|neutrophils)|\bno (?:evidence of |residual |viable |definite |gross )?(?:tumou?r|malignan\w*|neoplas\w*|sarcoma|carcinoma|cancer|disease|osteosarcoma|chondrosarcoma|lesional tissue|atypia|lymphoma|myeloma|plasmacytoma|metasta\w*|ewing\w*|giant cell tumou?r)"
                  r"|\bnot involved|uninvolved|free of (?:tumou?r|disease|malignan\w*|neoplasm|sarcoma)|\bfree\b|tumou?r[- ]free|\bclear\b|without (?:evidence of )?(?:tumou?r|malignan\w*)|benign|normal (?:marrow|bone|tissue|fat|hematopoietic)|no tumor seen|reactive"),
-    ("positive", r"positive|consistent with|compatible with|confirm(?:ed|s|ing)?|diagnostic of|demonstrat(?:ed|es|ing) (?:(?!(?:no|not|without|neither|absence)\b)\w+ ){0,3}(?:sarcoma|carcinoma|tumou?r|malignan\w*|osteosarcoma|chondrosarcoma)|showed (?:(?!(?:no|not|without|neither|absence)\b)\w+ ){0,3}(?:sarcoma|carcinoma|tumou?r|malignan\w*|osteosarcoma|chondrosarcoma)|(?:viable |residual )?tumou?r (?:was |is )?(?:present|seen|identified)|involved|malignant cells|high[- ]grade|sarcoma|carcinoma|osteosarcoma|chondrosarcoma|giant cell tumou?r|lesional"),
+    ("positive", r"positive|consistent with|compatible with|confirm(?:ed|s|ing)?|diagnostic of|demonstrat(?:ed|es|ing) (?:(?!(?:no|not|without|neither|absence)\b)\w+ ){0,3}(?:sarcoma|carcinoma|tumou?r|malignan\w*|osteosarcoma|chondrosarcoma)|showed (?:(?!(?:no|not|without|neither|absence)\b)\w+ ){0,3}(?:sarcoma|carcinoma|tumou?r|malignan\w*|osteosarcoma|chondrosarcoma)|(?:viable |residual )?tumou?r (?:was |is )?(?:present|seen|identified)|involved|malignant cells|high[- ]grade|sarcoma|carcinoma|osteosarcoma|chondrosarcoma|giant cell tumou?r|lymphoma|plasmacytoma|myeloma|lesional"),
 ]
 # A result said before its frozen section: "margins were negative on frozen section, final pathology
 # pending" (the "pending" after it is the final pathology's).
@@ -134,7 +134,7 @@ FS_SITE_RE = re.compile(
 )
 FS_REASON_RE = re.compile(
     r"\b(?:because|as the|as (?:crp|esr|there|it|this|a|an|diagnosis)|since|given|due to|secondary to|in view of|established|known|already|previous(?:ly)?|prior|biopsy[- ]proven|was not indicated|not indicated|not felt|not needed|not necessary|unnecessary|diagnosis (?:was|had been)|per surgeon|surgeon'?s? (?:discretion|preference)"
-    r"|(?:confirmed|proven|proved|made|shown) (?:on|by|at|with|via|from) (?:the |a |an )?(?:[\w-]+ ){0,3}?biops(?:y|ies)\b|(?:no|not) (?:available|possible)|no (?:[\w-]+ (?:or [\w-]+ )?)?(?:concern|suspicion)\b|no (?:frozen[- ]section |pathology )?(?:service|facility|pathologist))",
+    r"|(?:confirmed|proven|proved|made|shown) (?:on|by|at|with|via|from) (?:the |a |an )?(?:[\w-]+ ){0,3}?biops(?:y|ies)\b|(?:no|not) (?:available|possible)|no (?:[\w-]+,? (?:or |and )?){0,4}(?:concern|suspicion)\b|no (?:frozen[- ]section |pathology )?(?:service|facility|pathologist))",
     re.I,
 )
 # "not sent - level through uninvolved joint": a "not sent" the note goes on to explain in words.

@@ -148,6 +148,9 @@ class SideRules(_Strict):
     correction: str
     abbreviations: list[str]
     error_words: str
+    other_limb_places: list[str]
+    other_limb_condition: str
+    tumor_words: str
 
 
 class OperationRules(_Strict):
