@@ -808,7 +808,14 @@ def _irrealis_at(view: NoteView, start: int, end: int, after: int = 60) -> bool:
     after) discuss it rather than report it; a bone cut found by a pattern reads a little further
     ("a segmental femoral resection ... would be a much larger operation")."""
     s, e = view.sentence(view.sent_index(start))
-    return view.hit_in(_rx().not_done_lc, max(s, start - 80), min(e, end + after)) is not None
+    hi = min(e, end + after)
+    # What follows a colon or a semicolon after it is another clause ("The level was chosen to give
+    # a wide margin: the femur would be divided 9 cm above ..."), not words about it.
+    cut = _CLAUSE_END.search(view.text, end, hi)
+    return view.hit_in(_rx().not_done_lc, max(s, start - 80), cut.start() if cut else hi) is not None
+
+
+_CLAUSE_END = re.compile(r"[:;]")
 
 
 def _level_of(view: NoteView, m: Mention) -> str:

@@ -252,7 +252,7 @@ def reconstruction(ctx: Context) -> Assessment:
 
 
 PLACED_RE = re.compile(r"\b(?:impacted|packed|filled|inserted|implanted|cemented|press[- ]?fit|fixed|secured|plated|assembled|seated|docked|reduced|inset|sutured|tensioned|harvested|rotated|transposed|advanced|raised|mobili[sz]ed|transferred)\b", re.I)
-PART_RE = re.compile(r"\b(?:graft|bone|allograft|autograft|implant|prosthesis|component|stem|plate|nail|cement|segment|spacer|flap|body|bushing|construct)s?\b", re.I)
+PART_RE = re.compile(r"\b(?:graft|bone|allograft|autograft|implant|prosthesis|component|stem|plate|nail|cement|segment|spacer|flap|body|bushing|construct|tendon|mesh)s?\b", re.I)
 
 
 _BONE_SEGMENT = re.compile(
