@@ -19,7 +19,10 @@ from .schema import Evidence, Finding, Report
 
 def _fix(obj: Evidence | Finding, canon: Canonical) -> None:
     s, e = canon.to_original(obj.start, obj.end)
-    obj.start, obj.end, obj.text = s, e, canon.original[s:e]
+    # The model's own fields, set in place without pydantic's per-attribute assignment hook (these
+    # models do not validate assignment; the values are an int, an int and a str).
+    fields = obj.__dict__
+    fields["start"], fields["end"], fields["text"] = s, e, canon.original[s:e]
 
 
 def _spans(report: Report) -> Iterator[Evidence | Finding]:

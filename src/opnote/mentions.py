@@ -244,8 +244,13 @@ class NoteView:
 
 def place_of(section: str | None) -> str:
     """The place of a section category (rules/case.json); narrative outside any heading."""
-    places = rule_files.case_rules().places
+    places = _places()
     return places.get(section or "", places.get("", "narrative"))
+
+
+@lru_cache(maxsize=1)
+def _places() -> dict[str, str]:
+    return rule_files.case_rules().places
 
 
 def mention_from_dict(rec: Mapping[str, Any]) -> Mention:

@@ -52,11 +52,14 @@ def evaluate(
 
 
 def _evidence(text: str, spans: Sequence[tuple[int, int]], limit: int = 10) -> list[Evidence]:
+    # Built without validation: offsets into ``text`` are non-negative ints (the model's only
+    # constraint), and two spans with the same offsets are the same evidence.
     out: list[Evidence] = []
+    seen: set[tuple[int, int]] = set()
     for s, e in spans:
-        ev = Evidence(start=s, end=e, text=text[s:e])
-        if ev not in out:
-            out.append(ev)
+        if (s, e) not in seen:
+            seen.add((s, e))
+            out.append(Evidence.model_construct(start=s, end=e, text=text[s:e]))
         if len(out) >= limit:
             break
     return out
@@ -171,7 +174,8 @@ def case_block(case: Case, text: str) -> CaseBlock:
 
 
 def _finding(m: Mention) -> Finding:
-    return Finding(kind=m.kind, text=m.text, start=m.start, end=m.end, section=m.section, assertion=m.assertion, attributes=_public_attrs(m))  # type: ignore[arg-type]
+    # Built without validation, like _evidence: every value comes from a typed Mention.
+    return Finding.model_construct(kind=m.kind, text=m.text, start=m.start, end=m.end, section=m.section, assertion=m.assertion, attributes=_public_attrs(m))
 
 
 def _public_attrs(m: Mention) -> dict[str, Any]:
