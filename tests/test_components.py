@@ -1192,3 +1192,81 @@ def test_a_side_an_addendum_quotes_as_an_error_is_dropped_where_it_stands(checke
                 add='ADDENDUM: CORRECTION - the specimen line above reads "L distal femur" in error. The specimen is the RIGHT distal femur.')
     report = checker.check(text)
     assert report.case.side.value == "right" and report.case.side.conflicts == []
+
+
+@pytest.mark.parametrize("words", [
+    "Her left knee had an arthroscopic meniscectomy in 2019 and is asymptomatic.",
+    "Standing radiographs showed mild medial arthritis of the left knee.",
+    "He also had a left total knee replacement in 2022 and that knee is fine.",
+])
+def test_a_side_told_with_a_condition_of_the_other_limb_is_no_conflict(checker, words):
+    text = note(desc=(f"DESCRIPTION OF PROCEDURE: {words} The right distal femur was resected en bloc with a wide margin, 15 cm from the joint line. A cemented "
+                      "distal femoral replacement was implanted."))
+    report = checker.check(text)
+    assert report.case.side.value == "right" and report.case.side.conflicts == []
+
+
+def test_the_other_limb_in_the_procedure_line_is_still_a_conflict(checker):
+    # the same words of another limb's condition do not hide a side the procedure line gives
+    text = note(proc="PROCEDURE: Radical resection of the left distal femur with distal femoral replacement.",
+                ind="INDICATIONS: Biopsy-proven osteosarcoma. Mild arthritis of the left knee. We discussed limb salvage "
+                    "versus amputation for this malignant tumor; consent obtained.")
+    assert checker.check(text).verdict == "not_supported"
+
+
+@pytest.mark.parametrize("words", [
+    "Supine, the left leg on a gel pad.",
+    "The left leg, with its old arthroplasty, lay on the table on gel padding.",
+    "Left lower extremity: SCD on, heel padded, strapped to the table.",
+])
+def test_the_other_leg_positioned_on_padding_is_no_conflict(checker, words):
+    text = note(desc=f"DESCRIPTION OF PROCEDURE: {words} The right distal femur was resected en bloc with a wide margin, 15 cm from the joint line.")
+    assert checker.check(text).case.side.conflicts == []
+
+
+def test_a_primary_bone_code_claimed_for_a_metastasis_with_a_fracture_is_a_conflict(checker):
+    text = note(pre=("PREOPERATIVE DIAGNOSIS: Pathologic fracture of the right distal femur through a solitary metastasis of "
+                     "breast carcinoma."))
+    report = checker.check(text, ["C40.21"])
+    item = next(i for i in report.checklist if i.id == "diagnosis_code")
+    assert item.status == "conflict" and report.verdict == "not_supported"
+
+
+@pytest.mark.parametrize("result", ["no lymphoma", "no metastatic carcinoma", "no myeloma"])
+def test_a_frozen_section_that_found_no_tumor_of_its_kind_is_negative(checker, result):
+    text = note(desc=("DESCRIPTION OF PROCEDURE: The tumor was resected en bloc with a wide margin. The femur was osteotomized "
+                      f"15 cm from the joint line. Proximal marrow frozen section: {result}. A cemented distal femoral replacement "
+                      "was implanted."))
+    frozen = [f for f in checker.check(text).findings if f.kind == "frozen_section"]
+    assert frozen and {f.attributes.get("result") for f in frozen} == {"negative"}
+
+
+def test_no_concern_of_several_kinds_is_a_reason_for_no_frozen_section(checker):
+    text = note(desc=("DESCRIPTION OF PROCEDURE: No frozen section was sent: there was no clinical, laboratory or imaging concern "
+                      "for recurrence. The tumor was resected en bloc with a wide margin, 15 cm from the joint line. A cemented "
+                      "distal femoral replacement was implanted."))
+    item = next(i for i in checker.check(text).checklist if i.id == "frozen_section")
+    assert item.status == "met"
+
+
+def test_a_frozen_section_sent_to_confirm_has_no_result_yet(checker):
+    text = note(desc=("DESCRIPTION OF PROCEDURE: The tumor was resected en bloc with a wide margin, 15 cm from the joint line. "
+                      "A frozen section was sent to confirm diagnostic tissue and the pathologist called back with [inaudible]. "
+                      "A cemented distal femoral replacement was implanted."))
+    item = next(i for i in checker.check(text).checklist if i.id == "frozen_section")
+    assert item.status == "partial"
+
+
+def test_a_purpose_before_a_colon_is_read_apart_from_the_clause_after_it(checker):
+    text = note(proc="PROCEDURE: Resection of the right distal femur with distal femoral replacement.",
+                desc=("DESCRIPTION OF PROCEDURE: The level was chosen to give a wide margin: the femur would be divided 15 cm "
+                      "from the joint line. A cemented distal femoral replacement was implanted."))
+    item = next(i for i in checker.check(text).checklist if i.id == "margin_intent")
+    assert item.status == "met"
+
+
+def test_speech_recognition_allo_graph_is_an_allograft(checker):
+    text = note(proc="PROCEDURE: Extended curettage of the right distal femur giant cell tumor with allo graph chips.",
+                desc="DESCRIPTION OF PROCEDURE: The cavity was packed with thirty cc of cancellous allo graph chips.")
+    kinds = {f.attributes.get("kind") for f in checker.check(text).findings if f.kind == "reconstruction" and f.assertion == "present"}
+    assert "allograft" in kinds
