@@ -1270,3 +1270,62 @@ def test_speech_recognition_allo_graph_is_an_allograft(checker):
                 desc="DESCRIPTION OF PROCEDURE: The cavity was packed with thirty cc of cancellous allo graph chips.")
     kinds = {f.attributes.get("kind") for f in checker.check(text).findings if f.kind == "reconstruction" and f.assertion == "present"}
     assert "allograft" in kinds
+
+
+def test_a_pick_list_row_states_only_its_marked_options(checker):
+    text = ("OPERATIVE SYNOPSIS (chosen options marked X)\n"
+            "Diagnosis:      Osteosarcoma of the distal femur, biopsy proven\n"
+            "Laterality:     X Right      Left      Bilateral\n"
+            "Procedure:      Curettage + cement      X Wide resection      Amputation\n"
+            "Margin intent:  Intralesional      Marginal    X Wide\n"
+            "Reconstruction: None    X Distal femoral replacement, cemented stem and rotating hinge\n")
+    report = checker.check(text)
+    assert report.case.side.value == "right" and report.case.side.conflicts == []
+    assert report.case.operation.value == "radical_resection"
+    margins = {f.attributes["intent"] for f in report.findings if f.kind == "margin" and f.assertion == "present"}
+    assert margins == {"wide"}
+    assert all(text[f.start:f.end] == f.text for f in report.findings)  # offsets still index the note as given
+
+
+def test_a_consent_section_is_read_to_its_end(checker):
+    text = note(ind=None, path=None) + (
+        "\nConsent:\nDiscussed with the patient and her daughter. Purpose: removal of the osteosarcoma. Risks discussed include "
+        "bleeding, infection, wound problems and fracture. Further risks were nerve injury and stiffness. She asked about "
+        "function. Options reviewed: limb-sparing wide resection versus amputation above the knee. She chose limb salvage.\n")
+    item = next(i for i in checker.check(text).checklist if i.id == "informed_consent")
+    assert item.status == "met"
+
+
+@pytest.mark.parametrize("line", [
+    "All margins are clear; the closest is 2 mm, at the posterior surface.",
+    "Resection length: 120 mm (9 cm lesion; 15 mm clear bone each end).",
+])
+def test_a_margin_distance_or_a_resection_length_field_is_a_resection_dimension(checker, line):
+    text = note(desc=("DESCRIPTION OF PROCEDURE: The tumor was resected en bloc with a wide margin. Frozen section of the femoral canal "
+                      f"margin was negative for tumor. A cemented distal femoral replacement was implanted. {line}"))
+    item = next(i for i in checker.check(text).checklist if i.id == "resection_dimensions")
+    assert item.status == "met"
+
+
+@pytest.mark.parametrize("words", [
+    "The whole specimen has gone to Dr Okafor for histopathology, and it will be discussed at the MDT on 26/03/2025.",
+    "The specimen has gone to pathology; the final report is pending.",
+])
+def test_a_specimen_gone_for_histology_is_pathology_pending(checker, words):
+    text = note(path=f"Pathology so far: {words}")
+    item = next(i for i in checker.check(text).checklist if i.id == "pathology")
+    assert item.status == "met"
+
+
+def test_a_scan_the_surgeon_will_arrange_is_no_preoperative_imaging(checker):
+    text = note(ind=("INDICATIONS: Biopsy-proven osteosarcoma. We discussed limb salvage versus above-knee amputation, the "
+                     "malignant nature of the tumor, and informed consent was obtained. We will arrange a CT of her chest at six months."))
+    assert next(i for i in checker.check(text).checklist if i.id == "preop_imaging").status == "missing"
+
+
+def test_a_soft_tissue_sarcoma_resected_together_with_the_patella_is_a_bone_resection(checker):
+    text = ("PREOPERATIVE DIAGNOSIS: Synovial sarcoma of the right anterior knee invading the right patella.\n\n"
+            "PROCEDURE: Wide en bloc resection of the right anterior knee synovial sarcoma together with the entire right patella, "
+            "and extensor mechanism reconstruction.\n")
+    case = checker.check(text).case
+    assert case.operation.value == "radical_resection" and case.tissue.value == "soft_tissue_invading_bone"

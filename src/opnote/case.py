@@ -579,7 +579,7 @@ def _chosen_site(scores: dict[str, float]) -> str | None:
 
 
 # ----------------------------------------------------------------------------- bone and tissue
-BONE_WORDS = re.compile(r"osteot|femur|femoral|tibia|bone|cortex|cortical|condyl|perioste|osseous|segment")
+BONE_WORDS = re.compile(r"osteot|femur|femoral|tibia|bone|cortex|cortical|condyl|perioste|osseous|segment|patell")
 
 
 class _Hit:
@@ -783,7 +783,20 @@ def _past(view: NoteView, m: Mention, after: int = 160) -> bool:
     """Whether the clause around ``m`` puts it before this operation (a date, "years ago", "prior");
     ``after``: how far after ``m`` the clause is read."""
     lo, hi = clause_bounds(view, m.start, m.end, after=after)
-    return view.hit_in(_rx().past_anchor_lc, lo, hi) is not None
+    if view.hit_in(_rx().past_anchor_lc, lo, hi) is None:
+        return False
+    for a, b in view.hits(_rx().past_anchor_lc):
+        if b <= lo or a < lo:
+            continue
+        if a >= hi:
+            break
+        if not (a >= m.end and _YEAR.fullmatch(view.text, a, b) and _WILL.search(view.text, m.end, a)):
+            return True
+    return False  # only dates of what is still to come ("... will be discussed at the MDT on 26/03/2025")
+
+
+_YEAR = re.compile(r"(?:19|20)\d\d")
+_WILL = re.compile(r"\b(?:will|shall|is to be|are to be|to be (?:discussed|reviewed|seen)|scheduled|planned for|booked)\b", re.I)
 
 
 _PREOP_BEFORE = re.compile(r"\bpre-?op(?:erative)?\b[^.;]*$", re.I)

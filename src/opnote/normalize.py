@@ -617,8 +617,9 @@ def _unwrap_pass(c: Canonical) -> Canonical:
     # A note in capitals has no lower case to go on: a next line goes on unless it opens a field
     # ("PROCEDURE: ...", "EBL 200 ML") or a list
     shouted = _in_capitals(text)
-    # ... nor one in lower case alone: every line goes on in lower case there.
-    flat = shouted or text.lower() == text
+    # ... nor one in lower case alone: every line goes on in lower case there (read on the note as
+    # it came: the word pass writes a few abbreviations in capitals, "ebl" as "EBL").
+    flat = shouted or text.lower() == text or c.original.lower() == c.original
     # The line that stops must be at least 40 characters long (checked here, not by a look-behind
     # the regular expression would try at every character).
     found = [
@@ -758,6 +759,50 @@ def _checkbox_pass(c: Canonical) -> Canonical:
     return _apply(c, found)  # sorts them and keeps the first of overlapping rewrites
 
 
+# A pick list exported as text: a field's options in a row, parted by runs of spaces or tabs, the
+# chosen ones marked by an X or a tick before them ("Laterality:   X Left     Right     Bilateral").
+# The pass reads the note as it came (the character pass evens out the gaps), so no-break spaces
+# count as spaces here.
+_PICK_MARK = re.compile(r"(?:[Xx]|\u2713|\u2714|\u2612|\u25a0)[ \t\u00a0]+(?=\S)")
+_PICK_GAP = re.compile(r"[ \t\u00a0]{2,}|\t")
+_PICK_GAP_SPACED = re.compile(r"[ \t\u00a0]{3,}|\t")  # a note with every space doubled
+_PICK_LABEL = re.compile(r"[ \t\u00a0]*[A-Za-z][A-Za-z0-9 \u00a0/&()'-]{0,40}:[ \t\u00a0]*")
+_PICK_HINT = re.compile(r"(?:^|[ \t\u00a0]{2}|:[ \t\u00a0]*)(?:[Xx]|\u2713|\u2714|\u2612|\u25a0)[ \t\u00a0]+\S", re.M)
+
+
+def _pick_list_pass(c: Canonical) -> Canonical:
+    """A pick-list row states only its marked options: the others (still printed by the export)
+    become spaces of the same length, and so do the marks. A row is a field's options parted by
+    gaps of two or more spaces or a tab, at least one of them marked and one not."""
+    text = c.text
+    if not _PICK_HINT.search(text):
+        return c
+    gap = _PICK_GAP_SPACED if text.count("  ") * 3 > text.count(" ") else _PICK_GAP
+    found: list[tuple[int, int, str]] = []
+    for line in re.finditer(r"[^\n]+", text):
+        found += _pick_row_edits(text, line.start(), line.end(), gap)
+    return _apply(c, found) if found else c
+
+
+def _pick_row_edits(text: str, lo: int, hi: int, gaps: re.Pattern[str]) -> list[tuple[int, int, str]]:
+    """The edits of one line if it is a pick-list row (see :func:`_pick_list_pass`), else none."""
+    label = _PICK_LABEL.match(text, lo, hi)
+    pos = label.end() if label else lo
+    options: list[tuple[int, int]] = []
+    for gap in gaps.finditer(text, pos, hi):
+        options.append((pos, gap.start()))
+        pos = gap.end()
+    options.append((pos, hi))
+    options = [(a + len(text[a:b]) - len(text[a:b].lstrip()), b) for a, b in options if text[a:b].strip()]
+    marks = [_PICK_MARK.match(text, a, b) for a, b in options]
+    if len(options) < 2 or not any(marks) or all(marks):
+        return []
+    pairs = list(zip(marks, options, strict=True))
+    if any(m is None and (b - a > 40 or not text[a].isalnum()) for m, (a, b) in pairs):
+        return []  # an unmarked stretch that is no option of a list: prose, a value
+    return [(a, b, " " * (b - a)) if m is None else (m.start(), m.end(), " " * (m.end() - m.start())) for m, (a, b) in pairs]
+
+
 def _fixed_width_pass(c: Canonical) -> Canonical:
     """Lines a record system cut at a fixed width, mid-word ("...and her f" / "ather on..."),
     joined back: when most long lines have exactly the same length and none is longer, a line of
@@ -826,7 +871,7 @@ def canonical(text: str) -> Canonical:
         # nothing was hard-wrapped, so no line is joined back.
         return _heading_pass(_word_pass(_spoken_pass(_checkbox_pass(_export_pass(_char_pass(text, True))))), gap_lines=True)
     # Fixed-width cuts are measured on the text as it came (the character pass evens out spaces).
-    pre = _fixed_width_pass(Canonical(text, text))
+    pre = _pick_list_pass(_fixed_width_pass(Canonical(text, text)))
     chars = _char_pass(pre.text)
     if pre.text != text:
         chars = _compose(pre, chars.text, list(chars._edits))

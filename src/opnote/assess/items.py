@@ -360,7 +360,11 @@ def _discussed(ctx: Context, consent: Mention, label: str) -> list[Mention]:
     sentences that discuss something with the patient."""
     view = ctx.view
     out: list[Mention] = []
-    for k in range(consent.sent - 4, consent.sent + 3):
+    sents = set(range(consent.sent - 4, consent.sent + 3))
+    sec = view.section_at(consent.start) if consent.section == "consent" else None
+    if sec is not None:  # a consent section is read to its end, however many sentences it holds
+        sents |= set(range(view.sent_index(sec.title_end), view.sent_index(max(sec.title_end, sec.end - 1)) + 1))
+    for k in sorted(sents):
         cues = [x for x in view.in_sent(k, label) if not x.is_("negated")]
         if not cues:
             continue
