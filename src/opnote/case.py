@@ -783,16 +783,13 @@ def _past(view: NoteView, m: Mention, after: int = 160) -> bool:
     """Whether the clause around ``m`` puts it before this operation (a date, "years ago", "prior");
     ``after``: how far after ``m`` the clause is read."""
     lo, hi = clause_bounds(view, m.start, m.end, after=after)
-    if view.hit_in(_rx().past_anchor_lc, lo, hi) is None:
-        return False
-    for a, b in view.hits(_rx().past_anchor_lc):
-        if b <= lo or a < lo:
-            continue
-        if a >= hi:
-            break
-        if not (a >= m.end and _YEAR.fullmatch(view.text, a, b) and _WILL.search(view.text, m.end, a)):
-            return True
-    return False  # only dates of what is still to come ("... will be discussed at the MDT on 26/03/2025")
+    # A year after the mention, in words about what is still to come ("... will be discussed at the
+    # MDT on 26/03/2025"), is no time before this operation.
+    text = view.text
+    return any(
+        not (a >= m.end and _YEAR.fullmatch(text, a, b) and _WILL.search(text, m.end, a))
+        for a, b in view.hits_in(_rx().past_anchor_lc, lo, hi)
+    )
 
 
 _YEAR = re.compile(r"(?:19|20)\d\d")

@@ -177,7 +177,11 @@ class NoteView:
         return [(m.start(), m.end()) for s, e in spans for m in pat.finditer(target, s, e)]
 
     def hit_in(self, pattern: re.Pattern[str], lo: int, hi: int) -> tuple[int, int] | None:
-        """The first match of ``pattern`` that lies within ``[lo, hi)`` (None when there is none).
+        """The first match of ``pattern`` that lies within ``[lo, hi)`` (None when there is none)."""
+        return next(self.hits_in(pattern, lo, hi), None)
+
+    def hits_in(self, pattern: re.Pattern[str], lo: int, hi: int) -> Iterator[tuple[int, int]]:
+        """The matches of ``pattern`` that lie within ``[lo, hi)``, in note order.
 
         A window inside one sentence is answered from that sentence's matches, found once per
         sentence and pattern (with what the pattern's look-aheads read after the sentence): these
@@ -200,17 +204,16 @@ class NoteView:
                 self._sent_hits[key] = spans
             for a, b in spans:
                 if a >= hi:
-                    break
+                    return
                 if a >= lo and b <= hi:
-                    return (a, b)
-            return None
-        starts, spans = self._index(pattern)
+                    yield (a, b)
+            return
+        starts, all_spans = self._index(pattern)
         i = bisect.bisect_left(starts, lo)
-        while i < len(spans) and spans[i][0] < hi:
-            if spans[i][1] <= hi:
-                return spans[i]
+        while i < len(all_spans) and all_spans[i][0] < hi:
+            if all_spans[i][1] <= hi:
+                yield all_spans[i]
             i += 1
-        return None
 
     def _searchable(self, pattern: re.Pattern[str]) -> tuple[str, re.Pattern[str]]:
         """The text to search with ``pattern``, and the pattern to search it with.

@@ -763,11 +763,12 @@ def _checkbox_pass(c: Canonical) -> Canonical:
 # chosen ones marked by an X or a tick before them ("Laterality:   X Left     Right     Bilateral").
 # The pass reads the note as it came (the character pass evens out the gaps), so no-break spaces
 # count as spaces here.
-_PICK_MARK = re.compile(r"(?:[Xx]|\u2713|\u2714|\u2612|\u25a0)[ \t\u00a0]+(?=\S)")
+_TICK = r"(?:[Xx]|\u2713|\u2714|\u2612|\u25a0)"  # X, check marks, a ticked box, a filled square
+_PICK_MARK = re.compile(_TICK + r"[ \t\u00a0]+(?=\S)")
 _PICK_GAP = re.compile(r"[ \t\u00a0]{2,}|\t")
 _PICK_GAP_SPACED = re.compile(r"[ \t\u00a0]{3,}|\t")  # a note with every space doubled
 _PICK_LABEL = re.compile(r"[ \t\u00a0]*[A-Za-z][A-Za-z0-9 \u00a0/&()'-]{0,40}:[ \t\u00a0]*")
-_PICK_HINT = re.compile(r"(?:^|[ \t\u00a0]{2}|:[ \t\u00a0]*)(?:[Xx]|\u2713|\u2714|\u2612|\u25a0)[ \t\u00a0]+\S", re.M)
+_PICK_HINT = re.compile(r"(?:^|[ \t\u00a0]{2}|:[ \t\u00a0]*)" + _TICK + r"[ \t\u00a0]+\S", re.M)
 
 
 def _pick_list_pass(c: Canonical) -> Canonical:
