@@ -124,6 +124,7 @@ class _Compiled:
     not_done: re.Pattern[str]
     levels: tuple[tuple[str, re.Pattern[str]], ...]
     past_anchor: re.Pattern[str]
+    still_to_come: re.Pattern[str]
     bone_spared: re.Pattern[str]
     bone_resected: re.Pattern[str]
     bone_context: re.Pattern[str]
@@ -164,6 +165,7 @@ def _rx() -> _Compiled:
         not_done=c(r.operation.not_done),
         levels=tuple((k, c(v)) for k, v in r.operation.levels.items()),
         past_anchor=c(r.operation.past_anchor),
+        still_to_come=c(r.operation.still_to_come),
         bone_spared=c(r.bone.spared),
         bone_resected=c(r.bone.resected),
         bone_context=c(r.tissue.bone_context),
@@ -785,15 +787,14 @@ def _past(view: NoteView, m: Mention, after: int = 160) -> bool:
     lo, hi = clause_bounds(view, m.start, m.end, after=after)
     # A year after the mention, in words about what is still to come ("... will be discussed at the
     # MDT on 26/03/2025"), is no time before this operation.
-    text = view.text
+    text, rx = view.text, _rx()
     return any(
-        not (a >= m.end and _YEAR.fullmatch(text, a, b) and _WILL.search(text, m.end, a))
-        for a, b in view.hits_in(_rx().past_anchor_lc, lo, hi)
+        not (a >= m.end and _YEAR.fullmatch(text, a, b) and rx.still_to_come.search(text, m.end, a))
+        for a, b in view.hits_in(rx.past_anchor_lc, lo, hi)
     )
 
 
 _YEAR = re.compile(r"(?:19|20)\d\d")
-_WILL = re.compile(r"\b(?:will|shall|is to be|are to be|to be (?:discussed|reviewed|seen)|scheduled|planned for|booked)\b", re.I)
 
 
 _PREOP_BEFORE = re.compile(r"\bpre-?op(?:erative)?\b[^.;]*$", re.I)
