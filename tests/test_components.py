@@ -1312,3 +1312,67 @@ def test_a_soft_tissue_sarcoma_resected_together_with_the_patella_is_a_bone_rese
             "and extensor mechanism reconstruction.\n")
     case = checker.check(text).case
     assert case.operation.value == "radical_resection" and case.tissue.value == "soft_tissue_invading_bone"
+
+
+def test_markdown_bold_around_a_field_reads_as_the_plain_field(checker):
+    desc = ("DESCRIPTION OF PROCEDURE: The tumor was resected en bloc with a wide margin, 15 cm from the joint line. A cemented "
+            "distal femoral replacement was implanted.\n**Frozen section:** none sent. The diagnosis was established on the "
+            "CT-guided biopsy.")
+    text = note(desc=desc)
+    report = checker.check(text)
+    item = next(i for i in report.checklist if i.id == "frozen_section")
+    assert item.status == "met"
+    # the evidence still indexes the note as written, asterisks and all
+    assert all(text[e.start:e.end] == e.text for i in report.checklist for e in i.evidence)
+
+
+@pytest.mark.parametrize("words", [
+    "The operative site was marked on the left distal thigh in the preoperative holding area.",
+    "The left thigh was marked by the attending before the block.",
+])
+def test_a_site_marking_told_in_any_paragraph_is_a_place_of_authority(checker, words):
+    text = note(ind=("INDICATIONS: Biopsy-proven osteosarcoma. Preoperative MRI of the right femur was reviewed. We discussed limb "
+                     f"salvage versus above-knee amputation and informed consent was obtained. {words}"))
+    report = checker.check(text)
+    assert report.case.side.value == "right" and [c.value for c in report.case.side.conflicts] == ["left"]
+    assert report.verdict == "not_supported"
+
+
+@pytest.mark.parametrize("words", [
+    "Site marking: right thigh marked by the attending; left leg not marked.",
+    "Length and rotation were checked against the left leg clinically and with fluoroscopy.",
+    "He broke his left femur as a teenager and has an old nail in it, which we did not touch.",
+])
+def test_a_side_of_another_lesion_or_the_unmarked_limb_is_no_conflict(checker, words):
+    text = note(desc=(f"DESCRIPTION OF PROCEDURE: {words} The right distal femur was resected en bloc with a wide margin, 15 cm "
+                      "from the joint line. A cemented distal femoral replacement was implanted."))
+    report = checker.check(text)
+    assert report.case.side.value == "right" and report.case.side.conflicts == []
+
+
+def test_a_side_of_a_lesion_left_alone_in_the_diagnosis_is_no_conflict(checker):
+    text = note(pre=("PREOPERATIVE DIAGNOSIS: High-grade osteosarcoma of the right distal femur.\n"
+                     "Incidental, not treated: non-ossifying fibroma, left proximal tibia (observation)."))
+    report = checker.check(text)
+    assert report.case.side.value == "right" and report.case.side.conflicts == [] and report.verdict == "ready"
+
+
+def test_a_consent_form_naming_the_other_side_with_the_operation_is_a_conflict(checker):
+    text = note(cons=("CONSENT: We discussed limb salvage versus above-knee amputation for this malignant tumor and its risks. "
+                      "Signed consent form reads: \"LEFT resection and endoprosthetic replacement for osteosarcoma.\""))
+    report = checker.check(text)
+    assert [c.value for c in report.case.side.conflicts] == ["left"] and report.verdict == "not_supported"
+
+
+@pytest.mark.parametrize("desc", [
+    # the record the line defers to, then a closure step that is no component
+    "DESCRIPTION OF PROCEDURE:\n- Wide margin; femur cut 15 cm from the joint line\n- Frozen section of the canal margin negative\n"
+    "- DFR implanted in the standard fashion; implants per OR record\n- Capsule and vastus lateralis repaired, drain x1, layered closure",
+    # a margin named in a summary is no part of the reconstruction
+    "DESCRIPTION OF PROCEDURE: The tumor was resected en bloc with a wide margin, 15 cm from the joint line. Frozen section of "
+    "the canal margin was negative. The prosthesis was implanted in the usual fashion; implants per OR record.\n\n"
+    "SUMMARY: Osteosarcoma of the right distal femur removed en bloc with clear tendon margins, with distal femoral replacement.",
+])
+def test_a_reconstruction_left_to_the_or_record_is_partial(checker, desc):
+    item = next(i for i in checker.check(note(desc=desc)).checklist if i.id == "reconstruction")
+    assert item.status == "partial"

@@ -121,6 +121,9 @@ class _Compiled:
     correction: re.Pattern[str]
     other_limb_condition: re.Pattern[str]
     tumor_words: re.Pattern[str]
+    other_lesion: re.Pattern[str]
+    marking: re.Pattern[str]
+    operation_after: re.Pattern[str]
     not_done: re.Pattern[str]
     levels: tuple[tuple[str, re.Pattern[str]], ...]
     past_anchor: re.Pattern[str]
@@ -162,6 +165,9 @@ def _rx() -> _Compiled:
         correction=c(r.side.correction),
         other_limb_condition=c(r.side.other_limb_condition),
         tumor_words=c(r.side.tumor_words),
+        other_lesion=c(r.side.other_lesion),
+        marking=c(r.side.marking),
+        operation_after=c(r.side.operation_after),
         not_done=c(r.operation.not_done),
         levels=tuple((k, c(v)) for k, v in r.operation.levels.items()),
         past_anchor=c(r.operation.past_anchor),
@@ -965,9 +971,11 @@ def _side_candidate(view: NoteView, m: Mention, site: Mention | None) -> SideMen
         return None  # "RT 45 Gy", "Adam R Holmqvist": a letter is a side only beside a limb or in a side field
     if _in_table_row(text, m.start):
         place = "implants"  # a side column of a table (an implant log, a specimen list) labels the row
-    if site is None and place not in rules.anywhere_places:
-        return None
-    if _not_the_tumor_side(view, m, site):
+    if place in rules.other_limb_places or place in ("consent", "history"):
+        place = _marking_place(view, m, place)
+    if site is None and place not in rules.anywhere_places and not (place == "consent" and _rx().operation_after.match(text, m.end)):
+        return None  # a consent gives a side with the operation it names ("RIGHT hip disarticulation")
+    if _not_the_tumor_side(view, m, site) or _other_lesion(view, m):
         return None
     if place in rules.other_limb_places and _other_limb_condition(view, m):
         return None
@@ -997,6 +1005,24 @@ def _not_the_tumor_side(view: NoteView, m: Mention, site: Mention | None) -> boo
     if site is not None and site.end > m.end:
         after = text[site.end:min(s_end, site.end + 80)]
     return bool(rx.not_side_before.search(before) or rx.not_side_after.search(after))
+
+
+def _marking_place(view: NoteView, m: Mention, place: str) -> str:
+    """A side in a clause that tells the site marking ("the operative site was marked on the left
+    distal thigh") stands in the marking, wherever the sentence is written (an indications
+    paragraph, the consent): a place of authority of its own."""
+    return "marking" if _rx().marking.search(clause(view, m.start, m.end, before=60, after=60)) else place
+
+
+def _other_lesion(view: NoteView, m: Mention) -> bool:
+    """A side on a line about a lesion left alone ("Incidental, not treated: non-ossifying fibroma,
+    right proximal tibia (observation)"): another lesion's side, not the tumor's."""
+    text = view.text
+    s, e = view.sentence(m.sent)
+    lo = max(text.rfind("\n", 0, m.start) + 1, m.start - 120, s)
+    nl = text.find("\n", m.end)
+    hi = min(len(text) if nl < 0 else nl, m.end + 120, e)
+    return _rx().other_lesion.search(text, lo, hi) is not None
 
 
 def _other_limb_condition(view: NoteView, m: Mention) -> bool:

@@ -560,6 +560,21 @@ _SIDE_SHORT_I = re.compile(_SIDE_SHORT.pattern, re.IGNORECASE | re.MULTILINE)  #
 # "MRS. FATHIMA ...": a title before a name (in a note in capitals), not the modular resection system.
 _TITLE_MRS = re.compile(r"\bMRS\.(?=[ \t]+[A-Z])|(?<=PATIENT[:\t ])[ \t]*MRS\b|(?<=PT[:\t ])[ \t]*MRS\b|(?<=NAME[:\t ])[ \t]*MRS\b")
 _PLURAL_MARK = re.compile(r"\((?<=[A-Za-z]\()(?:s|es)\)", re.IGNORECASE)  # "(" first: the search skips to it
+# Markdown bold around words ("**Frozen section:** none sent"), as AI documentation assistants
+# write it: the two asterisks go, so a field reads as the same field typed plainly. A run of three
+# or more ("***", an unfilled blank) is left alone.
+_MD_BOLD = re.compile(r"(?<![*\w])\*\*(?=[^\s*])|(?<=[^\s*])\*\*(?![*\w])")
+
+
+def _marks(text: str) -> list[tuple[int, int, str]]:
+    """The rewrites of marks around words: "(s)", a side letter, Markdown bold, "MRS" as a title."""
+    found: list[tuple[int, int, str]] = [(m.start(), m.end(), m.group(0)[1:-1]) for m in _PLURAL_MARK.finditer(text)]
+    found += [(m.start(), m.end(), m.group(1).upper()) for m in _SIDE_LETTER.finditer(text)]
+    if "**" in text:
+        found += [(m.start(), m.end(), "") for m in _MD_BOLD.finditer(text)]
+    if "MRS" in text:
+        found += [(m.start(), m.end(), m.group(0).replace("MRS", "Mrs")) for m in _TITLE_MRS.finditer(text)]
+    return found
 
 
 def _word_pass(c: Canonical) -> Canonical:
@@ -569,10 +584,7 @@ def _word_pass(c: Canonical) -> Canonical:
     r = _rules()
     text = c.text
     # "Procedure(s):" tokenizes as "Procedure(s" + "):"; the plural reads the same to a rule.
-    found: list[tuple[int, int, str]] = [(m.start(), m.end(), m.group(0)[1:-1]) for m in _PLURAL_MARK.finditer(text)]
-    found += [(m.start(), m.end(), m.group(1).upper()) for m in _SIDE_LETTER.finditer(text)]
-    if "MRS" in text:
-        found += [(m.start(), m.end(), m.group(0).replace("MRS", "Mrs")) for m in _TITLE_MRS.finditer(text)]
+    found = _marks(text)
     lower = text.lower()
     # "Rt." / "LT": found in the lower-cased note (same length) with the pattern written in lower case
     for m in _SIDE_SHORT.finditer(lower) if len(lower) == len(text) else _SIDE_SHORT_I.finditer(text):

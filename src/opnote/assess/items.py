@@ -260,6 +260,10 @@ _BONE_SEGMENT = re.compile(
 )
 
 
+# "clear tendon margins", "the bone margin": a margin of what was removed, not a part put in.
+_MARGIN_OF = re.compile(r"\b(?:tendon|bone|soft[- ]tissue|marrow|cortical|vascular|skin|muscle|nerve)\s+margins?\b", re.I)
+
+
 def _removed_dimensions(view: NoteView) -> list[Span]:
     """Lengths of bone or tumor: in a sentence with a reconstruction ("a 16 cm segment of the femur;
     reconstruction with an intercalary prosthesis") they measure what was removed, not a part of
@@ -295,14 +299,27 @@ def _components_described(ctx: Context, recon: Sequence[Mention]) -> bool:
                 return True
     removed = _removed_dimensions(view)
     for m in recon:
-        s, e = view.sentence(m.sent)
-        _, e2 = view.sentence(m.sent + 1)
-        end = max(e, e2)
+        s, end = _recon_window(view, m)
         window = text[s:end]
-        stripped = _BONE_SEGMENT.sub(" ", _blank(window, s, removed).replace(m.text, " "))
+        stripped = _MARGIN_OF.sub(" ", _BONE_SEGMENT.sub(" ", _blank(window, s, removed).replace(m.text, " ")))
         if COMPONENT_RE.search(stripped) and not (BLANK_RECORD_RE.search(window) and not re.search(r"\d", stripped)):
             return True
     return False
+
+
+def _recon_window(view: NoteView, m: Mention) -> Span:
+    """Where a reconstruction's components may be told: its sentence and the next, unless the next
+    stands under another heading or the sentence itself defers to a record ("implanted in the
+    usual fashion; implants per OR record")."""
+    s, e = view.sentence(m.sent)
+    _, e2 = view.sentence(m.sent + 1)
+    end = max(e, e2)
+    where = view.section_at(m.start)
+    if where is not None and e <= where.end < end:
+        end = where.end
+    if BLANK_RECORD_RE.search(view.text, s, e):
+        end = e
+    return s, end
 
 
 def _in_operative_narrative(ctx: Context, char: int) -> bool:

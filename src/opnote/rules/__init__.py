@@ -151,6 +151,9 @@ class SideRules(_Strict):
     other_limb_places: list[str]
     other_limb_condition: str
     tumor_words: str
+    other_lesion: str
+    marking: str
+    operation_after: str
 
 
 class OperationRules(_Strict):
