@@ -1376,3 +1376,21 @@ def test_a_consent_form_naming_the_other_side_with_the_operation_is_a_conflict(c
 def test_a_reconstruction_left_to_the_or_record_is_partial(checker, desc):
     item = next(i for i in checker.check(note(desc=desc)).checklist if i.id == "reconstruction")
     assert item.status == "partial"
+
+
+def test_where_the_lesion_lies_is_no_resection_length(checker):
+    text = note(ind=("INDICATIONS: Biopsy-proven chondrosarcoma. MRI of the right femur: the lesion lies between 18 cm and 29 cm "
+                     "above the joint line. We discussed limb salvage versus above-knee amputation for this malignant tumor, and "
+                     "informed consent was obtained."))
+    lengths = [f.attributes["values_mm"] for f in checker.check(text).findings
+               if f.kind == "dimension" and f.attributes.get("measures") == "resection_length"]
+    assert lengths == [[150.0]]
+
+
+def test_a_specimen_to_pathology_documents_final_pathology_to_come(checker):
+    text = note(path=None, pre="PREOPERATIVE DIAGNOSIS: Metastatic lung adenocarcinoma of the right distal femur.",
+                desc=("DESCRIPTION OF PROCEDURE: The tumor was resected en bloc with a wide margin, 15 cm from the joint line. Soft "
+                      "tissue from the medial margin was sent for frozen section. Specimen to pathology. A cemented distal "
+                      "femoral replacement was implanted."))
+    item = next(i for i in checker.check(text).checklist if i.id == "pathology")
+    assert item.status == "met"

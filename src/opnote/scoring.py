@@ -28,6 +28,7 @@ from .schema import (
     SideFact,
     TissueFact,
     TumorStatusFact,
+    trusted,
 )
 from .schema import Case as CaseBlock
 
@@ -59,7 +60,7 @@ def _evidence(text: str, spans: Sequence[tuple[int, int]], limit: int = 10) -> l
     for s, e in spans:
         if (s, e) not in seen:
             seen.add((s, e))
-            out.append(Evidence.model_construct(start=s, end=e, text=text[s:e]))
+            out.append(trusted(Evidence, {"start": s, "end": e, "text": text[s:e]}))
         if len(out) >= limit:
             break
     return out
@@ -175,7 +176,8 @@ def case_block(case: Case, text: str) -> CaseBlock:
 
 def _finding(m: Mention) -> Finding:
     # Built without validation, like _evidence: every value comes from a typed Mention.
-    return Finding.model_construct(kind=m.kind, text=m.text, start=m.start, end=m.end, section=m.section, assertion=m.assertion, attributes=_public_attrs(m))
+    return trusted(Finding, {"kind": m.kind, "text": m.text, "start": m.start, "end": m.end, "section": m.section,
+                             "assertion": m.assertion, "attributes": _public_attrs(m)})
 
 
 def _public_attrs(m: Mention) -> dict[str, Any]:

@@ -283,15 +283,19 @@ def _blank(window: str, offset: int, spans: Sequence[Span]) -> str:
 def _components_described(ctx: Context, recon: Sequence[Mention]) -> bool:
     view = ctx.view
     text = view.text
-    if not BLANK_RECORD_RE.search(text):
+    if view.sentences and not BLANK_RECORD_RE.search(text):
         # The narrative places a named part: "bone harvested from the iliac crest and impacted into
         # the cavity", "the stem was cemented".
-        for k in range(len(view.sentences)):
-            sentence = view.sentence_text(k)
-            if PLACED_RE.search(sentence) and PART_RE.search(sentence):
-                s, _ = view.sentence(k)
-                if _in_operative_narrative(ctx, s):
-                    return True
+        # Only the sentences with a placing word are read (one search of the note finds them).
+        tried: set[int] = set()
+        for pm in PLACED_RE.finditer(text):
+            k = view.sent_index(pm.start())
+            s, e = view.sentence(k)
+            if k in tried or not (s <= pm.start() and pm.end() <= e):
+                continue
+            tried.add(k)
+            if PART_RE.search(text, s, e) and _in_operative_narrative(ctx, s):
+                return True
     for sec in view.sections:
         if sec.category == "implants":
             body = text[sec.title_end:sec.end]

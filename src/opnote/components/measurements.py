@@ -59,6 +59,9 @@ _VESSEL_LENGTH_AFTER = re.compile(r"\s*(?:of\s+)?(?:vessel|vein|artery|arterial|
 _PERIOSTEUM_BEFORE = re.compile(r"\bperiosteum\b(?:\s+\w+){0,3}?\s+(?:over|for|around)\s+(?:about\s+|approximately\s+)?$", re.I)
 # The tumor's extent in the marrow on imaging ("marrow involvement up to 210 mm from the joint line").
 _MARROW_EXTENT = re.compile(r"\b(?:marrow|signal)\b[^.;,]{0,30}?\b(?:extent|extension|extending|extends|involvement|up to|reaching|reaches|signal|edema|oedema|abnormality|replacement)\b[^.;,\d]{0,15}$", re.I)
+# Where the tumor lies ("the lesion lies between 18 cm and 29 cm above the joint line"): its place
+# on imaging, not a length of bone cut.
+_LESION_LIES = re.compile(r"\b(?:lesion|tumou?r|mass|sarcoma)\s+(?:lies|lay|lying|sits|sat|is located|was located|is situated|was situated|is centred|is centered|was centred|was centered)\b[^.;\d]{0,25}(?:\d[^.;]{0,25})?$", re.I)
 _CUT_WORD = re.compile(r"osteotom|\bcut\b|resect|transect|divided|saw", re.I)
 # A length followed at once by where it is measured from the tumor is a margin, whatever verb stands
 # before it (written in lower case: searched in the lower-cased text, or with IGNORECASE).
@@ -146,7 +149,7 @@ def _told_outright(left: str, right: str) -> str | None:
         return "other"
     if _VESSEL_JUST_BEFORE.search(left) and "margin" not in left.lower():
         return "other"  # but "closest margin, at the popliteal vein, about 1 mm" is a margin
-    if _MARROW_EXTENT.search(left) and not _CUT_WORD.search(left):
+    if (_MARROW_EXTENT.search(left) or _LESION_LIES.search(left)) and not _CUT_WORD.search(left):
         return "tumor"  # "marrow signal extending 16 cm from the joint line": the tumor's extent on imaging
     return None
 
