@@ -1394,3 +1394,14 @@ def test_a_specimen_to_pathology_documents_final_pathology_to_come(checker):
                       "femoral replacement was implanted."))
     item = next(i for i in checker.check(text).checklist if i.id == "pathology")
     assert item.status == "met"
+
+
+def test_a_frozen_result_an_addendum_gives_supersedes_pending_in_the_body(checker):
+    text = note(desc=("DESCRIPTION OF PROCEDURE: The tumor was resected en bloc with a wide margin, 15 cm from the joint line. "
+                      "Marrow from the femoral canal was sent for frozen section; results pending at the time of this note. A "
+                      "cemented distal femoral replacement was implanted."),
+                add=("ADDENDUM: Pathology called with the frozen section result: femoral canal margin negative for tumor."))
+    report = checker.check(text)
+    frozen = {f.attributes.get("result"): f.assertion for f in report.findings if f.kind == "frozen_section"}
+    assert frozen.get("negative") == "present" and frozen.get("pending", "historical") == "historical"
+    assert next(i for i in report.checklist if i.id == "frozen_section").status == "met"

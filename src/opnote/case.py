@@ -1190,6 +1190,20 @@ def _reassert_by_case(view: NoteView, case: Case | None) -> None:
                 m.assertion = "hypothetical"
 
 
+_RESULTS = ("negative", "positive", "close", "atypical")
+
+
+def _superseded_pending(view: NoteView) -> None:
+    """A frozen section "pending" in the body, whose result an addendum gives later ("Pathology
+    called with the frozen section results: ... negative"), was pending then: historical now."""
+    frozen = [m for m in view.of("FROZEN") if m.present]
+    told = [m.start for m in frozen if m.place == "addendum" and m.attr("result") in _RESULTS]
+    if told:
+        for m in frozen:
+            if m.attr("result") == "pending" and m.place != "addendum" and m.start < told[0]:
+                m.assertion = "historical"
+
+
 def _after_in(m: Mention) -> int:
     """How far after a mention its clause tells its time: in the procedure line or the implant log,
     what follows a short way on describes the operation ("..., increased complexity due to prior
@@ -1211,6 +1225,7 @@ def reassert(view: NoteView, case: Case | None = None) -> None:
         elif m.is_("historical"):
             m.assertion = "present"  # "underwent wide excision" today: ConText's cue word, not a time
     _reassert_by_case(view, case)
+    _superseded_pending(view)
     for m in view.of("IMAGING"):
         if m.is_("present", "historical") and _after(view, m):
             m.attrs["timing"] = "postoperative"  # follow-up imaging: not imaging that planned this operation
