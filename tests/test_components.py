@@ -4,10 +4,21 @@ from __future__ import annotations
 
 import pytest
 
-from notes import note
+from notes import PARTS, note
 
 from opnote.components.measurements import find_dimensions, parse_number
 from opnote.normalize import canonical
+
+
+def assert_side_conflict(report, side: str, other: str) -> None:
+    """The case's side is ``side``, one conflict with ``other`` is kept, and the note is not supported."""
+    assert report.case.side.value == side and [c.value for c in report.case.side.conflicts] == [other]
+    assert report.verdict == "not_supported"
+
+
+def item_status(checker, text: str, item_id: str) -> str:
+    """The status the checker gives one checklist item of a note."""
+    return next(i.status for i in checker.check(text).checklist if i.id == item_id)
 
 
 def findings(nlp, text, kind=None):
@@ -1142,8 +1153,7 @@ def test_a_spoken_self_correction_strikes_the_side_said_before_it(checker):
 def test_a_misheard_side_word_in_the_procedure_line_is_a_side_and_a_conflict(checker):
     text = note(proc="PROCEDURE: Radical resection of the lift distal femur with distal femoral replacement.")
     report = checker.check(text)
-    assert report.case.side.value == "right" and [c.value for c in report.case.side.conflicts] == ["left"]
-    assert report.verdict == "not_supported"
+    assert_side_conflict(report, "right", "left")
 
 
 def test_spelled_out_modality_letters_are_the_modality(checker):
@@ -1201,6 +1211,10 @@ def test_a_side_an_addendum_quotes_as_an_error_is_dropped_where_it_stands(checke
     "Her left knee had an arthroscopic meniscectomy in 2019 and is asymptomatic.",
     "Standing radiographs showed mild medial arthritis of the left knee.",
     "He also had a left total knee replacement in 2022 and that knee is fine.",
+    # the unmarked limb, the limb length is checked against, an old injury left alone
+    "Site marking: right thigh marked by the attending; left leg not marked.",
+    "Length and rotation were checked against the left leg clinically and with fluoroscopy.",
+    "He broke his left femur as a teenager and has an old nail in it, which we did not touch.",
 ])
 def test_a_side_told_with_a_condition_of_the_other_limb_is_no_conflict(checker, words):
     text = note(desc=(f"DESCRIPTION OF PROCEDURE: {words} The right distal femur was resected en bloc with a wide margin, 15 cm from the joint line. A cemented "
@@ -1249,8 +1263,7 @@ def test_a_purpose_before_a_colon_is_read_apart_from_the_clause_after_it(checker
     text = note(proc="PROCEDURE: Resection of the right distal femur with distal femoral replacement.",
                 desc=("DESCRIPTION OF PROCEDURE: The level was chosen to give a wide margin: the femur would be divided 15 cm "
                       "from the joint line. A cemented distal femoral replacement was implanted."))
-    item = next(i for i in checker.check(text).checklist if i.id == "margin_intent")
-    assert item.status == "met"
+    assert item_status(checker, text, "margin_intent") == "met"
 
 
 def test_speech_recognition_allo_graph_is_an_allograft(checker):
@@ -1280,8 +1293,7 @@ def test_a_consent_section_is_read_to_its_end(checker):
         "\nConsent:\nDiscussed with the patient and her daughter. Purpose: removal of the osteosarcoma. Risks discussed include "
         "bleeding, infection, wound problems and fracture. Further risks were nerve injury and stiffness. She asked about "
         "function. Options reviewed: limb-sparing wide resection versus amputation above the knee. She chose limb salvage.\n")
-    item = next(i for i in checker.check(text).checklist if i.id == "informed_consent")
-    assert item.status == "met"
+    assert item_status(checker, text, "informed_consent") == "met"
 
 
 _DESC = ("DESCRIPTION OF PROCEDURE: The tumor was resected en bloc with a wide margin. Frozen section of the femoral canal "
@@ -1334,20 +1346,7 @@ def test_a_site_marking_told_in_any_paragraph_is_a_place_of_authority(checker, w
     text = note(ind=("INDICATIONS: Biopsy-proven osteosarcoma. Preoperative MRI of the right femur was reviewed. We discussed limb "
                      f"salvage versus above-knee amputation and informed consent was obtained. {words}"))
     report = checker.check(text)
-    assert report.case.side.value == "right" and [c.value for c in report.case.side.conflicts] == ["left"]
-    assert report.verdict == "not_supported"
-
-
-@pytest.mark.parametrize("words", [
-    "Site marking: right thigh marked by the attending; left leg not marked.",
-    "Length and rotation were checked against the left leg clinically and with fluoroscopy.",
-    "He broke his left femur as a teenager and has an old nail in it, which we did not touch.",
-])
-def test_a_side_of_another_lesion_or_the_unmarked_limb_is_no_conflict(checker, words):
-    text = note(desc=(f"DESCRIPTION OF PROCEDURE: {words} The right distal femur was resected en bloc with a wide margin, 15 cm "
-                      "from the joint line. A cemented distal femoral replacement was implanted."))
-    report = checker.check(text)
-    assert report.case.side.value == "right" and report.case.side.conflicts == []
+    assert_side_conflict(report, "right", "left")
 
 
 def test_a_side_of_a_lesion_left_alone_in_the_diagnosis_is_no_conflict(checker):
@@ -1392,8 +1391,7 @@ def test_a_specimen_to_pathology_documents_final_pathology_to_come(checker):
                 desc=("DESCRIPTION OF PROCEDURE: The tumor was resected en bloc with a wide margin, 15 cm from the joint line. Soft "
                       "tissue from the medial margin was sent for frozen section. Specimen to pathology. A cemented distal "
                       "femoral replacement was implanted."))
-    item = next(i for i in checker.check(text).checklist if i.id == "pathology")
-    assert item.status == "met"
+    assert item_status(checker, text, "pathology") == "met"
 
 
 def test_a_frozen_result_an_addendum_gives_supersedes_pending_in_the_body(checker):
@@ -1405,3 +1403,79 @@ def test_a_frozen_result_an_addendum_gives_supersedes_pending_in_the_body(checke
     frozen = {f.attributes.get("result"): f.assertion for f in report.findings if f.kind == "frozen_section"}
     assert frozen.get("negative") == "present" and frozen.get("pending", "historical") == "historical"
     assert next(i for i in report.checklist if i.id == "frozen_section").status == "met"
+
+
+# German-speaking departments writing in English leave some words in German.
+def test_a_german_side_word_after_the_site_is_a_side_and_can_conflict(checker):
+    text = note(path=("SPECIMENS: Praeparat: distaler Femur links, Fadenmarkierung, to the Pathologie for definitive Histologie; "
+                      "margins pending."))
+    report = checker.check(text)
+    assert [c.value for c in report.case.side.conflicts] == ["left"] and report.verdict == "not_supported"
+
+
+def test_a_german_side_word_with_no_limb_is_no_side(checker):
+    text = note(ind=PARTS["ind"] + " Status post Nephrektomie links 2021.")
+    report = checker.check(text)
+    assert report.case.side.value == "right" and report.case.side.conflicts == [] and report.verdict == "ready"
+
+
+@pytest.mark.parametrize("text", [
+    "Schnellschnitt: not taken, as the diagnosis had been secured by the biopsy.",
+    "No suspicious tissue was seen; therefore no frozen section was sent.",
+])
+def test_a_frozen_section_not_taken_with_its_cause_told_first_or_after(nlp, text):
+    fs = findings(nlp, text, "frozen_section")
+    assert fs[0]["attributes"]["result"] == "not_performed" and fs[0]["attributes"]["reason"] is True
+
+
+def test_an_mri_not_requested_is_no_imaging(checker):
+    text = note(ind=("INDICATIONS: Biopsy-proven osteosarcoma. CT of the right femur was reviewed for planning; MRI was not "
+                     "requested. We discussed limb salvage versus above-knee amputation, the malignant nature of the tumor "
+                     "and the risk of local recurrence, and informed consent was obtained."))
+    imaging = {f.attributes.get("modality") for f in checker.check(text).findings if f.kind == "imaging" and f.assertion == "present"}
+    assert "mri" not in imaging and "ct" in imaging
+
+
+def test_an_aufklaerung_heading_is_the_consent(checker):
+    text = note(ind=("INDICATIONS: Biopsy-proven osteosarcoma. Preoperative MRI of the right femur was reviewed for planning.\n\n"
+                     "Aufklaerung erfolgt am 12.08.2024, Einverstaendniserklaerung liegt unterschrieben vor."))
+    assert item_status(checker, text, "informed_consent") == "partial"
+
+
+def test_an_amputation_offered_and_declined_was_discussed(checker):
+    text = note(ind=("INDICATIONS: Biopsy-proven osteosarcoma. Preoperative MRI of the right femur was reviewed for planning.\n\n"
+                     "CONSENT: The patient was told the tumour is malignant and needs removal with a wide margin to prevent "
+                     "recurrence. The alternatives, a biological reconstruction and amputation above the knee, were discussed, "
+                     "the latter only as a theoretical option, and were declined. Written consent."))
+    assert item_status(checker, text, "informed_consent") == "met"
+
+
+@pytest.mark.parametrize(("proc", "intents"), [
+    ("PROCEDURE: Hip disarticulation with radical (extracompartmental) margins.", ["radical"]),
+    ("PROCEDURE: Wide (en bloc, R0) resection of the right distal femur with distal femoral replacement.", ["wide"]),
+    ("PROCEDURE: Hip disarticulation with marginal (intralesional) margins.", []),
+])
+def test_a_gloss_in_brackets_between_the_margin_and_its_noun(nlp, proc, intents):
+    found = {f["attributes"]["intent"] for f in findings(nlp, proc, "margin")}
+    assert sorted(found & {"radical", "wide"}) == intents
+
+
+def test_an_abbreviation_point_ends_no_clause_before_a_tumor_size():
+    text = "Aneurysmal bone cyst of the proximal femur, intertrochanteric, approx. 5,5 x 4 x 3,5 cm, no fracture."
+    (dim,) = find_dimensions(text)
+    assert dim["measures"] == "tumor" and dim["values_mm"] == [55.0, 40.0, 35.0]
+
+
+def test_a_semicolon_ends_a_negation_that_looks_back(checker):
+    text = note(ind=("INDICATIONS: Biopsy-proven osteosarcoma. CT of the right femur was reviewed for planning; MRI was not "
+                     "performed. We discussed limb salvage versus above-knee amputation, the malignant nature of the tumor "
+                     "and the risk of local recurrence, and informed consent was obtained."))
+    report = checker.check(text)
+    assertions = {f.attributes.get("modality"): f.assertion for f in report.findings if f.kind == "imaging"}
+    assert assertions == {"ct": "present", "mri": "negated"}
+    assert next(i for i in report.checklist if i.id == "preop_imaging").status == "met"
+
+
+def test_a_specimen_to_the_pathologie_for_definitive_histologie_is_pathology_to_come(checker):
+    text = note(path="HISTOLOGIE:\nResektat (distaler Femur re.) with Fadenmarkierung to the Pathologie for definitive Histologie.")
+    assert item_status(checker, text, "pathology") == "met"

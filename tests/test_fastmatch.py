@@ -170,6 +170,7 @@ word = st.sampled_from(VOCAB)
 value = st.one_of(
     word,
     st.lists(word, min_size=1, max_size=3).map(lambda ws: {"IN": ws}),
+    st.lists(word, min_size=1, max_size=3).map(lambda ws: {"NOT_IN": ws}),
     st.sampled_from([r"^\n", r"^[a-z]+$", r"\d", "K"]).map(lambda r: {"REGEX": r}),
 )
 anchor_token = st.builds(lambda attr, w: {attr: w}, st.sampled_from(["LOWER", "ORTH", "TEXT"]), word)

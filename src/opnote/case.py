@@ -986,6 +986,8 @@ def _side_candidate(view: NoteView, m: Mention, site: Mention | None) -> SideMen
 def _not_a_side(text: str, m: Mention) -> bool:
     """"a cuff was left on the tumor", "a right-angle clamp": the word is not a side."""
     rx = _rx()
+    if m.text.lower() in rule_files.case_rules().side.after_the_site:
+        return False  # "Femur links, Fadenmarkierung": a side word that is never a verb
     pre = text[max(0, m.start - 20):m.start]
     post = text[m.end:m.end + 20]
     if rx.not_a_side_before.search(pre) or rx.not_a_side_after.search(post):

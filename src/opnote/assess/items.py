@@ -368,6 +368,9 @@ def informed_consent(ctx: Context) -> Assessment:
     return Assessment("partial", "Consent is documented but does not name " + " or ".join(lacking) + " (a signature or generic risks, benefits and alternatives is not enough).", ev)
 
 
+DECLINED_RE = re.compile(r"\b(?:declin(?:ed|es|ing)|refus(?:ed|es|ing)|rejected|decided against|opted against|did not wish|does not wish)\b", re.I)
+
+
 def _same_paragraph(ctx: Context, consent: Mention, label: str) -> list[Mention]:
     text = ctx.view.text
     start = text.rfind("\n\n", 0, consent.start)
@@ -386,7 +389,9 @@ def _discussed(ctx: Context, consent: Mention, label: str) -> list[Mention]:
     if sec is not None:  # a consent section is read to its end, however many sentences it holds
         sents |= set(range(view.sent_index(sec.title_end), view.sent_index(max(sec.title_end, sec.end - 1)) + 1))
     for k in sorted(sents):
-        cues = [x for x in view.in_sent(k, label) if not x.is_("negated")]
+        # An amputation the patient declined was discussed: "amputation ... was offered and declined".
+        declined = label == "AMPUTATION_DISCUSSION" and DECLINED_RE.search(view.sentence_text(k)) is not None
+        cues = [x for x in view.in_sent(k, label) if not x.is_("negated") or declined]
         if not cues:
             continue
         same_section = consent.section is not None and consent.section == cues[0].section and consent.section == "consent"

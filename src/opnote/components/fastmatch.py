@@ -125,6 +125,10 @@ def _string_test(attr: int, value: object, strings: StringStore) -> TokenTest | 
         return TokenTest(attr, frozenset(_signed(get_string_id(v)) for v in arg), None, min((len(v) for v in arg), default=0))
     if pred == "REGEX" and isinstance(arg, str):
         return TokenTest(attr, None, re.compile(arg), 0)
+    if pred == "NOT_IN" and isinstance(arg, list) and all(isinstance(v, str) for v in arg):
+        # spaCy's _SetPredicate: the value is none of these strings; the same test on the string
+        alternatives = "|".join(re.escape(v) for v in arg)
+        return TokenTest(attr, None, re.compile(rf"\A(?!(?:{alternatives})\Z)", re.DOTALL), 0)
     return None
 
 

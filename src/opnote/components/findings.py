@@ -138,7 +138,10 @@ FS_REASON_RE = re.compile(
     re.I,
 )
 # "not sent - level through uninvolved joint": a "not sent" the note goes on to explain in words.
-FS_REASON_AFTER_RE = re.compile(r"[ \t]*[:\-]?[ \t]*(?:not (?:sent|performed|done|requested|obtained|indicated)|none|nil|no)\b[ \t]*(?:[-\u2013\u2014:;(,]|because\b|as\b)[ \t]*(?:[A-Za-z][\w/-]*[ \t,]+){2,}[A-Za-z]", re.I)
+FS_REASON_AFTER_RE = re.compile(r"[ \t]*[:\-]?[ \t]*(?:not (?:sent|performed|done|requested|obtained|indicated|taken)|none|nil|no)\b[ \t]*(?:[-\u2013\u2014:;(,]|because\b|as\b)[ \t]*(?:[A-Za-z][\w/-]*[ \t,]+){2,}[A-Za-z]", re.I)
+# A cause told first and the omission drawn from it: "no tumour-like tissue was seen; therefore no
+# frozen section was sent".
+FS_REASON_BEFORE_RE = re.compile(r"\w[^.]*?[;,:]?\s+(?:and\s+)?(?:therefore|thus|hence|consequently|accordingly|for (?:this|that) reason)\b[\s,]*[^.;]{0,40}$", re.I)
 # A frozen-section field answered no ("Performed: No; Reason: histology established on core biopsy").
 FS_PERFORMED_NO_RE = re.compile(r"[\s:.\-]*(?:performed|done|sent|requested)\s*[:?]?\s*(?:no|n|not done)\b(?:[^\n]*?(?P<reason>\breason\s*:\s*\w))?", re.I)
 CONTRAST_RE = re.compile(r"\b(?:with(?:out)?(?: and without)? (?:iv |intravenous )?(?:contrast|gadolinium)|contrast[- ]enhanced|gadolinium[- ]enhanced|non-?contrast|post-?contrast)\b", re.I)
@@ -488,7 +491,11 @@ def _frozen_not_sent(rec: FindingRecord, text: str, sents: list[tuple[int, int]]
         s_end = max(s_end, min(hdr[2], rec["end"] + 300))  # "FROZEN SECTION: not sent - diagnosis established"
     sentence = text[max(s_start, rec["start"] - 200):min(s_end, rec["end"] + 300)]
     rec["attributes"]["result"] = "not_performed"
-    rec["attributes"]["reason"] = bool(FS_REASON_RE.search(sentence) or FS_REASON_AFTER_RE.match(text, rec["end"], min(len(text), rec["end"] + 200)))
+    rec["attributes"]["reason"] = bool(
+        FS_REASON_RE.search(sentence)
+        or FS_REASON_AFTER_RE.match(text, rec["end"], min(len(text), rec["end"] + 200))
+        or FS_REASON_BEFORE_RE.search(text, max(s_start, rec["start"] - 300), rec["start"])
+    )
     if not rec["attributes"]["reason"] and rec["sent"] + 1 < len(sents):
         ns, ne = sents[rec["sent"] + 1]
         nxt = text[ns:min(ne, ns + 300)]
@@ -532,11 +539,13 @@ def _side_distance(text: str, side: FindingRecord, site: FindingRecord) -> int |
             return None
         return len(gap)
     if side["start"] >= site["end"]:
-        # After the site only as "femur, right" / "femur (right)" / "femur - RIGHT":
+        # After the site only as "femur, right" / "femur (right)" / "femur - RIGHT", or a word that
+        # follows its noun ("distaler Femur links", "distal femur re."):
         # "a cuff of vastus intermedius left on the tumor" uses "left" as a verb.
         gap = text[site["end"]:side["start"]]
         if not re.fullmatch(r"\s*[,(:\-]\s*|\s*[,(:\-]?\s*(?:side|sided)\s*[,(:\-]?\s*", gap) and not (
-            re.fullmatch(r"\s+", gap) and side["text"].isupper() and len(side["text"]) > 1
+            re.fullmatch(r"\s+", gap)
+            and ((side["text"].isupper() and len(side["text"]) > 1) or side["text"].lower() in rule_files.case_rules().side.after_the_site)
         ):
             return None
         return len(gap) + 5

@@ -62,6 +62,8 @@ _MARROW_EXTENT = re.compile(r"\b(?:marrow|signal)\b[^.;,]{0,30}?\b(?:extent|exte
 # Where the tumor lies ("the lesion lies between 18 cm and 29 cm above the joint line"): its place
 # on imaging, not a length of bone cut.
 _LESION_LIES = re.compile(r"\b(?:lesion|tumou?r|mass|sarcoma)\s+(?:lies|lay|lying|sits|sat|is located|was located|is situated|was situated|is centred|is centered|was centred|was centered)\b[^.;\d]{0,25}(?:\d[^.;]{0,25})?$", re.I)
+# Words whose point abbreviates them ("approx.", "ca.", "e.g."): the point ends no clause.
+_ABBREV_END = re.compile(r"(?<![\w.])(?:approx|appr|ca|circa|e\.g|i\.e|vs|max|min|incl|resp|li|re)$", re.I)
 _CUT_WORD = re.compile(r"osteotom|\bcut\b|resect|transect|divided|saw", re.I)
 # A length followed at once by where it is measured from the tumor is a margin, whatever verb stands
 # before it (written in lower case: searched in the lower-cased text, or with IGNORECASE).
@@ -154,6 +156,27 @@ def _told_outright(left: str, right: str) -> str | None:
     return None
 
 
+def _clause_around(text: str, start: int, end: int) -> tuple[int, int]:
+    """How many characters before ``start`` and after ``end`` are in the clause of text[start:end].
+
+    Stays inside the sentence: cut at the last full stop / line break before, first after (found in
+    the text as written: " PERIOD " in capitals is not a spoken full stop).
+    """
+    left, right = text[max(0, start - 90):start], text[end:end + 70]
+    for sep in (". ", "\n", "; ", " period ", " new paragraph "):
+        k = left.rfind(sep)
+        while sep == ". " and k != -1 and _ABBREV_END.search(left, 0, k):
+            k = left.rfind(sep, 0, k)  # "approx. 8 x 5 cm": an abbreviation's point ends no clause
+        if k != -1:
+            left = left[k + len(sep):]
+        k = right.find(sep)
+        while sep == ". " and k != -1 and _ABBREV_END.search(right, 0, k):
+            k = right.find(sep, k + 1)
+        if k != -1:
+            right = right[:k]
+    return len(left), len(right)
+
+
 def classify(text: str, start: int, end: int, lower: str | None = None) -> str:
     """What a dimension at text[start:end] measures: the cue word nearest to it in its clause wins.
 
@@ -161,18 +184,8 @@ def classify(text: str, start: int, end: int, lower: str | None = None) -> str:
     IGNORECASE in it, with the same result), or None.
     """
     source, cues = (lower, _CUES_FOLDED) if lower is not None else (text, _CUES)
-    lo, hi = max(0, start - 90), end + 70
-    # Stay inside the sentence: cut at the last full stop / line break before, first after (found in
-    # the text as written: " PERIOD " in capitals is not a spoken full stop).
-    left, right = text[lo:start], text[end:hi]
-    for sep in (". ", "\n", "; ", " period ", " new paragraph "):
-        k = left.rfind(sep)
-        if k != -1:
-            left = left[k + len(sep):]
-        k = right.find(sep)
-        if k != -1:
-            right = right[:k]
-    left, right = source[start - len(left):start], source[end:end + len(right)]
+    n_left, n_right = _clause_around(text, start, end)
+    left, right = source[start - n_left:start], source[end:end + n_right]
     told = _told_outright(left, right)
     if told is not None:
         return told

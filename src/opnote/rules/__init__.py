@@ -75,7 +75,9 @@ class AbbreviationFile(_Strict):
 
 class ContextRuleRow(_Strict):
     literal: str
-    category: Literal["NEGATED_EXISTENCE", "POSSIBLE_EXISTENCE", "HYPOTHETICAL", "HISTORICAL", "FAMILY"]
+    # CLAUSE_END: a TERMINATE of its own category, so that it ends the scope of every modifier
+    # (medspaCy does not let a TERMINATE limit a modifier of its own category with other target types).
+    category: Literal["NEGATED_EXISTENCE", "POSSIBLE_EXISTENCE", "HYPOTHETICAL", "HISTORICAL", "FAMILY", "CLAUSE_END"]
     direction: Literal["FORWARD", "BACKWARD", "BIDIRECTIONAL", "TERMINATE", "PSEUDO"]
     allowed_types: list[str] | None = None
     max_scope: int | None = None
@@ -147,6 +149,7 @@ class SideRules(_Strict):
     not_a_side_after: list[str]
     correction: str
     abbreviations: list[str]
+    after_the_site: list[str]
     error_words: str
     other_limb_places: list[str]
     other_limb_condition: str
