@@ -1479,3 +1479,85 @@ def test_a_semicolon_ends_a_negation_that_looks_back(checker):
 def test_a_specimen_to_the_pathologie_for_definitive_histologie_is_pathology_to_come(checker):
     text = note(path="HISTOLOGIE:\nResektat (distaler Femur re.) with Fadenmarkierung to the Pathologie for definitive Histologie.")
     assert item_status(checker, text, "pathology") == "met"
+
+
+# Romance-language centres writing in English keep their side words and abbreviations after the limb.
+@pytest.mark.parametrize(("proc", "side"), [
+    ("PROCEDURE: Wide resection of the distal femur dx with distal femoral replacement.", "right"),
+    ("PROCEDURE: Wide resection of fêmur distal E with distal femoral replacement.", "left"),
+    ("PROCEDURE: Wide resection of the fémur distal izq. with distal femoral replacement.", "left"),
+    ("PROCEDURE: Wide resection of the distal femur (esquerdo) with distal femoral replacement.", "left"),
+    ("PROCEDURE: \u24c1 distal femur wide resection with distal femoral replacement.", "left"),
+])
+def test_a_side_written_short_after_the_limb_or_circled_is_the_side(checker, proc, side):
+    pre = "PREOPERATIVE DIAGNOSIS: High-grade osteosarcoma of the distal femur."
+    text = note(pre=pre, proc=proc, ind=PARTS["ind"].replace("right femur", "femur"))
+    report = checker.check(text)
+    assert report.case.side.value == side and report.case.side.conflicts == []
+    ev = report.case.side.evidence[0]
+    assert text[ev.start:ev.end] == ev.text
+
+
+@pytest.mark.parametrize("text", [
+    "Her right knee sx began in May; PROCEDURE: Wide resection of the right distal femur.",
+    "The distal femur e tibia were exposed through a medial approach.",
+])
+def test_a_short_form_after_a_limb_whose_side_was_said_or_a_lower_case_letter_is_no_side(text):
+    assert "-sided" not in canonical(text).text
+
+
+def test_a_romance_side_word_in_the_specimen_label_conflicts(checker):
+    text = note(path="SPECIMENS: Peça operatória: distal femur E, oriented, sent to Anatomia Patológica; margins pending.")
+    assert_side_conflict(checker.check(text), "right", "left")
+
+
+def test_a_frozen_section_followed_by_the_site_it_sampled_keeps_its_result(nlp):
+    fs = findings(nlp, "- FS femoral marrow @ osteotomy: neg for sarcoma.\n- Frozen section femoral marrow negative.", "frozen_section")
+    assert [f["attributes"]["result"] for f in fs] == ["negative", "negative"]
+
+
+def test_a_fresh_frozen_femoral_allograft_is_no_frozen_section(nlp):
+    assert findings(nlp, "A fresh-frozen femoral allograft was thawed and cut to length.", "frozen_section") == []
+
+
+def test_a_named_histology_in_the_consent_is_its_oncologic_purpose(checker):
+    text = note(ind=("INDICATIONS: Preoperative MRI of the right femur was reviewed for planning.\n\n"
+                     "Consent: pt + parents. OS reviewed; wide resection for local control. Limb salvage c/ DFR vs AKA discussed. Signed."))
+    assert item_status(checker, text, "informed_consent") == "met"
+
+
+@pytest.mark.parametrize("said", [
+    "Amputation discussed as the alternative, not needed.",
+    "The amputation above the knee was discussed as the alternative and not recommended.",
+    "We discussed limb preservation, an allograft (not available in our bank at this time) and the amputation of the thigh.",
+])
+def test_an_amputation_set_aside_or_after_a_bracketed_negation_was_discussed(checker, said):
+    text = note(ind=("INDICATIONS: Preoperative MRI of the right femur was reviewed for planning.\n\n"
+                     "CONSENT: The patient was told the tumour is a malignant sarcoma of bone, to be removed with a wide margin. " + said + " Signed."))
+    assert item_status(checker, text, "informed_consent") == "met"
+
+
+def test_a_negation_inside_brackets_stays_inside(checker):
+    doc = checker.explain("CONSENT: We discussed the reconstruction with allograft (not available in our bank) and the amputation "
+                          "of the thigh. No amputation (above the knee) was discussed.")
+    negated = [s._.is_negated for s in doc.spans["opnote_candidates"] if s.label_ == "AMPUTATION_DISCUSSION"]
+    assert negated == [False, True]
+
+
+def test_a_site_just_before_a_histology_of_either_tissue_settles_it(checker):
+    text = note(pre=("PREOPERATIVE DIAGNOSIS: Left anterolateral thigh UPS, high grade, deep to fascia, 11.5 cm, abutting the femoral "
+                     "diaphysis."),
+                proc="PROCEDURE: Left thigh soft-tissue sarcoma wide resection with the femoral periosteum as the deep margin (femur not resected).",
+                desc="DESCRIPTION OF PROCEDURE: The mass was excised en bloc with the vastus intermedius and the periosteum; the femur was left intact.")
+    report = checker.check(text)
+    assert report.case.tissue.value == "soft_tissue" and report.verdict == "not_supported"
+
+
+@pytest.mark.parametrize(("line", "modalities"), [
+    ("TC of the thorax: no nodules. RMN of the femur reviewed.", {"ct", "mri"}),
+    ("TDM thoracique normal; IRM du fémur.", {"ct", "mri"}),
+    ("Tc-99m bone scan: uptake at the distal femur only.", {"bone_scan"}),
+])
+def test_ct_written_the_romance_way(nlp, line, modalities):
+    found = {f["attributes"]["modality"] for f in findings(nlp, line, "imaging")}
+    assert found == modalities

@@ -36,12 +36,14 @@ import bisect
 import contextlib
 import functools
 import itertools
+import re
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, cast
 
 from spacy import about
 from spacy.tokens import Doc, Span
 
+from .components.doctext import doc_text
 from .components.fastmatch import FastTokenMatcher, compile_matcher
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -208,6 +210,43 @@ def _modify_targets(targets: list[Span], bounds: list[tuple[int, int]], modifier
                 modifiers[k].modify(target)
 
 
+_BRACKET = re.compile(r"\([^()\n]*\)")
+
+
+def _clip_to_brackets(graph: ConTextGraph, doc: Doc) -> None:
+    """A modifier inside brackets governs only the bracket: "the allograft (not available in our
+    bank) and the amputation" does not deny the amputation. opnote's rule, after medspaCy's scopes.
+    The brackets (innermost, on one line) are found once; each modifier looks its own up."""
+    text = doc_text(doc)
+    if "(" not in text or not graph.modifiers:
+        return
+    pairs = [(m.start(), m.end() - 1) for m in _BRACKET.finditer(text)]
+    if not pairs:
+        return
+    opens = [a for a, _ in pairs]
+    for mod in graph.modifiers:
+        m0, m1 = mod.modifier_span
+        start = doc[m0].idx
+        k = bisect.bisect_right(opens, start) - 1
+        if k < 0:
+            continue
+        opened, closed = pairs[k]
+        end = doc[m1 - 1].idx + len(doc[m1 - 1])
+        if not (opened < start and end <= closed):
+            continue  # not inside that bracket
+        s0, s1 = mod.scope_span
+        if s1 > m1 and doc[s1 - 1].idx >= closed:
+            e = m1
+            while e < s1 and doc[e].idx < closed:
+                e += 1
+            mod._scope_end = e
+        if s0 < m0 and doc[s0].idx < opened:
+            b = m0
+            while b > s0 and doc[b - 1].idx > opened:
+                b -= 1
+            mod._scope_start = b
+
+
 def _apply_modifiers(graph: ConTextGraph) -> None:
     """ConTextGraph.apply_modifiers, testing each target only against modifiers near it."""
     targets = list(graph.targets)
@@ -242,6 +281,7 @@ def run_context(context: ConText, matcher: MedspacyMatcher, doc: Doc) -> Doc:
     for match_id, start, end in matcher(doc):
         graph.modifiers.append(ConTextModifier(rule_map[strings[match_id]], start, end, doc, max_scope=context.max_scope))
     _update_scopes(graph)
+    _clip_to_brackets(graph, doc)
     _apply_modifiers(graph)
     for target, modifier in graph.edges:
         target._.modifiers += (modifier,)

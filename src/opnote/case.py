@@ -369,7 +369,16 @@ def _tissue_of_named_site(view: NoteView, t: Mention) -> str | None:
         if _HISTOLOGY_TO_SITE.fullmatch(view.text, t.end, s.start):
             site = s.attr("site")
             return "soft" if site in SOFT_SITES else "bone" if site in _BONE_SITES else None
+    # ... or names just before it ("left anterolateral thigh UPS", "distal femur high-grade UPS")
+    for s in view.starting_in("SITE", max(0, t.start - 80), t.start):
+        if s.end <= t.start and _SITE_TO_HISTOLOGY.fullmatch(view.text, s.end, t.start):
+            site = s.attr("site")
+            return "soft" if site in SOFT_SITES else "bone" if site in _BONE_SITES else None
     return None
+
+
+# Between a site and the histology it names: a space and at most two words ("thigh high-grade UPS").
+_SITE_TO_HISTOLOGY = re.compile(r"[ \t]+(?:[\w-]+[ \t]+){0,2}")
 
 
 def _category_weights(view: NoteView, current: Sequence[Mention], settled: str | None) -> dict[str, float]:

@@ -31,6 +31,8 @@ _PUNCT = {
     "\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2014": "-", "\u2015": "-", "\u2212": "-",
     "\u2026": "...", "\u00d7": "x", "\u2022": "-", "\u25e6": "-", "\u25aa": "-", "\u2023": "-", "\u2043": "-",
     "\u00b7": "-",
+    # a side in a circled letter ("\u24c7 distal femur"): the letter, as a side rule reads it
+    "\u24c7": "R", "\u24c1": "L", "\u24e1": "r", "\u24db": "l",
 }
 
 
@@ -150,7 +152,8 @@ def _rules() -> _Rules:
         w: re.compile(r"(?:" + "|".join(r"\s+".join(re.escape(x) for x in ph.split()) for ph in sorted(phs, key=len, reverse=True)) + r")(?![\w-])", re.IGNORECASE)
         for w, phs in firsts.items()
     }
-    keys = set(words) | set(by_first)
+    # ... and the short side forms read after a limb (see _side_after_limb)
+    keys = set(words) | set(by_first) | {k.lower() for k in data.side_after_limb}
     alt = r"(?<![\w-])" + _trie_pattern(keys) + r"(?![\w])" if keys else None
     # ("mrs" before a name is a title in a lower-case note, not a modular resection system)
     abbrevs = {a.short.lower() for a in rule_files.abbreviations().abbreviations if a.short.isupper()} - {"mrs", "mr", "ms", "dr"}
@@ -577,6 +580,37 @@ def _marks(text: str) -> list[tuple[int, int, str]]:
     return found
 
 
+@lru_cache(maxsize=1)
+def _limb_before() -> re.Pattern[str]:
+    """A limb word that ends just before a short side form, in lower case."""
+    limbs = _trie_pattern({w.lower() for w in rule_files.normalization().side_after_limb_words} or {"limb"})
+    return re.compile(rf"(?<![\w-]){limbs}(?:[ \t]+(?:distal|proximal|distale|prossimale))?[ \t]*(?P<open>[:(]?)[ \t]*\Z")
+
+
+# A side already said just before the limb ("right knee sx" is the knee's symptoms, not its side).
+_SIDE_BEFORE_LIMB = re.compile(r"\b(?:right|left|rt|lt|r|l|bilateral)\b[^\n.;]{0,25}$", re.IGNORECASE)
+
+
+def _side_after_limb(text: str, lower: str, start: int, end: int) -> tuple[int, int, str] | None:
+    """A side written short in another language right after the limb ("femore dx", "fêmur E",
+    "fémur (izq.)", "Lado: D"): the side word, so that every rule reads one spelling (rule data:
+    ``side_after_limb``). A one-letter side counts only in capitals or in brackets ("femur e tibia"
+    is "femur and tibia"), and none counts after a limb whose side was just said. The word pass
+    finds the short forms with its other words; the limb is looked for just before each."""
+    if len(lower) != len(text) or (end < len(text) and text[end] == "-"):
+        return None
+    limb = _limb_before().search(lower, max(0, start - 40), start)
+    if limb is None:
+        return None
+    short = text[start:end]
+    if len(short) == 1 and not (short.isupper() or limb.group("open") == "("):
+        return None
+    if _SIDE_BEFORE_LIMB.search(text, max(0, limb.start() - 30), limb.start()):
+        return None
+    # "-sided": a side after its limb is never the verb ("a cuff left with the tumor")
+    return start, end, _same_case(short, rule_files.normalization().side_after_limb[short.lower()] + "-sided")
+
+
 def _word_pass(c: Canonical) -> Canonical:
     """Spelling variants and dictated phrases, in one pass: a regular expression finds the words that
     have a variant or start a phrase (in the lower-cased note, where the pattern needs no
@@ -594,6 +628,7 @@ def _word_pass(c: Canonical) -> Canonical:
         # A note without a single capital: its abbreviations get their capitals back ("fs" -> "FS"),
         # as the lexicon matches the ambiguous ones only as written.
         found += [(m.start(), m.end(), m.group(0).upper()) for m in r.abbrevs_re.finditer(text)]
+    side_forms = rule_files.normalization().side_after_limb
     keys = r.keys_re if len(lower) == len(text) else r.keys_re_i
     taken_until = -1
     if keys is not None:
@@ -602,6 +637,10 @@ def _word_pass(c: Canonical) -> Canonical:
             if start < taken_until:
                 continue
             low = lower[start:end]
+            side = _side_after_limb(text, lower, start, end) if low in side_forms else None
+            if side is not None:
+                found.append(side)
+                continue
             phrase = r.by_first.get(low)
             hit = phrase.match(text, start) if phrase is not None else None
             if hit is not None:

@@ -342,7 +342,7 @@ def informed_consent(ctx: Context) -> Assessment:
         return Assessment("missing", "No informed consent was found.")
     best: tuple[tuple[int, int], Mention, list[Mention], list[Mention]] | None = None
     for c in consents:
-        onc = _discussed(ctx, c, "ONCOLOGIC")
+        onc = _discussed(ctx, c, "ONCOLOGIC", "TUMOR")  # "OS reviewed": a named histology is the tumor
         limb = _discussed(ctx, c, "AMPUTATION_DISCUSSION")
         score = (bool(onc) + bool(limb), -c.start)
         if best is None or score > best[0]:
@@ -368,7 +368,13 @@ def informed_consent(ctx: Context) -> Assessment:
     return Assessment("partial", "Consent is documented but does not name " + " or ".join(lacking) + " (a signature or generic risks, benefits and alternatives is not enough).", ev)
 
 
-DECLINED_RE = re.compile(r"\b(?:declin(?:ed|es|ing)|refus(?:ed|es|ing)|rejected|decided against|opted against|did not wish|does not wish)\b", re.I)
+DECLINED_RE = re.compile(
+    r"\b(?:declin(?:ed|es|ing)|refus(?:ed|es|ing)|rejected|decided against|opted against|did not wish|does not wish"
+    # set aside after it was talked through: "amputation discussed as the alternative, not needed"
+    r"|not (?:needed|recommended|advised|indicated|necessary|required|favou?red|preferred|chosen)"
+    r"|(?:discussed|offered|presented|considered|reviewed|explained) as (?:an|the) (?:other )?(?:alternative|option))\b",
+    re.I,
+)
 
 
 def _same_paragraph(ctx: Context, consent: Mention, label: str) -> list[Mention]:
@@ -379,9 +385,9 @@ def _same_paragraph(ctx: Context, consent: Mention, label: str) -> list[Mention]
     return [m for m in ctx.view.of(label) if start <= m.start < end and not m.is_("negated", "hypothetical")]
 
 
-def _discussed(ctx: Context, consent: Mention, label: str) -> list[Mention]:
-    """Cues of ``label`` in the consent discussion: the consent's own sentence and section, or nearby
-    sentences that discuss something with the patient."""
+def _discussed(ctx: Context, consent: Mention, label: str, *more: str) -> list[Mention]:
+    """Cues of ``label`` (or of ``more`` labels) in the consent discussion: the consent's own
+    sentence and section, or nearby sentences that discuss something with the patient."""
     view = ctx.view
     out: list[Mention] = []
     sents = set(range(consent.sent - 4, consent.sent + 3))
@@ -391,7 +397,7 @@ def _discussed(ctx: Context, consent: Mention, label: str) -> list[Mention]:
     for k in sorted(sents):
         # An amputation the patient declined was discussed: "amputation ... was offered and declined".
         declined = label == "AMPUTATION_DISCUSSION" and DECLINED_RE.search(view.sentence_text(k)) is not None
-        cues = [x for x in view.in_sent(k, label) if not x.is_("negated") or declined]
+        cues = [x for x in view.in_sent(k, label, *more) if not x.is_("negated") or declined]
         if not cues:
             continue
         same_section = consent.section is not None and consent.section == cues[0].section and consent.section == "consent"

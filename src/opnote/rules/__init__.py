@@ -45,6 +45,7 @@ class TargetGroup(_Strict):
     phrases: list[str] = []
     patterns: list[list[dict[str, Any]]] = []
     not_followed_by: list[str] = []
+    description: str = ""
 
     @field_validator("label")
     @classmethod
@@ -129,6 +130,10 @@ class NormalizationFile(_Strict):
     not_a_spoken_period: list[str] = []
     side_homophones: dict[str, str] = {}
     side_homophone_next: list[str] = []
+    # A side written short in another language right after the limb ("femore dx", "fêmur E",
+    # "fémur izq."): the short form -> "right" / "left", read only after one of the limb words.
+    side_after_limb: dict[str, str] = {}
+    side_after_limb_words: list[str] = []
 
 
 @cache
