@@ -270,6 +270,22 @@ def run_context(context: ConText, matcher: MedspacyMatcher, doc: Doc) -> Doc:
     on pairs whose scopes overlap, so the versions here find those pairs by position first and
     call medspaCy's own methods on them in medspaCy's order: the same scopes, edges, attributes.
     """
+    return _context_call(context, matcher, doc, _update_scopes, _apply_modifiers)
+
+
+def public_context(context: ConText, doc: Doc) -> Doc:
+    """``ConText.__call__`` (span-group input) with medspaCy's own matcher and graph steps, and
+    opnote's bracket rule (:func:`_clip_to_brackets`) between them, as in :func:`run_context`."""
+    matcher = _medspacy_matcher(context)
+    if matcher is None or context.input_span_type != "group":  # pragma: no cover - another medspaCy
+        out: Doc = context(doc)
+        return out
+    return _context_call(context, matcher, doc, lambda g: g.update_scopes(), lambda g: g.apply_modifiers())
+
+
+def _context_call(
+    context: ConText, matcher: MedspacyMatcher, doc: Doc, update_scopes: Callable[[ConTextGraph], None], apply_modifiers: Callable[[ConTextGraph], None]
+) -> Doc:
     from medspacy.context import ConTextModifier
     from medspacy.context.context_graph import ConTextGraph
 
@@ -280,9 +296,9 @@ def run_context(context: ConText, matcher: MedspacyMatcher, doc: Doc) -> Doc:
     strings = context.nlp.vocab.strings
     for match_id, start, end in matcher(doc):
         graph.modifiers.append(ConTextModifier(rule_map[strings[match_id]], start, end, doc, max_scope=context.max_scope))
-    _update_scopes(graph)
+    update_scopes(graph)
     _clip_to_brackets(graph, doc)
-    _apply_modifiers(graph)
+    apply_modifiers(graph)
     for target, modifier in graph.edges:
         target._.modifiers += (modifier,)
     if context.context_attributes_mapping:

@@ -124,8 +124,7 @@ class OpnoteContext:
             return doc
         if self._fast is not None:
             return self._fast(doc)
-        out: Doc = self.context(doc)
-        return out
+        return _internals.public_context(self.context, doc)
 
     def to_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> None:
         path = Path(path)
