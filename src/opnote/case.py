@@ -361,19 +361,21 @@ _HISTOLOGY_TO_SITE = re.compile(
 _BONE_SITES = {"distal_femur", "femoral_shaft", "proximal_femur", "femur", "proximal_tibia", "tibia", "fibula", "patella"}
 
 
+def _tissue_of_site(site: object) -> str | None:
+    return "soft" if site in SOFT_SITES else "bone" if site in _BONE_SITES else None
+
+
 def _tissue_of_named_site(view: NoteView, t: Mention) -> str | None:
     """The tissue of the site a histology names in the same phrase ("UPS, left thigh": soft)."""
     for s in view.starting_in("SITE", t.end, t.end + 61):
         if s.attr("site") == "femur" and _VESSEL_AFTER.match(view.text, s.end):
             continue  # "leiomyosarcoma of the superficial femoral vein": a vessel, not the bone
         if _HISTOLOGY_TO_SITE.fullmatch(view.text, t.end, s.start):
-            site = s.attr("site")
-            return "soft" if site in SOFT_SITES else "bone" if site in _BONE_SITES else None
+            return _tissue_of_site(s.attr("site"))
     # ... or names just before it ("left anterolateral thigh UPS", "distal femur high-grade UPS")
     for s in view.starting_in("SITE", max(0, t.start - 80), t.start):
         if s.end <= t.start and _SITE_TO_HISTOLOGY.fullmatch(view.text, s.end, t.start):
-            site = s.attr("site")
-            return "soft" if site in SOFT_SITES else "bone" if site in _BONE_SITES else None
+            return _tissue_of_site(s.attr("site"))
     return None
 
 
