@@ -1561,3 +1561,50 @@ def test_a_site_just_before_a_histology_of_either_tissue_settles_it(checker):
 def test_ct_written_the_romance_way(nlp, line, modalities):
     found = {f["attributes"]["modality"] for f in findings(nlp, line, "imaging")}
     assert found == modalities
+
+
+def _category(checker, text: str) -> tuple[str, str | None]:
+    d = checker.check(text).diagnosis
+    return d.category, d.tumor_type
+
+
+def test_a_sarcoma_arising_in_a_treated_giant_cell_tumor_is_the_tumor_now(checker):
+    text = ("Giant cell tumor of bone is a benign but locally aggressive tumor. A 40-year-old man had a giant cell tumor of the "
+            "left distal femur, confirmed by histopathology, treated with curettage and cement in 2016. In 2023 his knee pain returned. Biopsy confirmed a high-grade osteosarcoma, consistent with secondary malignant "
+            "transformation of the giant cell tumor. After neoadjuvant chemotherapy he underwent en bloc resection of the left "
+            "distal femur with a tumor endoprosthesis.")
+    assert _category(checker, text) == ("primary_malignant_bone", "osteosarcoma")
+
+
+def test_metastases_named_away_from_the_limb_are_a_primary_sarcoma_s_spread(checker):
+    text = ("A 19-year-old woman with osteosarcoma of the right proximal femur was staged: a bone metastasis in the third lumbar "
+            "vertebra and several pulmonary nodules. After chemotherapy we performed a 22 cm resection of the right proximal femur "
+            "with a long-stem hip prosthesis; the metastatic lesions remained stable.")
+    assert _category(checker, text) == ("primary_malignant_bone", "osteosarcoma")
+
+
+def test_a_metastasis_placed_in_the_limb_keeps_the_tumor_metastatic(checker):
+    text = ("Preoperative diagnosis: Metastatic Ewing sarcoma (primary in the sacrum) with a painful lytic metastasis of the "
+            "right femoral diaphysis.\nProcedure: Prophylactic intramedullary nailing of the right femur.")
+    assert _category(checker, text)[0] == "metastatic_bone"
+
+
+@pytest.mark.parametrize(("sentence", "category"), [
+    ("After immunohistochemistry the diagnosis was consistent with metastatic papillary thyroid carcinoma.", "metastatic_bone"),
+    ("The biopsy specimen showed features consistent with metastatic renal cell carcinoma.", "metastatic_bone"),
+    ("MRI was consistent with metastatic carcinoma.", "unknown"),
+    ("The biopsy was possibly consistent with metastatic carcinoma.", "unknown"),
+])
+def test_a_pathologist_s_consistent_with_confirms(checker, sentence, category):
+    text = ("A 65-year-old woman had a lytic lesion of the left femoral neck. An open biopsy was performed. " + sentence +
+            " A proximal femoral resection with clear margins and a tumor endoprosthesis followed.")
+    assert _category(checker, text)[0] == category
+
+
+def test_a_histology_that_names_its_site_settles_its_bare_mentions(checker):
+    text = ("Undifferentiated pleomorphic sarcoma is an aggressive tumor with lytic change and cortical destruction. We treated "
+            "a 62-year-old woman with a 24 cm undifferentiated pleomorphic sarcoma of the posterior thigh, resected by radical "
+            "excision of the posterior compartment; the femur was not resected.")
+    report = checker.check(text)
+    assert report.diagnosis.category == "soft_tissue_sarcoma"
+    assert report.case.tissue.value == "soft_tissue"

@@ -137,6 +137,9 @@ class _Compiled:
     current: re.Pattern[str]
     treated_then: re.Pattern[str]
     then: re.Pattern[str]
+    transformation: re.Pattern[str]
+    pathology_confirms: re.Pattern[str]
+    not_confirming: re.Pattern[str]
     # The same, compiled for :meth:`NoteView.hits` on the lower-cased note (no IGNORECASE).
     past_anchor_lc: re.Pattern[str]
     after_anchor_lc: re.Pattern[str]
@@ -181,6 +184,9 @@ def _rx() -> _Compiled:
         current=c(r.tumor.current),
         treated_then=c(r.tumor.treated_then),
         then=c(r.tumor.then),
+        transformation=c(r.tumor.transformation),
+        pathology_confirms=c(r.tumor.pathology_confirms),
+        not_confirming=c(r.tumor.not_confirming),
         past_anchor_lc=re.compile(r.operation.past_anchor),
         after_anchor_lc=re.compile(r.operation.after_anchor),
         not_done_lc=re.compile(r.operation.not_done),
@@ -311,8 +317,10 @@ def _settle_tumor_status(view: NoteView) -> tuple[Fact, list[Mention], list[Ment
 
 
 # ----------------------------------------------------------------------------- category
-def _tissue_of_histology(view: NoteView, t: Mention) -> str | None:
-    """"soft" or "bone" where the histology (or the words around it) say which."""
+def _tissue_of_histology(view: NoteView, t: Mention, by_name: str | None = None) -> str | None:
+    """"soft" or "bone" where the histology (or the words around it) say which; ``by_name`` is the
+    tissue the note's histologies settle by the site they name (:func:`_tissue_by_named_site`),
+    which outweighs the words around a histology that names none."""
     rules = rule_files.case_rules().tissue
     h = (t.attr("histology") or "").lower()
     if _SAID_BONE_BEFORE.search(view.text, max(0, t.start - 30), t.start) or _SAID_BONE_AFTER.match(view.text, t.end):
@@ -326,6 +334,8 @@ def _tissue_of_histology(view: NoteView, t: Mention) -> str | None:
         named = _tissue_of_named_site(view, t)  # "UPS, left thigh, invading the femur": a thigh tumor
         if named:
             return named
+        if by_name:
+            return by_name  # "UPS of the posterior thigh" settles the note's other, bare "UPS"
         rx = _rx()
         window = view.text[max(s, t.start - 120):min(e, t.end + 160)]
         if rx.bone_context.search(window):
@@ -383,10 +393,10 @@ def _tissue_of_named_site(view: NoteView, t: Mention) -> str | None:
 _SITE_TO_HISTOLOGY = re.compile(r"[ \t]+(?:[\w-]+[ \t]+){0,2}")
 
 
-def _category_weights(view: NoteView, current: Sequence[Mention], settled: str | None) -> dict[str, float]:
+def _category_weights(view: NoteView, current: Sequence[Mention], settled: str | None, by_name: str | None = None) -> dict[str, float]:
     weight: dict[str, float] = {}
     for t in current:
-        cat = _adjusted_category(view, t, settled)
+        cat = _adjusted_category(view, t, settled, by_name)
         w = 3.0 if t.section in KEY_SECTIONS else 1.0
         if t.attr("histology") in GENERIC_HISTOLOGY:
             w *= 0.5
@@ -396,12 +406,27 @@ def _category_weights(view: NoteView, current: Sequence[Mention], settled: str |
     return weight
 
 
-def _settled_tissue(view: NoteView, current: Sequence[Mention]) -> str | None:
+def _tissue_by_named_site(view: NoteView, current: Sequence[Mention]) -> str | None:
+    """The tissue of the sites the note's histologies of either tissue name in their own phrase
+    ("undifferentiated pleomorphic sarcoma of the posterior thigh"), when they all say one."""
+    either = rule_files.case_rules().tissue.either_histology
+    said = {
+        _tissue_of_named_site(view, t) for t in current
+        if (t.attr("histology") or "").lower() in either
+    } - {None}
+    return said.pop() if len(said) == 1 else None
+
+
+def _settled_tissue(view: NoteView, current: Sequence[Mention], by_name: str | None = None) -> str | None:
     """The tissue the note's histologies of either tissue settle where their words say which.
 
     "Undifferentiated pleomorphic sarcoma (UPS), left thigh" settles the later bare "UPS" and
-    "sarcoma" too; a note whose words say both, or neither, settles nothing.
+    "sarcoma" too; a note whose words say both, or neither, settles nothing, unless the sites the
+    histologies name settle it (``by_name``): a site named with the histology outweighs the words
+    around another mention of it.
     """
+    if by_name:
+        return by_name
     either = rule_files.case_rules().tissue.either_histology
     said = {
         _tissue_of_histology(view, t) for t in current
@@ -410,10 +435,10 @@ def _settled_tissue(view: NoteView, current: Sequence[Mention]) -> str | None:
     return said.pop() if len(said) == 1 else None
 
 
-def _adjusted_category(view: NoteView, t: Mention, settled: str | None = None) -> str:
+def _adjusted_category(view: NoteView, t: Mention, settled: str | None = None, by_name: str | None = None) -> str:
     cat = str(t.attr("category") or "unknown")
     if cat in ("primary_malignant_bone", "soft_tissue_sarcoma") and t.attr("histology"):
-        where = _tissue_of_histology(view, t)
+        where = _tissue_of_histology(view, t, by_name)
         if where is None and (t.attr("histology") or "").lower() in rule_files.case_rules().tissue.either_histology:
             where = settled
         if where == "soft":
@@ -1270,21 +1295,79 @@ def _copied_forward(view: NoteView) -> None:
             m.assertion = "historical"
 
 
+def _confirmed_by_pathology(view: NoteView) -> None:
+    """"Histology was consistent with osteosarcoma": a pathologist's wording that confirms the
+    diagnosis, not a doubt (ConText reads "consistent with" as possible wherever it stands)."""
+    rx = None
+    for m in view.of("TUMOR"):
+        if not m.is_("possible"):
+            continue
+        rx = rx or _rx()
+        s, _ = view.sentence(m.sent)
+        window = view.text[s:m.start]
+        hit = rx.pathology_confirms.search(window)
+        if hit and not rx.not_confirming.search(window, hit.start()):
+            m.assertion = "present"
+
+
+_PRECURSOR = frozenset({"benign_aggressive_bone", "uncertain_behavior_bone"})
+
+
+def _named_primary(t: Mention) -> bool:
+    return t.attr("category") == "primary_malignant_bone" and t.present and t.attr("histology") not in GENERIC_HISTOLOGY
+
+
+def _without_precursor(view: NoteView, named: list[Mention]) -> list[Mention]:
+    """A sarcoma arising in a giant cell tumor or an enchondroma ("osteosarcoma arising in the
+    previously treated GCT", "malignant transformation"): the tumor now is the sarcoma, the benign
+    lesion it arose in is its past."""
+    if not any(t.attr("category") in _PRECURSOR for t in named) or not any(_named_primary(t) for t in named):
+        return named
+    if not _rx().transformation.search(view.text):
+        return named
+    return [t for t in named if t.attr("category") not in _PRECURSOR]
+
+
+# Metastasis words that name no primary ("bone metastasis", "metastatic lesions").
+_BARE_METASTASIS = re.compile(r"(?:(?:bone|osseous|skeletal|distant)\s+)?metasta(?:sis|ses|tic)(?:\s+(?:lesions?|disease|deposits?|foci|nodules?))?", re.I)
+_LIMB_SITES = _BONE_SITES | SOFT_SITES | {"knee"}
+
+
+def _without_spread(view: NoteView, named: list[Mention]) -> list[Mention]:
+    """In a note that names a primary bone sarcoma, metastasis words that name no primary, each in
+    a clause that names no site of the limb ("bone metastasis at the 4th lumbar vertebra",
+    "pulmonary metastases"), are the sarcoma's spread, not the tumor operated on. One metastasis
+    placed in the limb ("a lytic metastasis of the right femoral diaphysis") keeps them all."""
+    if not any(_named_primary(t) for t in named):
+        return named
+    mets = [t for t in named if t.attr("category") == "metastatic_bone"]
+    if not mets or not all(_BARE_METASTASIS.fullmatch(view.text[t.start:t.end].strip()) for t in mets):
+        return named
+    for t in mets:
+        lo, hi = clause_bounds(view, t.start, t.end, before=80, after=80)
+        lo = max(lo, view.text.rfind(":", lo, t.start) + 1)
+        if any(x.attr("site") in _LIMB_SITES for x in view.starting_in("SITE", lo, hi)):
+            return named
+    return [t for t in named if t.attr("category") != "metastatic_bone"]
+
+
 def build_case(view: NoteView) -> Case:
     """Settle the case of one note."""
     _copied_forward(view)
+    _confirmed_by_pathology(view)
     status, current, historical = _settle_tumor_status(view)
     case = Case(
         operation=Fact("unknown"), amputation_level=Fact(None), tissue=Fact("unknown"),
         tumor_status=status, side=Fact(None), side_conflicts=[],
     )
-    named_current = [m for m in current if m.label == "TUMOR"]
+    named_current = _without_spread(view, _without_precursor(view, [m for m in current if m.label == "TUMOR"]))
     if case.current_tumor and named_current:
-        settled = _settled_tissue(view, named_current)
-        weight = _category_weights(view, named_current, settled)
+        by_name = _tissue_by_named_site(view, named_current)
+        settled = _settled_tissue(view, named_current, by_name)
+        weight = _category_weights(view, named_current, settled, by_name)
         cat = max(weight, key=lambda k: (weight[k], k == "metastatic_bone"))
         case.category = cat
-        in_cat = [t for t in named_current if _adjusted_category(view, t, settled) == cat]
+        in_cat = [t for t in named_current if _adjusted_category(view, t, settled, by_name) == cat]
         confirmed = [t for t in in_cat if t.present]
         in_dx = [t for t in in_cat if t.place == "diagnosis"]
         if in_dx and all(t.is_("possible") for t in in_dx):

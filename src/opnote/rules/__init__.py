@@ -195,6 +195,9 @@ class TumorRules(_Strict):
     current: str
     treated_then: str
     then: str
+    transformation: str
+    pathology_confirms: str
+    not_confirming: str
 
 
 class StruckRules(_Strict):
@@ -240,6 +243,7 @@ def _regexes(case: CaseFile) -> list[tuple[str, str]]:
     out += [(f"tissue.{k}", getattr(case.tissue, k)) for k in ("bone_context", "soft_context", "invasion")]
     out += [("tumor.historical", case.tumor.historical), ("tumor.current", case.tumor.current)]
     out += [("tumor.treated_then", case.tumor.treated_then), ("tumor.then", case.tumor.then)]
+    out += [(f"tumor.{k}", getattr(case.tumor, k)) for k in ("transformation", "pathology_confirms", "not_confirming")]
     return out
 
 
