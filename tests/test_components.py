@@ -1608,3 +1608,41 @@ def test_a_histology_that_names_its_site_settles_its_bare_mentions(checker):
     report = checker.check(text)
     assert report.diagnosis.category == "soft_tissue_sarcoma"
     assert report.case.tissue.value == "soft_tissue"
+
+
+@pytest.mark.parametrize(("text", "operation", "level"), [
+    ("Amputation with a good prosthesis can restore walking. A 51-year-old man had a dedifferentiated chondrosarcoma of "
+     "the left proximal tibia; no metastasis was found and the patient was treated with transfemoral amputation.",
+     "amputation", "transfemoral"),
+    ("A mesenchymal chondrosarcoma of the right tibia was treated by disarticulation of the right knee.", "disarticulation", "knee"),
+])
+def test_the_amputation_level_is_read_where_it_is_stated(checker, text, operation, level):
+    case = checker.check(text).case
+    assert (case.operation.value, case.amputation_level.value) == (operation, level)
+
+
+def test_a_new_subject_after_and_ends_a_negation(checker):
+    doc = checker.explain("No metastasis was found and he was treated with transfemoral amputation.")
+    negated = {s.label_: s._.is_negated for s in doc.spans["opnote_candidates"] if s.label_ in ("TUMOR", "PROCEDURE")}
+    assert negated == {"TUMOR": True, "PROCEDURE": False}
+
+
+def test_an_ablation_is_no_resection(checker):
+    text = ("A 19-year-old man with an osteoid osteoma of the left femoral neck was treated with CT-guided radiofrequency "
+            "ablation under general anaesthesia.")
+    assert checker.check(text).case.operation.value == "other"
+
+
+def test_what_treatment_typically_involves_is_not_this_operation(checker):
+    text = ("A 14-year-old boy had a core needle biopsy of the right distal femur; histopathology showed high-grade "
+            "osteosarcoma. Current treatment methods typically involve neoadjuvant chemotherapy, followed by surgical "
+            "resection and adjuvant chemotherapy.")
+    assert checker.check(text).case.operation.value == "biopsy"
+
+
+def test_a_hemiarthroplasty_is_not_coded_as_a_total_joint(checker):
+    text = ("A 64-year-old man with a femoral neck fracture after a fall received a bipolar hemiarthroplasty; the pathological "
+            "examination of the femoral head confirmed diffuse large B cell lymphoma.")
+    report = checker.check(text)
+    assert report.case.operation.value == "arthroplasty"
+    assert [a.code for a in report.advisories if a.kind == "code_selection"] == [None]

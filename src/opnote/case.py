@@ -911,7 +911,9 @@ def _settle_operation(view: NoteView, case: Case) -> tuple[Fact, Fact]:
     if best_cls in ("amputation", "disarticulation") and rotation:
         return Fact("radical_resection", _spans(rotation + ev)), Fact(None)
     if best_cls in ("amputation", "disarticulation"):
-        level = _level_of(view, ev[0]) if ev else "other"
+        # The first mention that states a level ("Amputation can improve ..." in a title, then
+        # "treated with transfemoral amputation").
+        level = next((lv for lv in (_level_of(view, m) for m in ev) if lv != "other"), "other")
         if best_cls == "disarticulation" and level not in ("knee", "hip"):
             level = "hip" if "hip" in ev[0].text.lower() else "knee"
         value = "disarticulation" if level in ("knee", "hip") else "amputation"

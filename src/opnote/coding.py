@@ -424,7 +424,11 @@ def code_selection(case: Case, view: NoteView, cl: Checklist) -> list[Advisory]:
         entry = table["prophylactic_fixation"]["femur"]
         return [_advice(entry, entry.code or "", f"The note describes {entry.what} without a tumor resection: report {entry.code}.", text, ev)]
     if op == "arthroplasty":
-        joint = "hip" if re.search(r"\bhip\b|acetabul|femoral head", " ".join(text[s:e] for s, e in ev), re.I) else "knee"
+        said = " ".join(text[s:e] for s, e in ev)
+        if re.search(r"\bhemi-?arthroplast", said, re.I):
+            # a partial joint replacement: neither the total knee nor the total hip code
+            return [Advisory(kind="code_selection", code=None, message=f"The note describes a hemiarthroplasty without a tumor resection; {cl.code} does not apply, and this reference names no code for it.", evidence=_ev(text, ev))]
+        joint = "hip" if re.search(r"\bhip\b|acetabul|femoral head", said, re.I) else "knee"
         entry = table["arthroplasty"][joint]
         return [_advice(entry, entry.code or "", f"The note describes {entry.what} without a tumor resection: report {entry.code}.", text, ev)]
     if op in ("biopsy", "revision", "other"):
