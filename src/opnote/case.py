@@ -13,7 +13,7 @@ advisories read the :class:`Case`; none of them re-derives these facts from word
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -406,15 +406,17 @@ def _category_weights(view: NoteView, current: Sequence[Mention], settled: str |
     return weight
 
 
+def _one_tissue(current: Sequence[Mention], tissue_of: Callable[[Mention], str | None]) -> str | None:
+    """The one tissue ``tissue_of`` gives the note's histologies of either tissue, if they agree."""
+    either = rule_files.case_rules().tissue.either_histology
+    said = {tissue_of(t) for t in current if (t.attr("histology") or "").lower() in either} - {None}
+    return said.pop() if len(said) == 1 else None
+
+
 def _tissue_by_named_site(view: NoteView, current: Sequence[Mention]) -> str | None:
     """The tissue of the sites the note's histologies of either tissue name in their own phrase
     ("undifferentiated pleomorphic sarcoma of the posterior thigh"), when they all say one."""
-    either = rule_files.case_rules().tissue.either_histology
-    said = {
-        _tissue_of_named_site(view, t) for t in current
-        if (t.attr("histology") or "").lower() in either
-    } - {None}
-    return said.pop() if len(said) == 1 else None
+    return _one_tissue(current, lambda t: _tissue_of_named_site(view, t))
 
 
 def _settled_tissue(view: NoteView, current: Sequence[Mention], by_name: str | None = None) -> str | None:
@@ -425,14 +427,7 @@ def _settled_tissue(view: NoteView, current: Sequence[Mention], by_name: str | N
     histologies name settle it (``by_name``): a site named with the histology outweighs the words
     around another mention of it.
     """
-    if by_name:
-        return by_name
-    either = rule_files.case_rules().tissue.either_histology
-    said = {
-        _tissue_of_histology(view, t) for t in current
-        if (t.attr("histology") or "").lower() in either
-    } - {None}
-    return said.pop() if len(said) == 1 else None
+    return by_name or _one_tissue(current, lambda t: _tissue_of_histology(view, t))
 
 
 def _adjusted_category(view: NoteView, t: Mention, settled: str | None = None, by_name: str | None = None) -> str:
