@@ -1295,11 +1295,10 @@ def _copied_forward(view: NoteView) -> None:
 def _confirmed_by_pathology(view: NoteView) -> None:
     """"Histology was consistent with osteosarcoma": a pathologist's wording that confirms the
     diagnosis, not a doubt (ConText reads "consistent with" as possible wherever it stands)."""
-    rx = None
+    rx = _rx()
     for m in view.of("TUMOR"):
         if not m.is_("possible"):
             continue
-        rx = rx or _rx()
         s, _ = view.sentence(m.sent)
         window = view.text[s:m.start]
         hit = rx.pathology_confirms.search(window)

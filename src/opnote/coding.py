@@ -427,19 +427,24 @@ def code_selection(case: Case, view: NoteView, cl: Checklist) -> list[Advisory]:
         said = " ".join(text[s:e] for s, e in ev)
         if re.search(r"\bhemi-?arthroplast", said, re.I):
             # a partial joint replacement: neither the total knee nor the total hip code
-            return [Advisory(kind="code_selection", code=None, message=f"The note describes a hemiarthroplasty without a tumor resection; {cl.code} does not apply, and this reference names no code for it.", evidence=_ev(text, ev))]
+            return _no_code("a hemiarthroplasty without a tumor resection", cl, text, ev)
         joint = "hip" if re.search(r"\bhip\b|acetabul|femoral head", said, re.I) else "knee"
         entry = table["arthroplasty"][joint]
         return [_advice(entry, entry.code or "", f"The note describes {entry.what} without a tumor resection: report {entry.code}.", text, ev)]
     if op in ("biopsy", "revision", "other"):
         what = {"biopsy": "a biopsy, not a resection", "revision": "a revision of an earlier reconstruction, not a tumor resection", "other": "no tumor resection"}[op]
-        return [Advisory(kind="code_selection", code=None, message=f"The note describes {what}; {cl.code} does not apply, and this reference names no code for it.", evidence=_ev(text, ev))]
+        return _no_code(what, cl, text, ev)
     if op == "radical_resection" and case.current_tumor and case.site in cl.better_code_for_site:
         code = cl.better_code_for_site[case.site]
         where = case.site.replace("_", " ")
         also = f" (the {where} is in the {cl.code} checklist's region, but the code follows the bone)" if case.site in cl.sites else ""
         return [Advisory(kind="code_selection", code=code, message=f"The tumor is in the {where}: a radical resection there is reported as {code}, not {cl.code}{also}.", evidence=_ev(text, _m_spans(case.site_evidence)), source="CPT bone tumor radical resection codes are chosen by bone (27365 femur/knee, 27645 tibia, 27646 fibula, 27075-27078 pelvis)")]
     return []
+
+
+def _no_code(what: str, cl: Checklist, text: str, ev: Iterable[Span]) -> list[Advisory]:
+    """The advice for an operation that is not the checklist's and for which this reference names no code."""
+    return [Advisory(kind="code_selection", code=None, message=f"The note describes {what}; {cl.code} does not apply, and this reference names no code for it.", evidence=_ev(text, ev))]
 
 
 def _graft(view: NoteView) -> str:
