@@ -1646,3 +1646,36 @@ def test_a_hemiarthroplasty_is_not_coded_as_a_total_joint(checker):
     report = checker.check(text)
     assert report.case.operation.value == "arthroplasty"
     assert [a.code for a in report.advisories if a.kind == "code_selection"] == [None]
+
+
+_HIP_STORY = ("A 34-year-old man presented with six months of {side} hip pain. Radiographs and MRI showed a lytic lesion of the "
+              "proximal femur; needle biopsy confirmed a grade 2 chondrosarcoma. He underwent wide resection of the proximal "
+              "femur (16 cm) and reconstruction with a modular proximal femoral replacement.")
+
+
+@pytest.mark.parametrize("side", ["left", "right"])
+def test_a_side_told_only_with_the_hip_is_the_tumor_s_side(checker, side):
+    text = _HIP_STORY.format(side=side)
+    report = checker.check(text)
+    assert report.case.side.value == side and report.case.side.conflicts == []
+    ev = report.case.side.evidence[0]
+    assert text[ev.start:ev.end] == f"{side} hip"
+
+
+def test_the_other_hip_s_story_does_not_outvote_or_conflict_with_the_femur_s_side(checker):
+    # The other hip told in the history and the positioning: a prosthesis there, a bump under it.
+    desc = PARTS["desc"].replace("The tumor was resected", "A bump was placed under the left hip. He had left hip pain for "
+                                 "years and the left hip prosthesis looked well fixed on films. The tumor was resected")
+    report = checker.check(note(desc=desc))
+    assert report.case.side.value == "right" and report.case.side.conflicts == []
+
+
+def test_a_hip_operation_named_for_the_other_side_in_the_consent_conflicts(checker):
+    ind = PARTS["ind"] + '\n\nCONSENT: The signed consent form reads "LEFT hip disarticulation for osteosarcoma".'
+    assert_side_conflict(checker.check(note(ind=ind)), "right", "left")
+
+
+def test_a_side_abbreviation_ending_a_sentence_names_no_site_after_it(checker):
+    desc = PARTS["desc"].replace("The tumor was resected", "Psoas released off LT. Capsulotomy, hip dislocated. The tumor was resected")
+    report = checker.check(note(desc=desc))
+    assert report.case.side.value == "right" and report.case.side.conflicts == []

@@ -32,17 +32,17 @@ GENERIC_HISTOLOGY = {
     "metastatic lesion", "benign bone tumor", "benign lesion", "benign tumor", "benign bone lesion", "metastatic",
     "metastasis", "metastases", "lymphoma", "myeloma",
 }
-# Mentions of these sites carry the tumor's side; a leg, thigh or knee elsewhere in the note
+# Mentions of these sites carry the tumor's side; a leg, thigh, hip or knee elsewhere in the note
 # counts only beside the tumor.
 BONE_GROUP = {
-    **{k: {"distal_femur", "femoral_shaft", "proximal_femur", "femur", "knee", "thigh", "limb"} for k in ("distal_femur", "femoral_shaft", "proximal_femur", "femur")},
+    **{k: {"distal_femur", "femoral_shaft", "proximal_femur", "femur", "knee", "thigh", "hip", "limb"} for k in ("distal_femur", "femoral_shaft", "proximal_femur", "femur")},
     "knee": {"distal_femur", "femur", "knee", "proximal_tibia", "patella", "limb"},
     "patella": {"patella", "knee", "limb"},
     "proximal_tibia": {"proximal_tibia", "tibia", "knee", "limb"},
     "tibia": {"proximal_tibia", "tibia", "limb"},
     "fibula": {"fibula", "limb"},
-    "pelvis": {"pelvis", "limb"},
-    "thigh": {"thigh", "femur", "knee", "limb"},
+    "pelvis": {"pelvis", "hip", "limb"},
+    "thigh": {"thigh", "femur", "knee", "hip", "limb"},
     "calf": {"calf", "tibia", "fibula", "knee", "limb"},
 }
 IMPENDING_RE = re.compile(r"\b(?:impending|prophylactic|risk of|at risk|prevent\w*|threatened|to avoid|avoid(?:ing)?)\b", re.I)
@@ -526,8 +526,8 @@ def _site_scores(view: NoteView, current: Sequence[Mention], sites: Sequence[Men
     by_site: dict[str, list[Mention]] = {}
     for s in present:
         site = s.attr("site")
-        if not site or site == "limb":
-            continue
+        if not site or site in ("limb", "hip"):
+            continue  # the limb and the hip carry a side; they do not say which bone
         w = _site_weight(s) + (_nearness(s, histo_by_sent, (6, 3, 1)) or _nearness(s, tumor_by_sent, (2, 1, 0.5)))
         if site == "tibia" and s.text.lower() in ("tibia", "tibial"):
             site = "tibia_generic"  # "tibial" alone says no level; it joins the level the note gives
@@ -975,16 +975,25 @@ def _side_candidates(view: NoteView, case: Case) -> list[tuple[SideMention, Ment
     """Every side the note gives for the tumor's limb, with its place and weight."""
     linked = _sides_of_sites(view, case)
     out: list[tuple[SideMention, Mention]] = []
+    weak: list[tuple[SideMention, Mention]] = []
+    anywhere = rule_files.case_rules().side.anywhere_places
     for m in view.of("SIDE"):
-        sm = _side_candidate(view, m, linked.get(_span(m)))
-        if sm is not None:
+        site = linked.get(_span(m))
+        sm = _side_candidate(view, m, site)
+        if sm is None:
+            continue
+        if site is not None and site.attr("site") == "hip" and sm.place not in anywhere and not _rx().operation_after.match(view.text, m.end):
+            weak.append((sm, m))  # "left hip pain": the joint's side, which a story may tell of either hip
+        else:
             out.append((sm, m))
-    return out
+    # A side told with the hip outside the diagnosis, procedure, marking, implant and specimen lines
+    # counts only where nothing else gives the side (a case report's "six months of left hip pain").
+    return out or weak
 
 
 def _sides_of_sites(view: NoteView, case: Case) -> dict[Span, Mention]:
     """The site mention each side word belongs to, for sites of the tumor's limb."""
-    group = BONE_GROUP.get(case.site or "", {"distal_femur", "femoral_shaft", "proximal_femur", "femur", "knee", "thigh", "limb", "proximal_tibia", "patella", "tibia"})
+    group = BONE_GROUP.get(case.site or "", {"distal_femur", "femoral_shaft", "proximal_femur", "femur", "knee", "thigh", "hip", "limb", "proximal_tibia", "patella", "tibia"})
     linked: dict[Span, Mention] = {}
     for s in view.of("SITE"):
         if s.side_span and s.attr("laterality") and not s.is_("negated") and s.attr("site") in group | {"limb"}:
@@ -1326,7 +1335,7 @@ def _without_precursor(view: NoteView, named: list[Mention]) -> list[Mention]:
 
 # Metastasis words that name no primary ("bone metastasis", "metastatic lesions").
 _BARE_METASTASIS = re.compile(r"(?:(?:bone|osseous|skeletal|distant)\s+)?metasta(?:sis|ses|tic)(?:\s+(?:lesions?|disease|deposits?|foci|nodules?))?", re.I)
-_LIMB_SITES = _BONE_SITES | SOFT_SITES | {"knee"}
+_LIMB_SITES = _BONE_SITES | SOFT_SITES | {"knee", "hip"}
 
 
 def _without_spread(view: NoteView, named: list[Mention]) -> list[Mention]:

@@ -533,6 +533,8 @@ def _side_distance(text: str, side: FindingRecord, site: FindingRecord) -> int |
         gap = text[side["end"]:site["start"]]
         if len(gap) > 40 or re.search(r"[.;]|\band\b|\bwith\b", gap):
             return None
+        if side["text"].endswith(".") and re.search(r"[,:()]", gap):
+            return None  # "Psoas off LT. Capsulotomy, hip dislocated": the side's period may end its sentence
         # "against the right side, the femoral osteotomy was planned": "side" closes its own
         # phrase and a new one begins after the comma.
         if re.match(r"\s*sided?\s*,\s*(?:the|a|an|this|that|its|his|her|their)\b", gap, re.I):
