@@ -1679,3 +1679,24 @@ def test_a_side_abbreviation_ending_a_sentence_names_no_site_after_it(checker):
     desc = PARTS["desc"].replace("The tumor was resected", "Psoas released off LT. Capsulotomy, hip dislocated. The tumor was resected")
     report = checker.check(note(desc=desc))
     assert report.case.side.value == "right" and report.case.side.conflicts == []
+
+
+@pytest.mark.parametrize(("where", "site", "side"), [
+    ("the upper end of the right femur", "proximal_femur", "right"),
+    ("the lower third of the left femur", "distal_femur", "left"),
+    ("the distal metaphysis of the right femur", "distal_femur", "right"),
+    ("the middle third of the left femur", "femoral_shaft", "left"),
+    ("the neck of the right femur", "proximal_femur", "right"),
+])
+def test_a_part_of_the_femur_told_as_prose_is_its_site_with_the_side_inside(checker, where, site, side):
+    text = (f"A 21-year-old man had a high-grade osteosarcoma of {where}, proven by biopsy. After chemotherapy he underwent a wide "
+            "resection of the tumour (18 cm of bone) and reconstruction with a modular endoprosthesis.")
+    report = checker.check(text)
+    assert (report.diagnosis.site, report.case.side.value) == (site, side)
+
+
+def test_the_choice_between_salvage_and_amputation_in_general_is_not_this_operation(checker):
+    text = ("Tumours of the distal femur are common, and the choice of limb salvage or amputation remains a dilemma. A 16-year-old "
+            "girl with osteosarcoma of the left distal femur underwent wide resection and reconstruction with a distal femoral "
+            "replacement.")
+    assert checker.check(text).case.operation.value == "radical_resection"

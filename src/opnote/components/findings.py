@@ -529,6 +529,8 @@ def _sampling_curettage(rec: FindingRecord, ctx: _DocContext) -> bool:
 
 def _side_distance(text: str, side: FindingRecord, site: FindingRecord) -> int | None:
     """How far a side word stands from the site it names, or None where it does not name it."""
+    if site["start"] <= side["start"] and side["end"] <= site["end"]:
+        return 0  # "the distal metaphysis of the right femur": the side inside the site's phrase
     if side["end"] <= site["start"]:
         gap = text[side["end"]:site["start"]]
         if len(gap) > 40 or re.search(r"[.;]|\band\b|\bwith\b", gap):
