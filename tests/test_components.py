@@ -1700,3 +1700,14 @@ def test_the_choice_between_salvage_and_amputation_in_general_is_not_this_operat
             "girl with osteosarcoma of the left distal femur underwent wide resection and reconstruction with a distal femoral "
             "replacement.")
     assert checker.check(text).case.operation.value == "radical_resection"
+
+
+@pytest.mark.parametrize(("sentence", "negated"), [
+    ("Preoperative MRI of the right femur was reviewed for planning; no CT was obtained.", True),
+    ("Preoperative MRI of the right femur (no preoperative CT) was reviewed for planning.", True),
+    ("Preoperative MRI of the right femur was reviewed; there was no fracture on CT.", False),
+    ("Preoperative MRI of the right femur was reviewed; no CT evidence of metastasis.", False),
+])
+def test_an_imaging_study_denied_by_name_is_not_imaging(checker, sentence, negated):
+    ct = [f for f in checker.check(sentence).findings if f.kind == "imaging" and f.text == "CT"]
+    assert [f.assertion == "negated" for f in ct] == [negated]

@@ -74,6 +74,15 @@ CONTRACT_SITES = {"distal_femur", "femoral_shaft", "proximal_femur", "femur", "p
 BLANK_RE = re.compile(r"^[\s_\-.:*#\[\]]*(?:(?:n/?a|not applicable|not recorded|blank|tbd|\?+|see (?:the )?(?:chart|emr|ehr|record|paper chart)|per (?:the )?chart|in (?:the )?chart|on file)[\s_\-.:*]*)?$", re.I)
 PRE_NEGATION_RE = re.compile(r"\b(?:no|not|without|never|neither|nor|at no (?:point|time))\b(?:\s+[\w-]+){0,3}?\s*$", re.I)
 LOCAL_NEGATION_LABELS = {"FROZEN", "MARGIN"}
+# An imaging study denied right before its name ("no CT", "(no preoperative MRI)", "without a CT
+# scan"): "no" further back is usually a finding on the study ("no fracture on CT").
+IMAGING_NEGATION_RE = re.compile(
+    r"\b(?:no|without|not (?:a|an|any)|never had (?:a|an|any))\s+(?:(?:a|an|any)\s+)?"
+    r"(?:(?:pre-?op(?:erative)?|prior|staging|formal|repeat|further|recent|dedicated|cross-sectional)\s+)?$",
+    re.I,
+)
+# ... unless the study is named as the source of a negative finding ("no CT evidence of ...").
+IMAGING_FINDING_AFTER = re.compile(r"\s*(?:scan\s+|imaging\s+)?(?:evidence|findings?|signs?|abnormalit\w*|features?)\b", re.I)
 NONE_RE = re.compile(r"^[\s:\-]*(?:none|nil|not sent|not performed|not obtained|not done|not requested|no (?:frozens?|frozen sections?|specimens?|samples?)\b|no\.?\s*(?:\n|$))", re.I)
 
 _FS_RESULTS = [
@@ -676,5 +685,9 @@ class _DocContext:
         if label in LOCAL_NEGATION_LABELS and rec["assertion"] == "present":
             s_start = self.sents[rec["sent"]][0] if self.sents else 0
             if PRE_NEGATION_RE.search(self.text[max(s_start, start - 40):start]):
+                rec["assertion"] = "negated"
+        elif label == "IMAGING" and rec["assertion"] == "present":
+            s_start = self.sents[rec["sent"]][0] if self.sents else 0
+            if IMAGING_NEGATION_RE.search(self.text, max(s_start, start - 40), start) and not IMAGING_FINDING_AFTER.match(self.text, end):
                 rec["assertion"] = "negated"
         return rec
