@@ -132,3 +132,20 @@ def test_scanned_words_are_repaired_to_words_of_the_rules():
 
 def test_a_word_hyphenated_at_a_line_end_is_joined():
     assert "distal femoral component medium" in canonical("Modular distal femoral compo-\nnent medium.").text
+
+
+def test_the_rule_files_word_lists_name_each_word_once():
+    # A word listed twice is harmless to the matcher but hides a list edited in two places.
+    import json
+    from collections import Counter
+    from importlib import resources
+
+    def repeated(words):
+        return [w for w, n in Counter(w.lower() for w in words if isinstance(w, str)).items() if n > 1]
+
+    rules = resources.files("opnote") / "rules"
+    norm = json.loads((rules / "normalize.json").read_text(encoding="utf-8"))
+    found = {k: repeated(v) for k, v in norm.items() if isinstance(v, list)}
+    targets = json.loads((rules / "targets.json").read_text(encoding="utf-8"))
+    found |= {g["id"]: repeated(g.get("phrases", [])) for g in targets["groups"]}
+    assert {k: v for k, v in found.items() if v} == {}
