@@ -1711,3 +1711,49 @@ def test_the_choice_between_salvage_and_amputation_in_general_is_not_this_operat
 def test_an_imaging_study_denied_by_name_is_not_imaging(checker, sentence, negated):
     ct = [f for f in checker.check(sentence).findings if f.kind == "imaging" and f.text == "CT"]
     assert [f.assertion == "negated" for f in ct] == [negated]
+
+
+def test_the_procedure_line_ends_where_the_narrative_starts_on_the_next_line(checker):
+    proc = ("PROCEDURE: Open incisional biopsy, right distal femur.\nSupine, tourniquet. 3 cm longitudinal incision over the "
+            "anterolateral distal thigh in line with the planned resection incision, through vastus lateralis. A small cortical "
+            "window was made and multiple pieces were taken.")
+    report = checker.check(note(proc=proc, desc=None))
+    assert report.case.operation.value == "biopsy"
+    assert report.verdict == "not_supported"
+
+
+@pytest.mark.parametrize("said", [
+    "Special positioning considerations: LEFT total hip arthroplasty, hip precautions.",
+    "Avoid internal rotation of the left hip during transfer and positioning.",
+    "The left leg positioning boot was removed at the end.",
+])
+def test_the_other_limb_in_positioning_is_no_side_of_the_tumor(checker, said):
+    desc = PARTS["desc"] + " " + said
+    report = checker.check(note(desc=desc))
+    assert report.case.side.value == "right" and report.case.side.conflicts == []
+
+
+def test_an_option_the_board_did_not_indicate_is_not_this_operation(checker):
+    text = ("MDT: synovial sarcoma of the right popliteal fossa on the posterior distal femoral metaphysis, 4.2 cm. Options: "
+            "(1) wide excision with the posterior periosteum as the deep margin; (2) excision with resection of the posterior "
+            "femoral cortex - not indicated, bone not involved. Decision: option 1.\n\nPROCEDURE: Wide excision of right "
+            "popliteal fossa synovial sarcoma, posterior femoral periosteum taken as deep margin; posterior cortex bare but "
+            "intact, no bone removed.")
+    assert checker.check(text).case.operation.value == "soft_tissue_resection"
+
+
+@pytest.mark.parametrize("recon", [
+    "PROCEDURE: En bloc wide resection, right distal femur, with removal of prior cement; distal femoral replacement.",
+    "PROCEDURE: Radical resection of the right distal femur; distal femoral replacement implanted in the standard fashion.",
+])
+def test_old_cement_removed_or_a_standard_fashion_names_no_component(checker, recon):
+    desc = ("DESCRIPTION OF PROCEDURE: The tumor was resected en bloc with a wide margin. The femur was osteotomized 15 cm "
+            "from the joint line. Frozen section of the femoral canal margin was negative for tumor.")
+    assert item_status(checker, note(proc=recon, desc=desc), "reconstruction") == "partial"
+
+
+def test_a_spacer_removed_and_a_plate_exchanged_is_a_revision(checker):
+    text = ("PREOPERATIVE DIAGNOSIS: Osteosarcoma of the left femoral diaphysis, status post wide intercalary resection and "
+            "antibiotic cement spacer (stage one, 09/30/2025); on adjuvant chemotherapy.\nPROCEDURE:\n  1. Removal of antibiotic "
+            "cement spacer, left femur.\n  2. Intercalary allograft reconstruction.\n  3. Exchange of lateral locking plate.\n")
+    assert checker.check(text).case.operation.value == "revision"

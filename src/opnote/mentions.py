@@ -277,6 +277,9 @@ def mention_from_dict(rec: Mapping[str, Any]) -> Mention:
     )
 
 
+_NEXT_LINE = re.compile(r"\n[ \t]*(?:[-*\u2022][ \t]*)?")
+
+
 def _procedure_line_end(text: str, sec: Section, limit: int) -> int:
     """Where the procedure line of a procedure section ends: a blank line, or ``limit`` characters.
 
@@ -286,8 +289,14 @@ def _procedure_line_end(text: str, sec: Section, limit: int) -> int:
     blank = text.find("\n\n", sec.title_end, sec.end)
     end = min(sec.end if blank < 0 else blank, sec.title_end + limit)
     first = re.split(r"(?<=[.;])\s|\n", text[sec.title_end:end].strip(), maxsplit=1)[0]
-    if re.search(rule_files.case_rules().operation.narrative_start, first, re.I):
+    narrative = re.compile(rule_files.case_rules().operation.narrative_start, re.I)
+    if narrative.search(first):
         return sec.title_end  # "Procedure: Supine, both legs prepped ...": the narrative, no procedure line
+    # "Procedure: Open biopsy, right distal femur.\nSupine, tourniquet ...": the narrative goes on
+    # from the next line without a blank line; the procedure line ends where it starts.
+    for line in _NEXT_LINE.finditer(text, sec.title_end, end):
+        if narrative.match(text, line.end()):
+            return line.start()
     return end
 
 

@@ -34,7 +34,14 @@ COMPONENT_RE = re.compile(
     r"pedicle|peroneal (?:artery|vessels)|graft (?:was )?(?:fixed|secured|plated|contoured|cut|shaped|fashioned)|docking|docked)",
     re.I,
 )
-BLANK_RECORD_RE = re.compile(r"\b(?:per (?:the )?(?:or|operating room|implant|intraoperative) (?:record|log|sheet)|see (?:the )?(?:implant|or) (?:record|log|sheet)|in the usual (?:fashion|manner)|as per (?:the )?(?:implant )?(?:log|record))\b", re.I)
+BLANK_RECORD_RE = re.compile(r"\b(?:per (?:the )?(?:or|operating room|implant|intraoperative) (?:record|log|sheet)|see (?:the )?(?:implant|or) (?:record|log|sheet)|in (?:the|a) (?:usual|standard|routine|typical) (?:fashion|manner|way)|as per (?:the )?(?:implant )?(?:log|record))\b", re.I)
+# Hardware or cement of an earlier operation taken out ("with removal of prior cement", "the old
+# plate and screws were removed"): no part of this reconstruction.
+_OLD_HARDWARE = re.compile(
+    r"\b(?:(?:removal|removing|extraction) of (?:the )?(?:(?:prior|previous|old|existing|retained|index)\s+)?|(?:prior|previous|old|existing|retained)\s+)"
+    r"(?:cement(?: mantle)?|bone cement|pmma|hardware|plates?(?: and screws)?|nails?|rods?|screws?|implants?)\b",
+    re.I,
+)
 
 
 def _ev(ms: Iterable[Mention], limit: int = 6) -> list[Span]:
@@ -305,7 +312,7 @@ def _components_described(ctx: Context, recon: Sequence[Mention]) -> bool:
     for m in recon:
         s, end = _recon_window(view, m)
         window = text[s:end]
-        stripped = _MARGIN_OF.sub(" ", _BONE_SEGMENT.sub(" ", _blank(window, s, removed).replace(m.text, " ")))
+        stripped = _OLD_HARDWARE.sub(" ", _MARGIN_OF.sub(" ", _BONE_SEGMENT.sub(" ", _blank(window, s, removed).replace(m.text, " "))))
         if COMPONENT_RE.search(stripped) and not (BLANK_RECORD_RE.search(window) and not re.search(r"\d", stripped)):
             return True
     return False
