@@ -1757,3 +1757,18 @@ def test_a_spacer_removed_and_a_plate_exchanged_is_a_revision(checker):
             "antibiotic cement spacer (stage one, 09/30/2025); on adjuvant chemotherapy.\nPROCEDURE:\n  1. Removal of antibiotic "
             "cement spacer, left femur.\n  2. Intercalary allograft reconstruction.\n  3. Exchange of lateral locking plate.\n")
     assert checker.check(text).case.operation.value == "revision"
+
+
+_OPTIONS_GCT = ("PREOPERATIVE DIAGNOSIS: Giant cell tumour of bone, left distal femur.\n\nMDT: contained grade II lesion, 6 cm.\n"
+                "Options:\n  (a) Extended intralesional curettage, burr, phenol, cement and plate.\n"
+                "  (b) En bloc resection of the distal femur and endoprosthetic replacement - reserved for recurrence.\n"
+                "Decision: (a).\n{after}\nPROCEDURE: Extended intralesional curettage of the left distal femur, cement, lateral "
+                "locking plate.\n")
+
+
+@pytest.mark.parametrize("after", ["", "Consent: curettage of the giant cell tumour; recurrence risk discussed.\n"])
+def test_what_a_list_of_options_names_is_not_what_was_done(checker, after):
+    report = checker.check(_OPTIONS_GCT.format(after=after))
+    assert report.case.operation.value == "intralesional"
+    margins = {f.attributes.get("intent") for f in report.findings if f.kind == "margin" and f.assertion == "present"}
+    assert margins == {"intralesional"}

@@ -1293,6 +1293,34 @@ def _copied_blocks(view: NoteView) -> list[Span]:
     return [(m.start(), m.end()) for m in _COPIED_BLOCK.finditer(view.text)]
 
 
+# A list of options a board or the surgeon weighed ("Options: (a) extended curettage ...; (b) en bloc
+# resection ... Decision: (a)"): from its heading to a blank line, the next heading, or the line
+# (or words) that give the decision.
+_OPTIONS_HEAD = re.compile(
+    r"^[ \t]*(?:[-*\u2022][ \t]*)?(?:(?:treatment|management|surgical|therapeutic|operative) )?(?:options?|alternatives?)"
+    r"(?: (?:considered|discussed|weighed|reviewed|were|included|offered))?[ \t]*:",
+    re.I | re.M,
+)
+_OPTIONS_END = re.compile(
+    r"\n[ \t]*\n|\n(?=[ \t]*[A-Z][\w /&()-]{0,40}:)|(?:^|(?<=[.;)]\s))[ \t]*(?:[-*\u2022][ \t]*)?(?:final |mdt |board |tumou?r board )?(?:decision|decided|recommendation|recommended|plan|outcome|agreed|consensus|conclusion)\b",
+    re.I | re.M,
+)
+OPTION_LABELS = ("PROCEDURE", "MARGIN", "RECON", "DIMENSION")
+
+
+def _options_listed(view: NoteView) -> None:
+    """What a list of options names is an option, not what was done."""
+    text = view.text
+    for head in _OPTIONS_HEAD.finditer(text):
+        if _in_places(view, head.start(), ("procedure",)):
+            continue
+        end = _OPTIONS_END.search(text, head.end(), head.end() + 1500)
+        hi = end.start() if end else min(len(text), head.end() + 1500)
+        for m in view.of(*OPTION_LABELS):
+            if head.end() <= m.start < hi and m.is_("present", "historical"):
+                m.assertion = "hypothetical"
+
+
 def _copied_forward(view: NoteView) -> None:
     """Findings in text copied forward from an earlier encounter belong to that encounter."""
     blocks = _copied_blocks(view)
@@ -1359,6 +1387,7 @@ def _without_spread(view: NoteView, named: list[Mention]) -> list[Mention]:
 def build_case(view: NoteView) -> Case:
     """Settle the case of one note."""
     _copied_forward(view)
+    _options_listed(view)
     _confirmed_by_pathology(view)
     status, current, historical = _settle_tumor_status(view)
     case = Case(
