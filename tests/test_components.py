@@ -1772,3 +1772,25 @@ def test_what_a_list_of_options_names_is_not_what_was_done(checker, after):
     assert report.case.operation.value == "intralesional"
     margins = {f.attributes.get("intent") for f in report.findings if f.kind == "margin" and f.assertion == "present"}
     assert margins == {"intralesional"}
+
+
+@pytest.mark.parametrize("board", [
+    "Discussed at the combined meeting 14/01/2025. Options:\n  - Radiotherapy alone.\n  - Resection and distal femoral "
+    "replacement with rotationplasty as a fallback.\nDecision: radical resection with endoprosthesis.",
+    "MDT options: limb salvage (DFR) vs above-knee amputation vs rotationplasty. Rotationplasty not favoured by the patient.",
+    "Tumor board: rotationplasty to be presented to the family as an alternative at a later date.",
+])
+def test_an_option_named_by_the_board_is_no_reconstruction_of_this_operation(checker, board):
+    ind = PARTS["ind"] + "\n\n" + board
+    kinds = {f.attributes.get("kind") for f in checker.check(note(ind=ind)).findings if f.kind == "reconstruction" and f.assertion == "present"}
+    assert "rotationplasty" not in kinds and "endoprosthesis" in kinds
+
+
+def test_a_prosthesis_removed_today_is_no_reconstruction_of_this_operation(checker):
+    text = ("PREOPERATIVE DIAGNOSIS: Recurrent chondrosarcoma of the right proximal femur around a proximal femoral "
+            "replacement.\nPROCEDURE: Right hip disarticulation, including removal of the proximal femoral replacement with "
+            "the limb.\n")
+    report = checker.check(text)
+    assert report.case.operation.value == "disarticulation"
+    line = text.index("PROCEDURE:")
+    assert [f.text for f in report.findings if f.kind == "reconstruction" and f.assertion == "present" and f.start > line] == []

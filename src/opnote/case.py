@@ -1268,11 +1268,24 @@ def reassert(view: NoteView, case: Case | None = None) -> None:
             m.assertion = "hypothetical"
         elif m.is_("historical"):
             m.assertion = "present"  # "underwent wide excision" today: ConText's cue word, not a time
+    for m in view.of("RECON"):
+        if m.is_("present") and (_REMOVED_BEFORE.search(view.text, max(0, m.start - 60), m.start) or _REMOVED_AFTER.match(view.text, m.end)):
+            m.assertion = "historical"  # "removal of the proximal femoral replacement": taken out, not put in
     _reassert_by_case(view, case)
     _superseded_pending(view)
     for m in view.of("IMAGING"):
         if m.is_("present", "historical") and _after(view, m):
             m.attrs["timing"] = "postoperative"  # follow-up imaging: not imaging that planned this operation
+
+
+# A reconstruction taken out today: "removal of the (old, infected) proximal femoral replacement",
+# "the cement spacer was removed".
+_REMOVED_BEFORE = re.compile(
+    r"\b(?:removal|removing|explant(?:ation|ing)?|extraction|excision) of (?:the |an? |her |his |their )?"
+    r"(?:(?:old|prior|previous|existing|index|infected|failed|loose(?:ned)?|broken|retained|original|antibiotic|cement|static|articulating)[ \t,]+){0,3}$",
+    re.I,
+)
+_REMOVED_AFTER = re.compile(r"[ \t]+(?:was|were) (?:then |subsequently |carefully )?(?:removed|explanted|extracted|taken out)\b", re.I)
 
 
 # ----------------------------------------------------------------------------- the whole case
@@ -1297,8 +1310,8 @@ def _copied_blocks(view: NoteView) -> list[Span]:
 # resection ... Decision: (a)"): from its heading to a blank line, the next heading, or the line
 # (or words) that give the decision.
 _OPTIONS_HEAD = re.compile(
-    r"^[ \t]*(?:[-*\u2022][ \t]*)?(?:(?:treatment|management|surgical|therapeutic|operative) )?(?:options?|alternatives?)"
-    r"(?: (?:considered|discussed|weighed|reviewed|were|included|offered))?[ \t]*:",
+    r"(?:^|(?<=[.;][ \t]))[ \t]*(?:[-*\u2022][ \t]*)?(?:[A-Za-z][\w/]*[ \t]+){0,3}?(?:options?|alternatives?)"
+    r"(?:[ \t]+(?:considered|discussed|weighed|reviewed|were|included|offered))?[ \t]*:",
     re.I | re.M,
 )
 _OPTIONS_END = re.compile(
@@ -1314,8 +1327,8 @@ def _options_listed(view: NoteView) -> None:
     for head in _OPTIONS_HEAD.finditer(text):
         if _in_places(view, head.start(), ("procedure",)):
             continue
-        end = _OPTIONS_END.search(text, head.end(), head.end() + 1500)
-        hi = end.start() if end else min(len(text), head.end() + 1500)
+        end = _OPTIONS_END.search(text, head.end(), head.end() + 700)
+        hi = end.start() if end else min(len(text), head.end() + 700)
         for m in view.of(*OPTION_LABELS):
             if head.end() <= m.start < hi and m.is_("present", "historical"):
                 m.assertion = "hypothetical"
