@@ -1794,3 +1794,9 @@ def test_a_prosthesis_removed_today_is_no_reconstruction_of_this_operation(check
     assert report.case.operation.value == "disarticulation"
     line = text.index("PROCEDURE:")
     assert [f.text for f in report.findings if f.kind == "reconstruction" and f.assertion == "present" and f.start > line] == []
+
+
+def test_a_frozen_section_sent_without_a_result_takes_none_from_the_next_paragraph(checker):
+    desc = ("DESCRIPTION OF PROCEDURE:\n- femur cut 15 cm above the joint line\n- specimen removed en bloc with a wide margin\n"
+            "- FS: sent\n\nRecon:\n* cemented distal femoral replacement, stem 14 x 125\n\nClose: drain x1, layered, 3-0 nylon")
+    assert item_status(checker, note(desc=desc), "frozen_section") == "partial"

@@ -88,7 +88,7 @@ NONE_RE = re.compile(r"^[\s:\-]*(?:none|nil|not sent|not performed|not obtained|
 _FS_RESULTS = [
     ("pending", r"pending|awaiting|await|to follow|deferred|defer(?:red)? to permanents?|not yet (?:available|back)"),
     ("atypical", r"atypi(?:a|cal)|indeterminate|equivocal|non-?diagnostic|inconclusive|suspicious"),
-    ("close", r"\bclose\b"),
+    ("close", r"\bclose\b(?!\s*:)"),  # "Close: drain x1, layered" is the closure's heading
     ("negative", r"negative|\bneg\b|\(-\)|\bno (?:acute )?(?:infection|inflammation)\b|<\s*\d+\s*(?:pmns?|neutrophils)|\bno (?:evidence of |residual |viable |definite |gross )?(?:tumou?r|malignan\w*|neoplas\w*|sarcoma|carcinoma|cancer|disease|osteosarcoma|chondrosarcoma|lesional tissue|atypia|lymphoma|myeloma|plasmacytoma|metasta\w*|ewing\w*|giant cell tumou?r)"
                  r"|\bnot involved|uninvolved|free of (?:tumou?r|disease|malignan\w*|neoplasm|sarcoma)|\bfree\b|tumou?r[- ]free|\bclear\b|without (?:evidence of )?(?:tumou?r|malignan\w*)|benign|normal (?:marrow|bone|tissue|fat|hematopoietic)|no tumor seen|reactive"),
     ("positive", r"positive|consistent with|compatible with|(?<!\bto )confirm(?:ed|s|ing)?|diagnostic of|demonstrat(?:ed|es|ing) (?:(?!(?:no|not|without|neither|absence)\b)\w+ ){0,3}(?:sarcoma|carcinoma|tumou?r|malignan\w*|osteosarcoma|chondrosarcoma)|showed (?:(?!(?:no|not|without|neither|absence)\b)\w+ ){0,3}(?:sarcoma|carcinoma|tumou?r|malignan\w*|osteosarcoma|chondrosarcoma)|(?:viable |residual )?tumou?r (?:was |is )?(?:present|seen|identified)|involved|malignant cells|high[- ]grade|sarcoma|carcinoma|osteosarcoma|chondrosarcoma|giant cell tumou?r|lymphoma|plasmacytoma|myeloma|lesional"),
@@ -101,6 +101,9 @@ _RESULT_ON_FROZEN = re.compile(r"\b(?P<word>negative|positive|clear|free|involve
 # A "pending" that names the state before the result the sentence goes on to give ("listed above as
 # pending, has come back negative", "previously pending, now reported negative").
 _EARLIER_PENDING = re.compile(r"\b(?:(?:listed|reported|noted|documented|recorded|described|given|shown|dictated|marked)(?: above| earlier| previously)? as|previously|initially|earlier|originally|which was|that was)\s+(?:still\s+)?pending\b", re.I)
+
+
+_BLANK_LINE = re.compile(r"\n[ \t]*\n")
 
 
 def _stated_result(text: str, start: int, window_start: int, window_end: int) -> str | None:
@@ -451,6 +454,13 @@ class OpnoteFindings:
                 if (ends_label or re.match(r"\s*(?:\w+\s+){0,4}?(?:these|this|they|both|all|it|which|the (?:result|frozen|margin|margins))\b", head, re.I)
                         or re.match(r"\s*(?:result|results|read|reading)\b", head, re.I) or NEXT_RESULT_RE.match(head)):
                     window_end = min(ne, ns + 300)
+        # A frozen section's result is told in its own paragraph: not past a blank line.
+        blank = _BLANK_LINE.search(text, rec["end"], window_end)
+        if blank is not None:
+            window_end = blank.start()
+        if block_end is not None:
+            blank = _BLANK_LINE.search(text, rec["end"], block_end)
+            block_end = blank.start() if blank is not None else block_end
         result = _stated_result(text, rec["start"], window_start, window_end)
         if result == "positive" and FS_DIAGNOSIS_DEFERRED_RE.search(text, window_start, window_end):
             result = "pending"
