@@ -106,6 +106,12 @@ _EARLIER_PENDING = re.compile(r"\b(?:(?:listed|reported|noted|documented|recorde
 _BLANK_LINE = re.compile(r"\n[ \t]*\n")
 
 
+def _paragraph_end(text: str, start: int, end: int) -> int:
+    """``end``, or the first blank line between ``start`` and ``end``."""
+    blank = _BLANK_LINE.search(text, start, end)
+    return blank.start() if blank is not None else end
+
+
 def _stated_result(text: str, start: int, window_start: int, window_end: int) -> str | None:
     """The result a frozen section's words give: one said just before it ("negative on frozen
     section"), else the first after it, passing over a "pending" the sentence says came before
@@ -455,12 +461,8 @@ class OpnoteFindings:
                         or re.match(r"\s*(?:result|results|read|reading)\b", head, re.I) or NEXT_RESULT_RE.match(head)):
                     window_end = min(ne, ns + 300)
         # A frozen section's result is told in its own paragraph: not past a blank line.
-        blank = _BLANK_LINE.search(text, rec["end"], window_end)
-        if blank is not None:
-            window_end = blank.start()
-        if block_end is not None:
-            blank = _BLANK_LINE.search(text, rec["end"], block_end)
-            block_end = blank.start() if blank is not None else block_end
+        window_end = _paragraph_end(text, rec["end"], window_end)
+        block_end = _paragraph_end(text, rec["end"], block_end) if block_end is not None else None
         result = _stated_result(text, rec["start"], window_start, window_end)
         if result == "positive" and FS_DIAGNOSIS_DEFERRED_RE.search(text, window_start, window_end):
             result = "pending"
