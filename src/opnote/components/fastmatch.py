@@ -190,15 +190,20 @@ def _holds(seq: TokenSeq, start: int, cols: dict[int, list[int]], strings: Strin
     return True
 
 
+def _anchor_rank(t: TokenTest) -> tuple[bool, int, int]:
+    """Lower is a better index: no short word among the values ("of", "the", "to" are everywhere),
+    then the fewest values, then the longest words."""
+    return (t.shortest <= 3, len(t.values or ()), -t.shortest)
+
+
 def _anchor(seq: TokenSeq) -> tuple[int, TokenTest] | None:
-    """The token to index a pattern on: the string test allowing the fewest values, and of
-    those the one with the longest words (short ones like "the", "to" are everywhere)."""
+    """The token to index a pattern on: the string test the fewest tokens of a note can pass."""
     best: tuple[int, TokenTest] | None = None
     for p, tests in enumerate(seq):
         for t in tests:
             if t.values is None or t.attr not in (LOWER, ORTH):
                 continue
-            if best is None or (len(t.values), -t.shortest) < (len(best[1].values or ()), -best[1].shortest):
+            if best is None or _anchor_rank(t) < _anchor_rank(best[1]):
                 best = (p, t)
     return best
 
