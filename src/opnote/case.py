@@ -1309,11 +1309,11 @@ def _copied_blocks(view: NoteView) -> list[Span]:
 # A list of options a board or the surgeon weighed ("Options: (a) extended curettage ...; (b) en bloc
 # resection ... Decision: (a)"): from its heading to a blank line, the next heading, or the line
 # (or words) that give the decision.
-_OPTIONS_HEAD = re.compile(
-    r"(?:^|(?<=[.;][ \t]))[ \t]*(?:[-*\u2022][ \t]*)?(?:[A-Za-z][\w/]*[ \t]+){0,3}?(?:options?|alternatives?)"
-    r"(?:[ \t]+(?:considered|discussed|weighed|reviewed|were|included|offered))?[ \t]*:",
-    re.I | re.M,
-)
+_OPTIONS_WORD = re.compile(r"\b(?:options?|alternatives?)(?:[ \t]+(?:considered|discussed|weighed|reviewed|were|included|offered))?[ \t]*:")  # lower case
+_OPTIONS_WORD_I = re.compile(_OPTIONS_WORD.pattern, re.I)
+# ... as a heading: at the start of its line or its sentence, after a bullet and at most three words
+# ("MDT options:", "Treatment options considered:").
+_OPTIONS_PREFIX = re.compile(r"[ \t]*(?:[-*\u2022][ \t]*)?(?:[A-Za-z][\w/]*[ \t]+){0,3}")
 _OPTIONS_END = re.compile(
     r"\n[ \t]*\n|\n(?=[ \t]*[A-Z][\w /&()-]{0,40}:)|(?:^|(?<=[.;)]\s))[ \t]*(?:[-*\u2022][ \t]*)?(?:final |mdt |board |tumou?r board )?(?:decision|decided|recommendation|recommended|plan|outcome|agreed|consensus|conclusion)\b",
     re.I | re.M,
@@ -1324,8 +1324,13 @@ OPTION_LABELS = ("PROCEDURE", "MARGIN", "RECON", "DIMENSION")
 def _options_listed(view: NoteView) -> None:
     """What a list of options names is an option, not what was done."""
     text = view.text
-    for head in _OPTIONS_HEAD.finditer(text):
-        if _in_places(view, head.start(), ("procedure",)):
+    low = view._lower  # None when lower-casing changes the text's length: search it case-blind
+    if low is not None and "option" not in low and "alternative" not in low:
+        return
+    for head in (_OPTIONS_WORD.finditer(low) if low is not None else _OPTIONS_WORD_I.finditer(text)):
+        line = text[text.rfind("\n", 0, head.start()) + 1:head.start()]
+        cut = max(line.rfind(". "), line.rfind("; "), line.rfind(".\t"))
+        if not _OPTIONS_PREFIX.fullmatch(line[cut + 2:] if cut >= 0 else line) or _in_places(view, head.start(), ("procedure",)):
             continue
         end = _OPTIONS_END.search(text, head.end(), head.end() + 700)
         hi = end.start() if end else min(len(text), head.end() + 700)
