@@ -1800,3 +1800,12 @@ def test_a_frozen_section_sent_without_a_result_takes_none_from_the_next_paragra
     desc = ("DESCRIPTION OF PROCEDURE:\n- femur cut 15 cm above the joint line\n- specimen removed en bloc with a wide margin\n"
             "- FS: sent\n\nRecon:\n* cemented distal femoral replacement, stem 14 x 125\n\nClose: drain x1, layered, 3-0 nylon")
     assert item_status(checker, note(desc=desc), "frozen_section") == "partial"
+
+
+@pytest.mark.parametrize("block", [
+    "Frozen section:\n\nMarrow from the proximal femoral cut surface: no tumor.",
+    "INTRAOPERATIVE FROZEN SECTION: Proximal marrow margin, first:\n\nNEGATIVE for tumor.",
+])
+def test_a_blank_line_inside_a_frozen_section_field_keeps_its_result(checker, block):
+    desc = PARTS["desc"].replace(" Frozen section of the femoral canal margin was negative for tumor.", "") + "\n\n" + block
+    assert item_status(checker, note(desc=desc), "frozen_section") == "met"

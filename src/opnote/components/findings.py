@@ -103,12 +103,19 @@ _RESULT_ON_FROZEN = re.compile(r"\b(?P<word>negative|positive|clear|free|involve
 _EARLIER_PENDING = re.compile(r"\b(?:(?:listed|reported|noted|documented|recorded|described|given|shown|dictated|marked)(?: above| earlier| previously)? as|previously|initially|earlier|originally|which was|that was)\s+(?:still\s+)?pending\b", re.I)
 
 
-_BLANK_LINE = re.compile(r"\n[ \t]*\n")
+# A blank line before the next heading ("\n\nRecon:"): the end of a paragraph's matter.
+_BLANK_LINE = re.compile(r"\n[ \t]*\n(?=[ \t]*(?:[-*\u2022#][ \t]*)?[A-Z][A-Za-z /&()-]{0,40}:)")
+
+
+_LEAD = re.compile(r"[\s:.\-\u2013]*")
 
 
 def _paragraph_end(text: str, start: int, end: int) -> int:
-    """``end``, or the first blank line between ``start`` and ``end``."""
-    blank = _BLANK_LINE.search(text, start, end)
+    """``end``, or the first blank line before a heading between ``start`` and ``end``, after the
+    words that follow ``start`` begin ("Frozen section:\n\nMarrow ... no tumor.": a heading's own
+    blank line ends nothing)."""
+    lead = _LEAD.match(text, start, end)
+    blank = _BLANK_LINE.search(text, lead.end() if lead else start, end)
     return blank.start() if blank is not None else end
 
 
@@ -460,7 +467,7 @@ class OpnoteFindings:
                 if (ends_label or re.match(r"\s*(?:\w+\s+){0,4}?(?:these|this|they|both|all|it|which|the (?:result|frozen|margin|margins))\b", head, re.I)
                         or re.match(r"\s*(?:result|results|read|reading)\b", head, re.I) or NEXT_RESULT_RE.match(head)):
                     window_end = min(ne, ns + 300)
-        # A frozen section's result is told in its own paragraph: not past a blank line.
+        # A frozen section's result is told in its own paragraph: not past a blank line and a heading.
         window_end = _paragraph_end(text, rec["end"], window_end)
         block_end = _paragraph_end(text, rec["end"], block_end) if block_end is not None else None
         result = _stated_result(text, rec["start"], window_start, window_end)
