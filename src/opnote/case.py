@@ -1318,7 +1318,6 @@ _OPTIONS_END = re.compile(
     r"\n[ \t]*\n|\n(?=[ \t]*[A-Z][\w /&()-]{0,40}:)|(?:^|(?<=[.;)]\s))[ \t]*(?:[-*\u2022][ \t]*)?(?:final |mdt |board |tumou?r board )?(?:decision|decided|recommendation|recommended|plan|outcome|agreed|consensus|conclusion)\b",
     re.I | re.M,
 )
-OPTION_LABELS = ("PROCEDURE", "MARGIN", "RECON", "DIMENSION")
 
 
 def _options_listed(view: NoteView) -> None:
@@ -1334,9 +1333,10 @@ def _options_listed(view: NoteView) -> None:
             continue
         end = _OPTIONS_END.search(text, head.end(), head.end() + 700)
         hi = end.start() if end else min(len(text), head.end() + 700)
-        for m in view.of(*OPTION_LABELS):
-            if head.end() <= m.start < hi and m.is_("present", "historical"):
-                m.assertion = "hypothetical"
+        for label in REASSERTED:  # the findings whose assertion the case model may settle
+            for m in view.starting_in(label, head.end(), hi):
+                if m.is_("present", "historical"):
+                    m.assertion = "hypothetical"
 
 
 def _copied_forward(view: NoteView) -> None:
