@@ -1809,3 +1809,24 @@ def test_a_frozen_section_sent_without_a_result_takes_none_from_the_next_paragra
 def test_a_blank_line_inside_a_frozen_section_field_keeps_its_result(checker, block):
     desc = PARTS["desc"].replace(" Frozen section of the femoral canal margin was negative for tumor.", "") + "\n\n" + block
     assert item_status(checker, note(desc=desc), "frozen_section") == "met"
+
+
+@pytest.mark.parametrize("joined", [False, True])
+def test_another_item_of_a_numbered_diagnosis_list_does_not_date_the_tumor(checker, joined):
+    pre = ("PREOPERATIVE DIAGNOSIS:\n1) Pathologic fracture of the right distal femur through a solitary metastasis of lung "
+           "adenocarcinoma\n2) Adenocarcinoma of the right upper lobe, s/p SBRT 2023, no evidence of disease in the chest\n"
+           "3) COPD")
+    text = note(pre=pre).replace("DESCRIPTION OF PROCEDURE:", "DATE OF SERVICE: 11/18/2025\n\nDESCRIPTION OF PROCEDURE:")
+    if joined:
+        text = " ".join(line.strip() for line in text.splitlines() if line.strip())
+    report = checker.check(text)
+    assert report.case.tumor_status.value == "current"
+    assert report.case.operation.value == "radical_resection"
+
+
+def test_proc_is_a_heading_on_a_joined_line(checker):
+    text = " ".join(line for line in note(pre="Dx: R distal femur osteosarcoma, biopsy-proven 12/2024, s/p MAP x10wk",
+                                          post=None, proc="Proc: R distal femur wide resection with distal femoral replacement").split("\n") if line)
+    sections = canonical(text).text
+    assert "\nProc:" in sections
+    assert checker.check(text).case.operation.value == "radical_resection"

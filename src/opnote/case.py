@@ -233,11 +233,15 @@ def _time_of(view: NoteView, m: Mention) -> str:
     """
     rx = _rx()
     s, e = view.sentence(m.sent)
-    window = clause(view, m.start, m.end, before=160, after=200)
+    lo, hi = clause_bounds(view, m.start, m.end, before=160, after=200)
     _, e2 = view.sentence(m.sent + 1)
     after = view.text[m.end:max(e, min(e2, e + 200))]
     if m.place in ("diagnosis", "procedure"):
-        after = _NEXT_ITEM.split(after, 1)[0]  # a diagnosis list's next item is another diagnosis
+        # A diagnosis list's other items are other diagnoses ("1) ... metastasis of lung
+        # adenocarcinoma 2) Adenocarcinoma of the lung, s/p SBRT 2023"), also on one joined line.
+        after = _NEXT_ITEM.split(after, 1)[0]
+        lo, hi = _list_item(view.text, lo, hi, m)
+    window = view.text[lo:hi]
     if rx.treated_then.search(window) and _then(view, window) and not re.search(r"(?<!no )(?<!without )\brecurren", window, re.I):
         return "historical"
     if rx.current.search(window):
@@ -245,6 +249,19 @@ def _time_of(view: NoteView, m: Mention) -> str:
     if m.is_("historical") or _historical_cue(rx.historical, window, m) or _historical_cue(rx.historical, after, m):
         return "historical"
     return "current"
+
+
+# A numbered list's next item: its line, or "2)" or "3." on a joined line (a dash there may be the
+# diagnosis's own history: "giant cell tumour - curettage done in 2011").
+_NUMBERED_ITEM = re.compile(r"\n|\s\d{1,2}[.)]\s")
+
+
+def _list_item(text: str, lo: int, hi: int, m: Mention) -> tuple[int, int]:
+    """``[lo, hi)`` cut to the numbered list item that holds ``m``."""
+    for cut in _NUMBERED_ITEM.finditer(text, lo, m.start):
+        lo = cut.end()
+    nxt = _NUMBERED_ITEM.search(text, m.end, hi)
+    return lo, (nxt.start() if nxt else hi)
 
 
 # What a metastasis's history is about: its primary and the primary's treatment ("History of left

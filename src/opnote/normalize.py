@@ -475,7 +475,8 @@ def _takes_colon(head: str, after: str, stripped: str, gap_lines: bool, shouted:
 # Procedure: ..." in a note whose lines were joined); "Operation:" or "Technique:" may be prose.
 STRONG_HEADINGS = {"procedure", "procedures", "diagnosis", "findings", "specimen", "specimens", "implants", "indications",
                    "indication", "consent", "complications", "disposition", "anesthesia", "ebl", "drains", "attestation",
-                   "addendum", "pathology", "imaging", "laterality", "dx", "op", "ind", "asst", "plan", "closure", "recon"}
+                   "addendum", "pathology", "imaging", "laterality", "dx", "op", "ind", "asst", "plan", "closure", "recon",
+                   "proc"}
 
 
 _JOINED_HEAD = re.compile(r"(?:^|(?<=[.;:!?])|(?<=\bperiod))[ ]+(?=[A-Z])")
