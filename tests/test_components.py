@@ -1830,3 +1830,21 @@ def test_proc_is_a_heading_on_a_joined_line(checker):
     sections = canonical(text).text
     assert "\nProc:" in sections
     assert checker.check(text).case.operation.value == "radical_resection"
+
+
+def test_a_history_told_after_the_tumor_is_another_things_past(checker):
+    pre = "PREOPERATIVE DIAGNOSIS: High-grade osteosarcoma, right distal femur; history of deep infection of the biopsy site."
+    report = checker.check(note(pre=pre))
+    assert report.case.tumor_status.value == "current"
+    assert report.verdict == "ready"
+
+
+def test_a_history_told_before_the_tumor_still_dates_it(checker):
+    pre = "PREOPERATIVE DIAGNOSIS: Aseptic loosening of a right distal femoral replacement; history of osteosarcoma of the right distal femur, disease-free."
+    report = checker.check(note(pre=pre, proc="PROCEDURE: Revision of the femoral stem of the right distal femoral replacement.", desc=None))
+    assert report.case.tumor_status.value == "historical"
+
+
+def test_the_question_of_a_metastasis_is_an_uncertain_diagnosis(checker):
+    pre = "PREOPERATIVE DIAGNOSIS: Lytic lesion of the right distal femur, question of metastatic carcinoma."
+    assert item_status(checker, note(pre=pre, ind=PARTS["ind"].replace("Biopsy-proven osteosarcoma. ", ""), post=None), "diagnosis_code") == "partial"

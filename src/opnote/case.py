@@ -246,7 +246,7 @@ def _time_of(view: NoteView, m: Mention) -> str:
         return "historical"
     if rx.current.search(window):
         return "current"
-    if m.is_("historical") or _historical_cue(rx.historical, window, m) or _historical_cue(rx.historical, after, m):
+    if m.is_("historical") or _historical_cue(rx.historical, window, m, lo) or _historical_cue(rx.historical, after, m, m.end):
         return "historical"
     return "current"
 
@@ -271,11 +271,18 @@ _PRIMARY_HISTORY = re.compile(
 )
 
 
-def _historical_cue(pattern: re.Pattern[str], text: str, m: Mention) -> bool:
-    """Whether ``text`` holds a cue that the tumor ``m`` is past; for a metastasis, not one that
-    speaks of its primary."""
+# Cues that speak of what follows them ("history of deep infection"): after the tumor, another thing's past.
+_LEADING_CUE = re.compile(r"(?:history of|h/o|hx of|remote)\Z", re.I)
+
+
+def _historical_cue(pattern: re.Pattern[str], text: str, m: Mention, at: int) -> bool:
+    """Whether ``text`` (which starts at ``at`` in the note) holds a cue that the tumor ``m`` is
+    past; for a metastasis, not one that speaks of its primary; after the tumor, not one that
+    speaks of what follows it ("osteosarcoma, right distal femur; history of deep infection")."""
     for h in pattern.finditer(text):
         if m.attr("category") == "metastatic_bone" and _PRIMARY_HISTORY.match(text, h.end()):
+            continue
+        if at + h.start() >= m.end and _LEADING_CUE.match(h.group(0)):
             continue
         return True
     return False
