@@ -1848,3 +1848,20 @@ def test_a_history_told_before_the_tumor_still_dates_it(checker):
 def test_the_question_of_a_metastasis_is_an_uncertain_diagnosis(checker):
     pre = "PREOPERATIVE DIAGNOSIS: Lytic lesion of the right distal femur, question of metastatic carcinoma."
     assert item_status(checker, note(pre=pre, ind=PARTS["ind"].replace("Biopsy-proven osteosarcoma. ", ""), post=None), "diagnosis_code") == "partial"
+
+
+@pytest.mark.parametrize("history", [
+    "Problem List: 1. Osteosarcoma, right distal femur 2. Pulmonary nodules 3. s/p L knee scope.",
+    "PMH: Hypertension; remote DVT left leg 2010, no anticoagulation now.",
+    "PSH: Left total hip arthroplasty 2019.",
+])
+def test_a_pasted_history_of_other_conditions_gives_no_side(checker, history):
+    report = checker.check(note(ind=history + "\n\n" + PARTS["ind"]))
+    assert report.case.side.value == "right" and not report.case.side.conflicts
+    assert report.verdict == "ready"
+
+
+def test_bone_left_over_is_not_a_side(checker):
+    ind = PARTS["ind"] + " Options: repeat curettage with little bone left, or removal of the whole distal femur en bloc."
+    report = checker.check(note(ind=ind))
+    assert not report.case.side.conflicts and report.verdict == "ready"
