@@ -1865,3 +1865,32 @@ def test_bone_left_over_is_not_a_side(checker):
     ind = PARTS["ind"] + " Options: repeat curettage with little bone left, or removal of the whole distal femur en bloc."
     report = checker.check(note(ind=ind))
     assert not report.case.side.conflicts and report.verdict == "ready"
+
+
+_TROCAR = ("Pre/Post-op Dx: Permeative lesion L femoral diaphysis with a soft-tissue mass - suspected Ewing sarcoma\n"
+           "Procedure: Fluoroscopy-guided core (trocar) biopsy, L femoral shaft\n\n"
+           "Procedure: Supine. 5 mm stab incision anterolateral thigh, in line with the planned resection incision. 8 G trocar "
+           "passed through the cortex under fluoroscopy. 4 cores. Frozen section: adequate, lesional tissue.\n")
+
+
+def test_a_core_biopsy_in_line_with_a_planned_resection_is_a_biopsy(checker):
+    report = checker.check(_TROCAR)
+    assert report.case.operation.value == "biopsy"
+    assert report.verdict == "not_supported"
+
+
+def test_pre_post_op_dx_is_a_diagnosis_line(checker):
+    report = checker.check(_TROCAR)
+    side = report.case.side
+    assert side.value == "left" and any(_TROCAR[e.start:e.end].startswith("L femoral diaphysis") for e in side.evidence)
+
+
+def test_what_is_not_used_for_a_lesion_is_not_done(checker):
+    ind = ("INDICATIONS: Aneurysmal bone cyst of the right distal femur. The mother asked about amputation; amputation and wide "
+           "resection are not used for this kind of lesion. Consent for curettage and bone grafting.")
+    desc = "DESCRIPTION OF PROCEDURE: Intralesional curettage through a cortical window, high-speed burr, cancellous allograft chips."
+    pre = ("Pre- and postoperative diagnosis: Aneurysmal bone cyst, right distal femur.\n\nPre-op Conversation\n- The mother "
+           "asked about amputation. The surgeon said that amputation and wide resection are not used for this kind of lesion.")
+    report = checker.check(note(ind=ind, desc=desc, proc="PROCEDURE: Curettage of the right distal femur with allograft.", pre=pre, post=None))
+    margins = {f.attributes.get("intent") for f in report.findings if f.kind == "margin" and f.assertion == "present"}
+    assert "wide" not in margins and report.case.operation.value == "intralesional"
