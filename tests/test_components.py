@@ -1894,3 +1894,18 @@ def test_what_is_not_used_for_a_lesion_is_not_done(checker):
     report = checker.check(note(ind=ind, desc=desc, proc="PROCEDURE: Curettage of the right distal femur with allograft.", pre=pre, post=None))
     margins = {f.attributes.get("intent") for f in report.findings if f.kind == "margin" and f.assertion == "present"}
     assert "wide" not in margins and report.case.operation.value == "intralesional"
+
+
+def test_a_side_word_belongs_to_the_nearer_of_two_sites(checker):
+    pre = "PREOPERATIVE DIAGNOSIS: Clear cell chondrosarcoma, left proximal femur (femoral head and neck)."
+    text = note(pre=pre, proc="PROCEDURE: Wide resection of the left proximal femur with proximal femoral replacement.")
+    text = text.replace("osteotomized 15 cm", "The right femur was osteotomized 15 cm").replace("The femur was The right", "The right")
+    report = checker.check(text)
+    assert report.case.side.value == "left"
+    assert any(e.end < text.index("POSTOPERATIVE") for e in report.case.side.evidence)  # the diagnosis line's side counts
+
+
+def test_the_limb_on_the_leg_holder_is_the_other_limb(checker):
+    desc = "DESCRIPTION OF PROCEDURE: Supine on the traction table, the left limb in abduction on the leg holder. " + PARTS["desc"].split(": ", 1)[1]
+    report = checker.check(note(desc=desc))
+    assert not report.case.side.conflicts and report.verdict == "ready"

@@ -1021,8 +1021,17 @@ def _sides_of_sites(view: NoteView, case: Case) -> dict[Span, Mention]:
     linked: dict[Span, Mention] = {}
     for s in view.of("SITE"):
         if s.side_span and s.attr("laterality") and not s.is_("negated") and s.attr("site") in group | {"limb"}:
-            linked[s.side_span] = s
+            had = linked.get(s.side_span)
+            # Two sites that carry one side word ("left proximal femur (femoral head and neck)",
+            # "RIGHT hip/thigh"): the side belongs to the nearer that names a part of the limb, the
+            # hip or the limb only when no such site carries it.
+            if had is None or _link_rank(s, s.side_span) < _link_rank(had, s.side_span):
+                linked[s.side_span] = s
     return linked
+
+
+def _link_rank(site: Mention, side: Span) -> tuple[bool, int]:
+    return site.attr("site") in ("hip", "limb"), max(side[0] - site.end, site.start - side[1], 0)
 
 
 def _side_candidate(view: NoteView, m: Mention, site: Mention | None) -> SideMention | None:
