@@ -1909,3 +1909,13 @@ def test_the_limb_on_the_leg_holder_is_the_other_limb(checker):
     desc = "DESCRIPTION OF PROCEDURE: Supine on the traction table, the left limb in abduction on the leg holder. " + PARTS["desc"].split(": ", 1)[1]
     report = checker.check(note(desc=desc))
     assert not report.case.side.conflicts and report.verdict == "ready"
+
+
+@pytest.mark.parametrize(("sentence", "intent"), [
+    ("The resection was therefore marginal, through the reactive shell.", "marginal"),
+    ("The resection is wide; the closest margin is 1.5 cm.", "wide"),
+])
+def test_a_margin_told_of_the_resection_after_the_fact(checker, sentence, intent):
+    desc = "DESCRIPTION OF PROCEDURE: The femur was osteotomized 15 cm from the joint line and the segment removed. " + sentence
+    margins = {f.attributes.get("intent") for f in checker.check(note(desc=desc)).findings if f.kind == "margin" and f.assertion == "present"}
+    assert intent in margins
