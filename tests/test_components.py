@@ -1919,3 +1919,9 @@ def test_a_margin_told_of_the_resection_after_the_fact(checker, sentence, intent
     desc = "DESCRIPTION OF PROCEDURE: The femur was osteotomized 15 cm from the joint line and the segment removed. " + sentence
     margins = {f.attributes.get("intent") for f in checker.check(note(desc=desc)).findings if f.kind == "margin" and f.assertion == "present"}
     assert intent in margins
+
+
+def test_a_length_corrected_in_an_addendum_is_denied(checker):
+    text = note() + "\nADDENDUM: The resected segment measured 18 cm, not 80 cm as transcribed above.\n"
+    lengths = [(f.text, f.assertion) for f in checker.check(text).findings if f.kind == "dimension" and f.start > text.index("ADDENDUM")]
+    assert ("18 cm", "present") in lengths and ("80 cm", "negated") in lengths

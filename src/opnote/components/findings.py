@@ -418,6 +418,8 @@ class OpnoteFindings:
             if measures == "other" and rec["section"] == "specimens":
                 measures = "specimen"  # "Specimen: right distal femur ... 19 x 11 x 10 cm"
             rec["attributes"] = {"values_mm": d["values_mm"], "measures": measures}
+            if _DENIED_NUMBER.search(ctx.text, max(0, rec["start"] - 16), rec["start"]):
+                rec["assertion"] = "negated"  # "eighteen centimeters, not eighty centimeters as transcribed"
         elif label == "FROZEN":
             block_end = next((be for ts, te, be, cat in ctx.sections if cat == "frozen_section" and ts <= rec["start"] < be), None)
             if block_end is not None:  # its section, or the block of lines it heads up to a blank line
@@ -582,6 +584,10 @@ def _side_distance(text: str, side: FindingRecord, site: FindingRecord) -> int |
             return None
         return len(gap) + 5
     return None
+
+
+# A measurement denied where it is given ("18 cm, not 80 cm as transcribed above"): a correction.
+_DENIED_NUMBER = re.compile(r"\b(?:not|rather than|instead of)\s+\Z", re.I)
 
 
 def _last_match(pattern: re.Pattern[str], text: str) -> re.Match[str] | None:
