@@ -411,16 +411,8 @@ class OpnoteFindings:
         """The attributes a label reads from the words around it; False drops the match."""
         label = rec["label"]
         if label == "DIMENSION":
-            d = ctx.user_data.get(("opnote_dim", span.start_char, span.end_char))
-            if d is None:
-                return False
-            measures = d["measures"]
-            if measures == "other" and rec["section"] == "specimens":
-                measures = "specimen"  # "Specimen: right distal femur ... 19 x 11 x 10 cm"
-            rec["attributes"] = {"values_mm": d["values_mm"], "measures": measures}
-            if _DENIED_NUMBER.search(ctx.text, max(0, rec["start"] - 16), rec["start"]):
-                rec["assertion"] = "negated"  # "eighteen centimeters, not eighty centimeters as transcribed"
-        elif label == "FROZEN":
+            return _dimension(rec, span, ctx)
+        if label == "FROZEN":
             block_end = next((be for ts, te, be, cat in ctx.sections if cat == "frozen_section" and ts <= rec["start"] < be), None)
             if block_end is not None:  # its section, or the block of lines it heads up to a blank line
                 blank = ctx.text.find("\n\n", rec["end"])
@@ -584,6 +576,20 @@ def _side_distance(text: str, side: FindingRecord, site: FindingRecord) -> int |
             return None
         return len(gap) + 5
     return None
+
+
+def _dimension(rec: FindingRecord, span: Span, ctx: _DocContext) -> bool:
+    """A dimension's values and what it measures; False when the measurement component kept none."""
+    d = ctx.user_data.get(("opnote_dim", span.start_char, span.end_char))
+    if d is None:
+        return False
+    measures = d["measures"]
+    if measures == "other" and rec["section"] == "specimens":
+        measures = "specimen"  # "Specimen: right distal femur ... 19 x 11 x 10 cm"
+    rec["attributes"] = {"values_mm": d["values_mm"], "measures": measures}
+    if _DENIED_NUMBER.search(ctx.text, max(0, rec["start"] - 16), rec["start"]):
+        rec["assertion"] = "negated"  # "eighteen centimeters, not eighty centimeters as transcribed"
+    return True
 
 
 # A measurement denied where it is given ("18 cm, not 80 cm as transcribed above"): a correction.
