@@ -1925,3 +1925,13 @@ def test_a_length_corrected_in_an_addendum_is_denied(checker):
     text = note() + "\nADDENDUM: The resected segment measured 18 cm, not 80 cm as transcribed above.\n"
     lengths = [(f.text, f.assertion) for f in checker.check(text).findings if f.kind == "dimension" and f.start > text.index("ADDENDUM")]
     assert ("18 cm", "present") in lengths and ("80 cm", "negated") in lengths
+
+
+def test_the_other_hips_arthroplasty_is_no_reconstruction_of_this_operation(checker):
+    pre = "PREOPERATIVE DIAGNOSIS: Myxofibrosarcoma of the left anterior thigh, 10 cm, abutting the femur."
+    proc = "PROCEDURE: Wide excision of the left thigh sarcoma with the femoral periosteum as the deep margin; no bone resected."
+    desc = ("DESCRIPTION OF PROCEDURE: Supine. The right hip was positioned carefully because of the right hip arthroplasty. "
+            "The tumor was excised en bloc with the periosteum of the femur; the cortex was intact and no bone was resected.")
+    report = checker.check(note(pre=pre, proc=proc, desc=desc, post=None))
+    assert item_status(checker, note(pre=pre, proc=proc, desc=desc, post=None), "reconstruction") == "not_applicable"
+    assert report.case.operation.value == "soft_tissue_resection"

@@ -232,7 +232,7 @@ def reconstruction(ctx: Context) -> Assessment:
     recon = [
         m for m in view.of("RECON")
         if m.present and m.place not in ("consent", "plan", "history") and not _past(view, m, after=_after_in(m))
-        and (m.place in ("procedure", "implants") or not _irrealis(view, m))
+        and (m.place in ("procedure", "implants") or not _irrealis(view, m)) and not _other_sides(view, m, case.side.value)
     ]
     if case.operation.value == "revision":
         # A revision's reconstruction is the implant it revises: its old name is not "the past".
@@ -285,6 +285,18 @@ def _blank(window: str, offset: int, spans: Sequence[Span]) -> str:
         if offset <= a and b <= offset + len(window):
             chars[a - offset:b - offset] = " " * (b - a)
     return "".join(chars)
+
+
+# A side word just before an implant's name, in its noun phrase ("because of the right hip arthroplasty").
+_SIDE_BEFORE = re.compile(r"\b(right|left)(?:[ \t]+(?:hip|knee|femoral|tibial|total|primary|cemented|uncemented))*[ \t]+\Z", re.I)
+
+
+def _other_sides(view: NoteView, m: Mention, side: str | None) -> bool:
+    """Whether ``m`` names the implant of the other limb ("the right hip arthroplasty" in a left case)."""
+    if side not in ("right", "left"):
+        return False
+    said = _SIDE_BEFORE.search(view.text, max(0, m.start - 40), m.start)
+    return said is not None and said.group(1).lower() != side
 
 
 def _components_described(ctx: Context, recon: Sequence[Mention]) -> bool:
