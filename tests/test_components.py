@@ -1935,3 +1935,31 @@ def test_the_other_hips_arthroplasty_is_no_reconstruction_of_this_operation(chec
     report = checker.check(note(pre=pre, proc=proc, desc=desc, post=None))
     assert item_status(checker, note(pre=pre, proc=proc, desc=desc, post=None), "reconstruction") == "not_applicable"
     assert report.case.operation.value == "soft_tissue_resection"
+
+
+_PROTOCOL = ("Dg.: Osteosarcoma femoris l.{side} pars distalis, high grade, st. p. neoadjuvant chemotherapy.\n"
+             "Op.: Resectio femoris distalis l.{side} en bloc in healthy tissues, tumour endoprosthesis.\n"
+             "Preop.: NMR femur l.{side}. (12.01.2024), RTG knee {side}., CT thorax without metastases. {consent}\n"
+             "Course: Osteotomy of femur 17 cm from joint line, resection en bloc of distal femur. Cito histology from "
+             "medullary canal: negative. Specimen sent to histopat. with margins.\n")
+
+
+@pytest.mark.parametrize(("side", "value"), [("dx", "right"), ("sin", "left"), ("dex", "right")])
+def test_a_protocol_in_central_european_english_is_read(checker, side, value):
+    consent = ("Patient informed about malignant tumour, limb salvage with endoprosthesis versus amputation, "
+               "and signed consent.")
+    report = checker.check(_PROTOCOL.format(side=side, consent=consent))
+    assert report.case.side.value == value
+    assert report.case.operation.value == "radical_resection"
+    status = {i.id: i.status for i in report.checklist}
+    assert status["frozen_section"] == "met" and status["preop_imaging"] == "met" and status["pathology"] == "met"
+    imaging = {f.attributes.get("modality") for f in report.findings if f.kind == "imaging"}
+    assert {"mri", "radiograph", "ct"} <= imaging
+
+
+def test_status_after_a_resection_free_of_tumour_is_the_past(checker):
+    text = ("Diagnosis: Aseptic loosening of femoral stem of distal femoral tumour endoprosthesis l.sin. Status after wide "
+            "resection of distal femur l.sin. for osteosarcoma in 2013 and chemotherapy, since then free of tumour.\n"
+            "Operation: Revision of tumour endoprosthesis l.sin.: exchange of femoral stem.\nDate: 09.09.2024\n")
+    report = checker.check(text)
+    assert report.case.tumor_status.value == "historical" and report.case.side.value == "left"

@@ -585,7 +585,12 @@ def _marks(text: str) -> list[tuple[int, int, str]]:
 def _limb_before() -> re.Pattern[str]:
     """A limb word that ends just before a short side form, in lower case."""
     limbs = _trie_pattern({w.lower() for w in rule_files.normalization().side_after_limb_words} or {"limb"})
-    return re.compile(rf"(?<![\w-]){limbs}(?:[ \t]+(?:distal|proximal|distale|prossimale))?[ \t]*(?P<open>[:(]?)[ \t]*\Z")
+    # "femoris distalis l.sin.": a Latin "lateris" before the side word
+    return re.compile(rf"(?<![\w-]){limbs}(?:[ \t]+(?:distal|proximal|distale|prossimale|distalis|proximalis))?[ \t]*(?P<open>[:(]?)[ \t]*(?P<lat>l\.[ \t]?)?\Z")
+
+
+# A period after a short side form that the sentence goes on after (a lower-case word or a comma).
+_ABBREVIATION_STOP = re.compile(r"\.(?=[ \t]*(?:[a-z,;:)(]|$))", re.M)
 
 
 # A side already said just before the limb ("right knee sx" is the knee's symptoms, not its side).
@@ -608,6 +613,10 @@ def _side_after_limb(text: str, lower: str, start: int, end: int) -> tuple[int, 
         return None
     if _SIDE_BEFORE_LIMB.search(text, max(0, limb.start() - 30), limb.start()):
         return None
+    if limb.group("lat"):
+        start = limb.start("lat")  # "l.dx.": the Latin "lateris" goes with its side word
+    if _ABBREVIATION_STOP.match(text, end):
+        end += 1  # "femur sin. for osteosarcoma": the abbreviation's period ends no sentence
     # "-sided": a side after its limb is never the verb ("a cuff left with the tumor")
     return start, end, _same_case(short, rule_files.normalization().side_after_limb[short.lower()] + "-sided")
 

@@ -571,7 +571,8 @@ def _side_distance(text: str, side: FindingRecord, site: FindingRecord) -> int |
         gap = text[site["end"]:side["start"]]
         if not re.fullmatch(r"\s*[,(:\-]\s*|\s*[,(:\-]?\s*(?:side|sided)\s*[,(:\-]?\s*", gap) and not (
             re.fullmatch(r"\s+", gap)
-            and ((side["text"].isupper() and len(side["text"]) > 1) or side["text"].lower() in rule_files.case_rules().side.after_the_site)
+            and ((side["text"].isupper() and len(side["text"]) > 1) or side["text"].lower() in rule_files.case_rules().side.after_the_site
+                 or text.startswith("-sided", side["end"]))  # "femur sin." read as "femur left-sided"
         ):
             return None
         return len(gap) + 5
