@@ -1963,3 +1963,8 @@ def test_status_after_a_resection_free_of_tumour_is_the_past(checker):
             "Operation: Revision of tumour endoprosthesis l.sin.: exchange of femoral stem.\nDate: 09.09.2024\n")
     report = checker.check(text)
     assert report.case.tumor_status.value == "historical" and report.case.side.value == "left"
+
+
+def test_margins_free_of_tumour_do_not_date_the_tumour(checker):
+    path = "SPECIMENS: Distal femur to pathology; frozen and final margins free of tumour, tumour-free resection margins."
+    assert checker.check(note(path=path)).case.tumor_status.value == "current"
