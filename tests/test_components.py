@@ -21,6 +21,11 @@ def item_status(checker, text: str, item_id: str) -> str:
     return next(i.status for i in checker.check(text).checklist if i.id == item_id)
 
 
+def present_attrs(report, kind: str, key: str) -> set:
+    """The values of ``key`` among a report's present findings of ``kind`` (margin intents, reconstruction kinds)."""
+    return {f.attributes.get(key) for f in report.findings if f.kind == kind and f.assertion == "present"}
+
+
 def findings(nlp, text, kind=None):
     import opnote
 
@@ -370,7 +375,7 @@ def test_a_curette_that_samples_the_marrow_is_not_the_margin(checker):
         "research. A cemented distal femoral replacement was implanted."
     ))
     report = checker.check(text)
-    intents = {f.attributes.get("intent") for f in report.findings if f.kind == "margin" and f.assertion == "present"}
+    intents = present_attrs(report, "margin", "intent")
     assert "intralesional" not in intents and "wide" in intents
 
 
@@ -403,7 +408,7 @@ def test_a_flag_answered_n_is_a_no(checker):
         "A cemented distal femoral replacement was implanted."
     )) + "\nCurettage / cement: N\n"
     report = checker.check(text)
-    intents = {f.attributes.get("intent") for f in report.findings if f.kind == "margin" and f.assertion == "present"}
+    intents = present_attrs(report, "margin", "intent")
     assert "intralesional" not in intents
 
 
@@ -627,7 +632,7 @@ def test_a_margin_not_chosen_is_not_the_margin(checker, sentence):
         ind=f"INDICATIONS: {sentence} The family signed consent for curettage.",
         desc="DESCRIPTION OF PROCEDURE: A cortical window was made and the lesion was curetted and packed with allograft chips.",
     )
-    intents = {f.attributes.get("intent") for f in checker.check(text).findings if f.kind == "margin" and f.assertion == "present"}
+    intents = present_attrs(checker.check(text), "margin", "intent")
     assert "wide" not in intents
 
 
@@ -1269,7 +1274,7 @@ def test_a_purpose_before_a_colon_is_read_apart_from_the_clause_after_it(checker
 def test_speech_recognition_allo_graph_is_an_allograft(checker):
     text = note(proc="PROCEDURE: Extended curettage of the right distal femur giant cell tumor with allo graph chips.",
                 desc="DESCRIPTION OF PROCEDURE: The cavity was packed with thirty cc of cancellous allo graph chips.")
-    kinds = {f.attributes.get("kind") for f in checker.check(text).findings if f.kind == "reconstruction" and f.assertion == "present"}
+    kinds = present_attrs(checker.check(text), "reconstruction", "kind")
     assert "allograft" in kinds
 
 
@@ -1770,7 +1775,7 @@ _OPTIONS_GCT = ("PREOPERATIVE DIAGNOSIS: Giant cell tumour of bone, left distal 
 def test_what_a_list_of_options_names_is_not_what_was_done(checker, after):
     report = checker.check(_OPTIONS_GCT.format(after=after))
     assert report.case.operation.value == "intralesional"
-    margins = {f.attributes.get("intent") for f in report.findings if f.kind == "margin" and f.assertion == "present"}
+    margins = present_attrs(report, "margin", "intent")
     assert margins == {"intralesional"}
 
 
@@ -1782,7 +1787,7 @@ def test_what_a_list_of_options_names_is_not_what_was_done(checker, after):
 ])
 def test_an_option_named_by_the_board_is_no_reconstruction_of_this_operation(checker, board):
     ind = PARTS["ind"] + "\n\n" + board
-    kinds = {f.attributes.get("kind") for f in checker.check(note(ind=ind)).findings if f.kind == "reconstruction" and f.assertion == "present"}
+    kinds = present_attrs(checker.check(note(ind=ind)), "reconstruction", "kind")
     assert "rotationplasty" not in kinds and "endoprosthesis" in kinds
 
 
@@ -1892,7 +1897,7 @@ def test_what_is_not_used_for_a_lesion_is_not_done(checker):
     pre = ("Pre- and postoperative diagnosis: Aneurysmal bone cyst, right distal femur.\n\nPre-op Conversation\n- The mother "
            "asked about amputation. The surgeon said that amputation and wide resection are not used for this kind of lesion.")
     report = checker.check(note(ind=ind, desc=desc, proc="PROCEDURE: Curettage of the right distal femur with allograft.", pre=pre, post=None))
-    margins = {f.attributes.get("intent") for f in report.findings if f.kind == "margin" and f.assertion == "present"}
+    margins = present_attrs(report, "margin", "intent")
     assert "wide" not in margins and report.case.operation.value == "intralesional"
 
 
@@ -1917,7 +1922,7 @@ def test_the_limb_on_the_leg_holder_is_the_other_limb(checker):
 ])
 def test_a_margin_told_of_the_resection_after_the_fact(checker, sentence, intent):
     desc = "DESCRIPTION OF PROCEDURE: The femur was osteotomized 15 cm from the joint line and the segment removed. " + sentence
-    margins = {f.attributes.get("intent") for f in checker.check(note(desc=desc)).findings if f.kind == "margin" and f.assertion == "present"}
+    margins = present_attrs(checker.check(note(desc=desc)), "margin", "intent")
     assert intent in margins
 
 
@@ -1933,7 +1938,7 @@ def test_the_other_hips_arthroplasty_is_no_reconstruction_of_this_operation(chec
     desc = ("DESCRIPTION OF PROCEDURE: Supine. The right hip was positioned carefully because of the right hip arthroplasty. "
             "The tumor was excised en bloc with the periosteum of the femur; the cortex was intact and no bone was resected.")
     report = checker.check(note(pre=pre, proc=proc, desc=desc, post=None))
-    assert item_status(checker, note(pre=pre, proc=proc, desc=desc, post=None), "reconstruction") == "not_applicable"
+    assert next(i.status for i in report.checklist if i.id == "reconstruction") == "not_applicable"
     assert report.case.operation.value == "soft_tissue_resection"
 
 
