@@ -1973,3 +1973,16 @@ def test_status_after_a_resection_free_of_tumour_is_the_past(checker):
 def test_margins_free_of_tumour_do_not_date_the_tumour(checker):
     path = "SPECIMENS: Distal femur to pathology; frozen and final margins free of tumour, tumour-free resection margins."
     assert checker.check(note(path=path)).case.tumor_status.value == "current"
+
+
+_IMPLANT_TABLE = ("IMPLANTS:\n"
+                  "Component                         Size       Lot\n"
+                  "Distal femoral component, LEFT    Medium     DF55308\n"
+                  "Cemented stem                     14x125     CS77881\n")
+
+
+def test_an_implant_table_keeps_its_rows_when_the_lines_are_joined(checker):
+    text = note(path=_IMPLANT_TABLE)
+    joined = " ".join(line if line else " " for line in text.split("\n"))  # every line end a space, a blank line two
+    for version in (text, joined):
+        assert_side_conflict(checker.check(version), "right", "left")

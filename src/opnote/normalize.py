@@ -203,6 +203,8 @@ def _space_for(run: str, gaps_are_breaks: bool = False, after_stop: bool = False
     if gaps_are_breaks and run.startswith("  ") and not run.strip(" "):
         # A blank line, joined as two spaces: it ended a paragraph or a field. After a full stop
         # in a note typed with two spaces between sentences it is only a line end.
+        if len(run) >= 4:
+            return "\n"  # a table's column gap, kept when its rows were joined: the row goes on
         return "\n" if after_stop else "\n\n"
     return "" if all(c in _ZERO_WIDTH for c in run) else " "
 
