@@ -1986,3 +1986,44 @@ def test_an_implant_table_keeps_its_rows_when_the_lines_are_joined(checker):
     joined = " ".join(line if line else " " for line in text.split("\n"))  # every line end a space, a blank line two
     for version in (text, joined):
         assert_side_conflict(checker.check(version), "right", "left")
+
+
+_EMR_RECORD = ("[Diagnosis] Osteosarcoma, left distal femur, after neoadjuvant chemotherapy\n"
+               "[Operation name] Wide resection of left distal femur; tumor prosthesis\n"
+               "[Affected side] Left\n"
+               "[Preop imaging] MRI left femur and CT chest reviewed for planning.\n"
+               "{consent}\n"
+               "[Operation course]\n"
+               "1. Femur osteotomized 16 cm from the joint line, tumor removed en bloc with a wide margin.\n"
+               "2. {frozen}: femoral marrow margin negative for tumor.\n"
+               "3. Tumor prosthesis cemented, stem 13 x 150 mm, hinge assembled.\n"
+               "[Specimen] Distal femur to pathology for margin status.\n")
+_EMR_CONSENT = ("IC: Explained malignant bone tumor and wide resection; limb salvage with tumor prosthesis "
+                "versus above-knee amputation. Patient agreed and signed.")
+
+
+@pytest.mark.parametrize("frozen", ["Rapid intraoperative pathology", "Intraoperative rapid frozen pathology", "Frozen section"])
+def test_an_emr_record_with_bracketed_fields_is_read(checker, frozen):
+    report = checker.check(_EMR_RECORD.format(consent=_EMR_CONSENT, frozen=frozen))
+    status = {i.id: i.status for i in report.checklist}
+    assert status["frozen_section"] == "met" and status["informed_consent"] == "met" and status["pathology"] == "met"
+    assert report.case.operation.value == "radical_resection" and report.case.side.value == "left"
+    assert report.verdict == "ready"
+
+
+def test_a_consent_paragraph_without_its_heading_is_no_consent(checker):
+    text = _EMR_RECORD.format(consent=_EMR_CONSENT.replace("IC: ", ""), frozen="Frozen section")
+    assert item_status(checker, text, "informed_consent") == "missing"
+
+
+def test_hardware_taken_out_is_no_part_of_the_reconstruction(checker):
+    pre = ("PREOPERATIVE DIAGNOSIS: Chondrosarcoma of the right distal femur. Retained right dynamic hip screw "
+           "from an old fracture.")
+    proc = ("PROCEDURE: 1. Wide resection of the right distal femur. 2. Removal of deep hardware, right proximal femur, "
+            "dynamic hip screw and side plate. 3. Distal femoral replacement.")
+    desc = ("DESCRIPTION OF PROCEDURE: The old incision was reopened and the dynamic hip screw and side plate were removed. "
+            "The tumor was resected en bloc with a wide margin, the femur cut 15 cm from the joint line. Frozen section "
+            "of the marrow margin was negative. The distal femoral replacement was implanted in the standard fashion.")
+    report = checker.check(note(pre=pre, proc=proc, desc=desc))
+    assert next(i.status for i in report.checklist if i.id == "reconstruction") == "partial"
+    assert "internal_fixation" not in present_attrs(report, "reconstruction", "kind")

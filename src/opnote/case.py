@@ -1302,7 +1302,8 @@ def reassert(view: NoteView, case: Case | None = None) -> None:
         elif m.is_("historical"):
             m.assertion = "present"  # "underwent wide excision" today: ConText's cue word, not a time
     for m in view.of("RECON"):
-        if m.is_("present") and (_REMOVED_BEFORE.search(view.text, max(0, m.start - 60), m.start) or _REMOVED_AFTER.match(view.text, m.end)):
+        if m.is_("present") and (_REMOVED_BEFORE.search(view.text, max(0, m.start - 60), m.start) or _REMOVED_AFTER.match(view.text, m.end)
+                                 or _removed_in_list(view.text, m.start) or _RETAINED_BEFORE.search(view.text, max(0, m.start - 40), m.start)):
             m.assertion = "historical"  # "removal of the proximal femoral replacement": taken out, not put in
     _reassert_by_case(view, case)
     _superseded_pending(view)
@@ -1318,7 +1319,28 @@ _REMOVED_BEFORE = re.compile(
     r"(?:(?:old|prior|previous|existing|index|infected|failed|loose(?:ned)?|broken|retained|original|antibiotic|cement|static|articulating)[ \t,]+){0,3}$",
     re.I,
 )
-_REMOVED_AFTER = re.compile(r"[ \t]+(?:was|were) (?:then |subsequently |carefully )?(?:removed|explanted|extracted|taken out)\b", re.I)
+# ... or named further on in the list of what was taken out: "removal of deep hardware, right
+# proximal femur, dynamic hip screw and side plate" (no "and"/"with" before it that starts what is put in).
+_REMOVED_LIST = re.compile(
+    r"\b(?:removal|removing|explant(?:ation|ing)?|extraction) of\b"
+    r"(?P<what>(?:(?!\b(?:and|with|then|using|reconstruct|implant|insert|plac|replac|exchang)\w*)[^.;:\n]){0,60})$",
+    re.I,
+)
+# An implant the patient already has: "retained right dynamic hip screw from a fracture in 2018".
+_RETAINED_BEFORE = re.compile(r"\b(?:retained|existing|indwelling|in-situ|in situ)[ \t]+(?:(?:right|left|[LR])[ \t]+)?$", re.I)
+_HARDWARE_WORD = re.compile(r"\b(?:hardware|implants?|screws?|plates?|nails?|rods?|wires?|prosthes[ie]s|spacer|cement)\b", re.I)
+
+
+def _removed_in_list(text: str, start: int) -> bool:
+    m = _REMOVED_LIST.search(text, max(0, start - 80), start)
+    return m is not None and _HARDWARE_WORD.search(m.group("what")) is not None
+
+
+_REMOVED_AFTER = re.compile(
+    r"(?:,?[ \t]+(?:and|&)[ \t]+(?:(?!\b(?:was|were)\b)[^.;:\n]){1,40}?)?"  # "the hip screw and its side plate were removed"
+    r"[ \t]+(?:was|were) (?:then |subsequently |carefully )?(?:removed|explanted|extracted|taken out)\b",
+    re.I,
+)
 
 
 # ----------------------------------------------------------------------------- the whole case

@@ -572,9 +572,42 @@ _PLURAL_MARK = re.compile(r"\((?<=[A-Za-z]\()(?:s|es)\)", re.IGNORECASE)  # "(" 
 _MD_BOLD = re.compile(r"(?<![*\w])\*\*(?=[^\s*])|(?<=[^\s*])\*\*(?![*\w])")
 
 
+# A heading in square brackets at the start of its line, as EMR forms print their fields
+# ("[Operation name] Wide resection ...", "[Specimen]" alone on its line).
+_BRACKET_HEAD = re.compile(r"^[ \t]*(\[)([A-Za-z][A-Za-z /&().'-]{0,48}?)(\]:?)", re.MULTILINE)
+
+
+@lru_cache(maxsize=1)
+def _short_heading_re() -> re.Pattern[str] | None:
+    shorts = rule_files.normalization().heading_abbreviations
+    if not shorts:
+        return None
+    alts = "|".join(re.escape(k) for k in sorted(shorts, key=len, reverse=True))
+    return re.compile(rf"^([ \t]*)({alts})(?=[ \t]*:)", re.MULTILINE)
+
+
+def _bracket_headings(text: str) -> list[tuple[int, int, str]]:
+    """A known heading in square brackets reads as the heading with its colon; a heading written
+    short before its colon ("IC:") as the heading in full."""
+    found: list[tuple[int, int, str]] = []
+    short = _short_heading_re()
+    if short is not None:
+        full = rule_files.normalization().heading_abbreviations
+        found += [(m.start(2), m.end(2), full[m.group(2)]) for m in short.finditer(text)]
+    if "[" not in text:
+        return found
+    phrases = _heading_phrases()
+    for m in _BRACKET_HEAD.finditer(text):
+        if " ".join(m.group(2).lower().split()) in phrases:
+            found += [(m.start(1), m.end(1), ""), (m.start(3), m.end(3), ":")]
+    return found
+
+
 def _marks(text: str) -> list[tuple[int, int, str]]:
-    """The rewrites of marks around words: "(s)", a side letter, Markdown bold, "MRS" as a title."""
+    """The rewrites of marks around words: "(s)", a side letter, Markdown bold, "MRS" as a title,
+    a heading in square brackets."""
     found: list[tuple[int, int, str]] = [(m.start(), m.end(), m.group(0)[1:-1]) for m in _PLURAL_MARK.finditer(text)]
+    found += _bracket_headings(text)
     found += [(m.start(), m.end(), m.group(1).upper()) for m in _SIDE_LETTER.finditer(text)]
     if "**" in text:
         found += [(m.start(), m.end(), "") for m in _MD_BOLD.finditer(text)]

@@ -134,6 +134,9 @@ class NormalizationFile(_Strict):
     # "fémur izq."): the short form -> "right" / "left", read only after one of the limb words.
     side_after_limb: dict[str, str] = {}
     side_after_limb_words: list[str] = []
+    # A heading written short at the start of its line, before its colon ("IC: explained to the
+    # patient ...", the informed consent of an EMR form): short form as written -> the heading.
+    heading_abbreviations: dict[str, str] = {}
 
 
 @cache
