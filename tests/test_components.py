@@ -2027,3 +2027,24 @@ def test_hardware_taken_out_is_no_part_of_the_reconstruction(checker):
     report = checker.check(note(pre=pre, proc=proc, desc=desc))
     assert next(i.status for i in report.checklist if i.id == "reconstruction") == "partial"
     assert "internal_fixation" not in present_attrs(report, "reconstruction", "kind")
+
+
+def test_another_bones_side_in_the_procedure_line_is_no_conflict(checker):
+    proc = ("PROCEDURE: 1. Radical resection of the right distal femur with distal femoral replacement. "
+            "2. Removal of hardware, left distal tibia (plate and screws from an old fracture).")
+    report = checker.check(note(proc=proc))
+    assert report.case.side.value == "right" and not report.case.side.conflicts
+    # the same words naming the femur are a conflict
+    assert_side_conflict(checker.check(note(proc=proc.replace("left distal tibia", "left distal femur"))), "right", "left")
+
+
+@pytest.mark.parametrize(("course", "status"), [
+    ("on adjuvant MAP chemotherapy", "current"),
+    ("between cycles of adjuvant chemotherapy", "current"),
+    ("completed adjuvant chemotherapy in 2012, no evidence of disease since", "historical"),
+])
+def test_a_tumour_still_under_treatment_is_current(checker, course, status):
+    text = ("DATE OF SURGERY: 04/30/2024\n"
+            f"PREOPERATIVE DIAGNOSIS: Osteosarcoma, right distal femur, status post wide resection and cement spacer, {course}.\n"
+            "PROCEDURE: Removal of cement spacer, right femur; implantation of an expandable distal femoral replacement.\n")
+    assert checker.check(text).case.tumor_status.value == status

@@ -998,11 +998,14 @@ def _inferred_operation(view: NoteView, case: Case) -> str:
 def _side_candidates(view: NoteView, case: Case) -> list[tuple[SideMention, Mention]]:
     """Every side the note gives for the tumor's limb, with its place and weight."""
     linked = _sides_of_sites(view, case)
+    elsewhere = _sides_of_other_sites(view, case)
     out: list[tuple[SideMention, Mention]] = []
     weak: list[tuple[SideMention, Mention]] = []
     anywhere = rule_files.case_rules().side.anywhere_places
     for m in view.of("SIDE"):
         site = linked.get(_span(m))
+        if site is None and _span(m) in elsewhere:
+            continue  # "removal of hardware, left distal tibia" in a femur case: that bone's side
         sm = _side_candidate(view, m, site)
         if sm is None:
             continue
@@ -1028,6 +1031,16 @@ def _sides_of_sites(view: NoteView, case: Case) -> dict[Span, Mention]:
             if had is None or _link_rank(s, s.side_span) < _link_rank(had, s.side_span):
                 linked[s.side_span] = s
     return linked
+
+
+def _sides_of_other_sites(view: NoteView, case: Case) -> set[Span]:
+    """Side words that a site outside the tumor's limb carries ("left distal tibia" in a femur case,
+    "right shoulder"): they give that site's side, not the tumor's."""
+    if not case.site:
+        return set()
+    group = BONE_GROUP.get(case.site, set()) | {case.site, "limb"}
+    return {s.side_span for s in view.of("SITE") if s.side_span and s.attr("laterality") and not s.is_("negated")
+            and s.attr("site") and s.attr("site") not in group}
 
 
 def _link_rank(site: Mention, side: Span) -> tuple[bool, int]:
