@@ -2048,3 +2048,10 @@ def test_a_tumour_still_under_treatment_is_current(checker, course, status):
             f"PREOPERATIVE DIAGNOSIS: Osteosarcoma, right distal femur, status post wide resection and cement spacer, {course}.\n"
             "PROCEDURE: Removal of cement spacer, right femur; implantation of an expandable distal femoral replacement.\n")
     assert checker.check(text).case.tumor_status.value == status
+
+
+def test_a_side_does_not_reach_past_a_list_dash_to_the_next_item(checker):
+    pre = ("PREOPERATIVE DIAGNOSIS: Osteosarcoma, right distal femur - s/p left nephrectomy 2019 - femur lesion "
+           "biopsy 03/2024: osteosarcoma.")
+    report = checker.check(note(pre=pre))
+    assert report.case.side.value == "right" and not report.case.side.conflicts

@@ -557,6 +557,8 @@ def _side_distance(text: str, side: FindingRecord, site: FindingRecord) -> int |
         gap = text[side["end"]:site["start"]]
         if len(gap) > 40 or re.search(r"[.;]|\band\b|\bwith\b", gap):
             return None
+        if re.search(r"\w\s+-\s", gap):
+            return None  # "s/p Lt nephrectomy 2022 - femur lesion": a list's next item after its dash
         if side["text"].endswith(".") and re.search(r"[,:()]", gap):
             return None  # "Psoas off LT. Capsulotomy, hip dislocated": the side's period may end its sentence
         # "against the right side, the femoral osteotomy was planned": "side" closes its own
