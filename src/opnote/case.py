@@ -1022,14 +1022,14 @@ def _sides_of_sites(view: NoteView, case: Case) -> dict[Span, Mention]:
     """The site mention each side word belongs to, for sites of the tumor's limb."""
     group = BONE_GROUP.get(case.site or "", {"distal_femur", "femoral_shaft", "proximal_femur", "femur", "knee", "thigh", "hip", "limb", "proximal_tibia", "patella", "tibia"})
     linked: dict[Span, Mention] = {}
-    for s in view.of("SITE"):
-        if s.side_span and s.attr("laterality") and not s.is_("negated") and s.attr("site") in group | {"limb"}:
-            had = linked.get(s.side_span)
+    for side, s in _sided_sites(view):
+        if s.attr("site") in group | {"limb"}:
+            had = linked.get(side)
             # Two sites that carry one side word ("left proximal femur (femoral head and neck)",
             # "RIGHT hip/thigh"): the side belongs to the nearer that names a part of the limb, the
             # hip or the limb only when no such site carries it.
-            if had is None or _link_rank(s, s.side_span) < _link_rank(had, s.side_span):
-                linked[s.side_span] = s
+            if had is None or _link_rank(s, side) < _link_rank(had, side):
+                linked[side] = s
     return linked
 
 
@@ -1039,8 +1039,12 @@ def _sides_of_other_sites(view: NoteView, case: Case) -> set[Span]:
     if not case.site:
         return set()
     group = BONE_GROUP.get(case.site, set()) | {case.site, "limb"}
-    return {s.side_span for s in view.of("SITE") if s.side_span and s.attr("laterality") and not s.is_("negated")
-            and s.attr("site") and s.attr("site") not in group}
+    return {side for side, s in _sided_sites(view) if s.attr("site") and s.attr("site") not in group}
+
+
+def _sided_sites(view: NoteView) -> list[tuple[Span, Mention]]:
+    """The site mentions that carry a side word of their own ("left distal tibia"), with its span."""
+    return [(s.side_span, s) for s in view.of("SITE") if s.side_span and s.attr("laterality") and not s.is_("negated")]
 
 
 def _link_rank(site: Mention, side: Span) -> tuple[bool, int]:
@@ -1315,8 +1319,7 @@ def reassert(view: NoteView, case: Case | None = None) -> None:
         elif m.is_("historical"):
             m.assertion = "present"  # "underwent wide excision" today: ConText's cue word, not a time
     for m in view.of("RECON"):
-        if m.is_("present") and (_REMOVED_BEFORE.search(view.text, max(0, m.start - 60), m.start) or _REMOVED_AFTER.match(view.text, m.end)
-                                 or _removed_in_list(view.text, m.start) or _RETAINED_BEFORE.search(view.text, max(0, m.start - 40), m.start)):
+        if m.is_("present") and _not_put_in(view.text, m):
             m.assertion = "historical"  # "removal of the proximal femoral replacement": taken out, not put in
     _reassert_by_case(view, case)
     _superseded_pending(view)
@@ -1344,9 +1347,14 @@ _RETAINED_BEFORE = re.compile(r"\b(?:retained|existing|indwelling|in-situ|in sit
 _HARDWARE_WORD = re.compile(r"\b(?:hardware|implants?|screws?|plates?|nails?|rods?|wires?|prosthes[ie]s|spacer|cement)\b", re.I)
 
 
-def _removed_in_list(text: str, start: int) -> bool:
-    m = _REMOVED_LIST.search(text, max(0, start - 80), start)
-    return m is not None and _HARDWARE_WORD.search(m.group("what")) is not None
+def _not_put_in(text: str, m: Mention) -> bool:
+    """Whether a reconstruction mention names an implant taken out today or already in place."""
+    if _REMOVED_BEFORE.search(text, max(0, m.start - 60), m.start) or _REMOVED_AFTER.match(text, m.end):
+        return True
+    if _RETAINED_BEFORE.search(text, max(0, m.start - 40), m.start):
+        return True
+    listed = _REMOVED_LIST.search(text, max(0, m.start - 80), m.start)
+    return listed is not None and _HARDWARE_WORD.search(listed.group("what")) is not None
 
 
 _REMOVED_AFTER = re.compile(

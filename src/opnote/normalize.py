@@ -586,17 +586,21 @@ def _short_heading_re() -> re.Pattern[str] | None:
     return re.compile(rf"^([ \t]*)({alts})(?=[ \t]*:)", re.MULTILINE)
 
 
-def _bracket_headings(text: str) -> list[tuple[int, int, str]]:
-    """A known heading in square brackets reads as the heading with its colon; a heading written
-    short before its colon ("IC:") as the heading in full."""
-    found: list[tuple[int, int, str]] = []
+def _short_headings(text: str) -> list[tuple[int, int, str]]:
+    """A heading written short before its colon ("IC:") reads as the heading in full."""
     short = _short_heading_re()
-    if short is not None:
-        full = rule_files.normalization().heading_abbreviations
-        found += [(m.start(2), m.end(2), full[m.group(2)]) for m in short.finditer(text)]
+    if short is None:
+        return []
+    full = rule_files.normalization().heading_abbreviations
+    return [(m.start(2), m.end(2), full[m.group(2)]) for m in short.finditer(text)]
+
+
+def _bracket_headings(text: str) -> list[tuple[int, int, str]]:
+    """A known heading in square brackets reads as the heading with its colon."""
     if "[" not in text:
-        return found
+        return []
     phrases = _heading_phrases()
+    found: list[tuple[int, int, str]] = []
     for m in _BRACKET_HEAD.finditer(text):
         if " ".join(m.group(2).lower().split()) in phrases:
             found += [(m.start(1), m.end(1), ""), (m.start(3), m.end(3), ":")]
@@ -605,9 +609,9 @@ def _bracket_headings(text: str) -> list[tuple[int, int, str]]:
 
 def _marks(text: str) -> list[tuple[int, int, str]]:
     """The rewrites of marks around words: "(s)", a side letter, Markdown bold, "MRS" as a title,
-    a heading in square brackets."""
+    a heading in square brackets or written short."""
     found: list[tuple[int, int, str]] = [(m.start(), m.end(), m.group(0)[1:-1]) for m in _PLURAL_MARK.finditer(text)]
-    found += _bracket_headings(text)
+    found += _short_headings(text) + _bracket_headings(text)
     found += [(m.start(), m.end(), m.group(1).upper()) for m in _SIDE_LETTER.finditer(text)]
     if "**" in text:
         found += [(m.start(), m.end(), "") for m in _MD_BOLD.finditer(text)]
