@@ -2055,3 +2055,45 @@ def test_a_side_does_not_reach_past_a_list_dash_to_the_next_item(checker):
            "biopsy 03/2024: osteosarcoma.")
     report = checker.check(note(pre=pre))
     assert report.case.side.value == "right" and not report.case.side.conflicts
+
+
+def _joined(text: str) -> str:
+    """The note as a record system exports it with its lines joined: every line end a space, so a blank line is two."""
+    return " ".join(text.split("\n")).strip() + "\n"
+
+
+_IMPLANT_LOG_TWO_SPACE = ("IMPLANT LOG (printed from the OR system)\n"
+                          "REF 5520-31-M   DISTAL FEMORAL COMPONENT  LEFT  MEDIUM       QTY 1\n"
+                          "REF 5522-13-125 STEM CEMENTED 13X125                         QTY 1\n")
+
+
+def test_a_side_in_an_implant_row_with_narrow_column_gaps_survives_joined_lines(checker):
+    # The row's narrow gaps (two spaces) look like the blank lines of a joined note; a wide column
+    # gap in the same row, no sentence between, says they are columns.
+    text = note(path=PARTS["path"] + "\n\n" + _IMPLANT_LOG_TWO_SPACE)
+    for version in (text, _joined(text)):
+        assert_side_conflict(checker.check(version), "right", "left")
+
+
+_FORM_ROWS = ("PROCEDURE FORM\n"
+              "Procedure ............... Wide resection of the right distal femur, distal femoral replacement\n"
+              "Biopsy tract ............ Excised in continuity\n"
+              "Frozen section .......... Performed: No; Reason: not indicated\n"
+              "Tourniquet .............. Not used\n")
+
+
+def test_a_dot_leader_field_in_the_middle_of_a_joined_line_is_a_field(checker):
+    # Not done, with its reason: the field documents the item, read as a field and not as prose.
+    text = note(desc=PARTS["desc"].replace(" Frozen section of the femoral canal margin was negative for tumor.", ""),
+                proc=_FORM_ROWS)
+    for version in (text, _joined(text)):
+        assert item_status(checker, version, "frozen_section") == "met"
+
+
+@pytest.mark.parametrize("field", ["Resection length: 160 mm", "Resection length (specimen): 160 mm",
+                                   "Resection length ......... 160 mm"])
+def test_an_unticked_option_label_ends_at_the_next_field_on_a_joined_line(checker, field):
+    desc = PARTS["desc"].replace(" The femur was osteotomized 15 cm from the joint line.", "")
+    text = note(desc=desc, path=PARTS["path"] + "\n\nLimb salvage [x]   Amputation [ ]\n[x] Limb salvage  [ ] Amputation\n" + field)
+    for version in (text, _joined(text)):
+        assert item_status(checker, version, "resection_dimensions") == "met"

@@ -196,14 +196,14 @@ _CHARS_ASCII_RE = re.compile(
 )
 
 
-def _space_for(run: str, gaps_are_breaks: bool = False, after_stop: bool = False) -> str:
+def _space_for(run: str, gaps_are_breaks: bool = False, after_stop: bool = False, in_row: bool = False) -> str:
     newlines = run.count("\n") + run.count("\r") - run.count("\r\n")
     if newlines:
         return "\n\n" if newlines >= 2 else "\n"
     if gaps_are_breaks and run.startswith("  ") and not run.strip(" "):
         # A blank line, joined as two spaces: it ended a paragraph or a field. After a full stop
         # in a note typed with two spaces between sentences it is only a line end.
-        if len(run) >= 4:
+        if len(run) >= 4 or in_row:
             return "\n"  # a table's column gap, kept when its rows were joined: the row goes on
         return "\n" if after_stop else "\n\n"
     return "" if all(c in _ZERO_WIDTH for c in run) else " "
@@ -229,6 +229,22 @@ def _gaps_are_breaks(text: str) -> bool:
 
 
 _GAP = re.compile(r"  +")
+# A table's column gap (four spaces or more) and a sentence's end: a narrower gap in the same row
+# as a column gap, no sentence ending between them, is a column gap too ("COMPONENT  LEFT  MEDIUM
+# <7 spaces> QTY 1" once an implant log's rows were joined).
+_COLUMN_GAP = re.compile(r"(?<![:\] ]) {4,}")  # not a field's gap before its value ("Margin:      Wide")
+_ROW_STOP = re.compile(r"[.!?] ")
+
+
+def _in_table_row(text: str, start: int, end: int, columns: list[int]) -> bool:
+    i = bisect.bisect_left(columns, start)
+    for k in (i - 1, i):
+        if 0 <= k < len(columns):
+            col = columns[k]
+            lo, hi = (col, start) if col < start else (end, col)
+            if hi - lo <= 40 and not _ROW_STOP.search(text, lo, hi):
+                return True
+    return False
 
 
 def _char_pass(text: str, breaks: bool = False) -> Canonical:
@@ -238,10 +254,12 @@ def _char_pass(text: str, breaks: bool = False) -> Canonical:
     b = _Builder(text)
     pos = 0
     habit = breaks and _two_spaces_after_stops(text)
+    columns = [c.start() for c in _COLUMN_GAP.finditer(text)] if breaks else []
     for m in (_CHARS_ASCII_RE if text.isascii() else _CHARS_RE).finditer(text):
         run = m.group(0)
         if m.lastgroup == "ws":
-            repl = _space_for(run, breaks, habit and m.start() > 0 and text[m.start() - 1] in ".?!")
+            row = bool(columns) and len(run) in (2, 3) and _in_table_row(text, m.start(), m.end(), columns)
+            repl = _space_for(run, breaks, habit and m.start() > 0 and text[m.start() - 1] in ".?!", row)
         else:
             repl = _PUNCT[run]
             i = m.start()
@@ -412,6 +430,7 @@ def _heading_pass(c: Canonical, gap_lines: bool = False) -> Canonical:
     found += _inline_headings(c.text, [(m.start("head"), m.end("head")) for m in at_line_start], joined, lower)
     if joined:
         found += _joined_headings(c.text, {f[0] for f in found})
+        found += _joined_leaders(c.text, {f[0] for f in found})
     if not c.text.startswith("\n"):
         found.append((0, 0, "\n"))  # every heading, the first line's too, starts a line
     return _apply(c, found) if found else c
@@ -511,6 +530,26 @@ def _joined_headings(text: str, taken: set[int]) -> list[tuple[int, int, str]]:
                 if not rest.startswith(":"):
                     found.append((end, end, ":"))
             break
+    return found
+
+
+_MID_LEADER = re.compile(r"[ \t]*\.{4,}[ \t]*:?(?=[ \t]+\S)")
+
+
+def _joined_leaders(text: str, taken: set[int]) -> list[tuple[int, int, str]]:
+    """A note whose lines were all joined: a form's field written with a dot leader mid-line
+    ("... Excised in continuity Frozen section ........ Performed: No") gets its line back, and
+    its leader becomes the colon, as at the start of a line. The field must be a known heading."""
+    found: list[tuple[int, int, str]] = []
+    for m in _MID_LEADER.finditer(text):
+        lo = max(0, m.start() - 60, text.rfind("\n", 0, m.start()) + 1)
+        hit = _heading_before(text, lo, m.start())
+        if hit is None or hit[0] in taken:
+            continue
+        start = hit[0]
+        if start > 0 and text[start - 1] != "\n":
+            found.append((start, start, "\n"))
+        found.append((m.start(), m.end(), ":"))
     return found
 
 
@@ -804,8 +843,10 @@ _BOX = re.compile(rf"(?P<off>{_UNCHECKED})|(?P<on>{_CHECKED})")
 # than searching the note with the pattern above).
 _BOX_HINTS = ("[ ]", "[]", "( )", "x]", "X]", "✓]", "✔]", "•]", "*]", "-]", "x)", "X)", "•)", "●)", "*)", "-)", "☐", "□", "◯", "○", "☑", "☒", "✅", "■", "◉")
 # Where an option's label ends: the next box, two spaces or a tab, a bar or semicolon, a new
-# "Field:" or the end of the line.
-_LABEL_END = re.compile(r"  |\t|\||;|\n|\s[A-Za-z][A-Za-z /-]{0,30}:|" + _UNCHECKED + "|" + _CHECKED)
+# "Field:" ("Lesion size (MRI):") or "Field ........" (a leader), or the end of the line.
+_LABEL_END = re.compile(
+    r"  |\t|\||;|\n|\s[A-Za-z][A-Za-z /()-]{0,30}:|\s[A-Za-z][A-Za-z /()-]{0,30}?\s?\.{4,}|" + _UNCHECKED + "|" + _CHECKED
+)
 
 
 # A ticked option that answers its field with nothing done ("[x] None - lesion left in situ").
