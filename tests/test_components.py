@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from notes import PARTS, note
@@ -2059,7 +2061,7 @@ def test_a_side_does_not_reach_past_a_list_dash_to_the_next_item(checker):
 
 def _joined(text: str) -> str:
     """The note as a record system exports it with its lines joined: every line end a space, so a blank line is two."""
-    return " ".join(text.split("\n")).strip() + "\n"
+    return re.sub(r"[ \t]*\n[ \t]*", " ", text).strip() + "\n"
 
 
 _IMPLANT_LOG_TWO_SPACE = ("IMPLANT LOG (printed from the OR system)\n"
@@ -2097,3 +2099,19 @@ def test_an_unticked_option_label_ends_at_the_next_field_on_a_joined_line(checke
     text = note(desc=desc, path=PARTS["path"] + "\n\nLimb salvage [x]   Amputation [ ]\n[x] Limb salvage  [ ] Amputation\n" + field)
     for version in (text, _joined(text)):
         assert item_status(checker, version, "resection_dimensions") == "met"
+
+
+_AMPUTATION_FORM = ("PROCEDURE\n"
+                    "  Above-knee (transfemoral) amputation, right, for osteosarcoma of the distal femur\n"
+                    "  Limb salvage [ ]  Amputation [x]  Rotationplasty [ ]\n"
+                    "  Amputation level ......... Transfemoral; femur divided 22 cm above the joint line\n"
+                    "  Margin intent ............ Wide\n")
+
+
+def test_a_checkbox_row_with_labels_before_its_boxes_keeps_its_options_when_lines_are_joined(checker):
+    # Joined, the row runs on into the next field; the unticked options' labels must still go and
+    # the procedure line before the row must stay.
+    text = note(proc=_AMPUTATION_FORM, desc="DESCRIPTION OF PROCEDURE: Fish-mouth flaps; the femur was divided and the sciatic nerve ligated.")
+    for version in (text, _joined(text)):
+        report = checker.check(version)
+        assert report.case.operation.value == "amputation" and report.verdict != "ready"

@@ -853,7 +853,67 @@ _LABEL_END = re.compile(
 _NONE_ANSWER = re.compile(r"\s*(?:none|nil|not applicable|n/a)\b(?![ \t]*[-\u2013>:]*[ \t]*(?:reason|because|as\b|since))", re.I)
 
 
-def _checkbox_pass(c: Canonical) -> Canonical:
+_NEXT_FIELD = re.compile(r"\s*[A-Z][A-Za-z /()-]{0,30}?(?:\s?\.{4,}|:)")
+
+
+def _joined_label_start(text: str, a: int, b: int) -> int:
+    """Where the label before a box starts on a line that joined several lines: at its last
+    capitalized word of the last five ("... of the distal femur Limb salvage [ ]"), when the
+    stretch before the box is longer than that."""
+    words = list(re.finditer(r"\S+", text[a:b]))
+    if len(words) <= 4:
+        return a
+    for w in reversed(words[-5:]):
+        if w.group(0)[:1].isupper():
+            return a + w.start()
+    return a
+
+
+def _label_before(text: str, prev_end: int, box: int, joined: bool) -> int:
+    """Where the label before a box starts: after the previous box or a gap, colon, bar or semicolon."""
+    seg = text[prev_end:box]
+    cut = max(seg.rfind("  "), seg.rfind(":"), seg.rfind("|"), seg.rfind(";"))
+    a = prev_end + (cut + 1 if cut >= 0 else 0)
+    a += len(text[a:box]) - len(text[a:box].lstrip())
+    return _joined_label_start(text, a, box) if joined else a
+
+
+def _checkbox_line(text: str, lo: int, hi: int, boxes: list[re.Match[str]], joined: bool) -> list[tuple[int, int, str]]:
+    """The edits of one line with boxes (see :func:`_checkbox_pass`)."""
+    found: list[tuple[int, int, str]] = []
+    before = text[lo:boxes[0].start()].rstrip()
+    after = text[boxes[-1].end():hi]
+    # On a line that joined several, the next field may follow the last box ("Rotationplasty
+    # [ ] Amputation level ...... Transfemoral"): the row ends there.
+    ends_row = not after.strip() or (joined and _NEXT_FIELD.match(after) is not None)
+    labels_before = bool(before) and not before.endswith((":", ".")) and ends_row
+    prev_end = lo
+    answers: list[str] = []
+    for m in boxes:
+        found.append((m.start(), m.end(), " " * (m.end() - m.start())))
+        if m.group("off") is None:
+            if not labels_before:
+                end = _LABEL_END.search(text, m.end() + 1, hi)
+                answers.append(text[m.end():end.start() if end else hi])
+            prev_end = m.end()
+            continue
+        if labels_before:
+            a, b = _label_before(text, prev_end, m.start(), joined), m.start()
+        else:
+            a = m.end()
+            end = _LABEL_END.search(text, a + 1, hi)
+            b = end.start() if end else hi
+        label = text[a:b].rstrip()
+        if label.strip():
+            found.append((a, a + len(label), " " * len(label)))
+        prev_end = m.end()
+    if answers and before.endswith(":") and all(_NONE_ANSWER.match(a) for a in answers):
+        # "Resection of lesion: [ ] Wide [ ] Curettage [x] None": the field says it was not done
+        found.append((lo, lo + len(before), " " * len(before)))
+    return found
+
+
+def _checkbox_pass(c: Canonical, joined: bool = False) -> Canonical:
     """An option whose box is not ticked is not a statement: its label (and every box) becomes
     spaces of the same length, so "[ ] CT" documents no CT and "Side: [ ] Left [x] Right" one side.
 
@@ -866,37 +926,8 @@ def _checkbox_pass(c: Canonical) -> Canonical:
     found: list[tuple[int, int, str]] = []
     for line in re.finditer(r"[^\n]+", text):
         boxes = list(_BOX.finditer(text, line.start(), line.end()))
-        if not boxes:
-            continue
-        before = text[line.start():boxes[0].start()].rstrip()
-        labels_before = bool(before) and not before.endswith((":", ".")) and not text[boxes[-1].end():line.end()].strip()
-        prev_end = line.start()
-        answers: list[str] = []
-        for m in boxes:
-            found.append((m.start(), m.end(), " " * (m.end() - m.start())))
-            if m.group("off") is None:
-                if not labels_before:
-                    end = _LABEL_END.search(text, m.end() + 1, line.end())
-                    answers.append(text[m.end():end.start() if end else line.end()])
-                prev_end = m.end()
-                continue
-            if labels_before:
-                seg = text[prev_end:m.start()]
-                cut = max(seg.rfind("  "), seg.rfind(":"), seg.rfind("|"), seg.rfind(";"))
-                a = prev_end + (cut + 1 if cut >= 0 else 0)
-                a += len(text[a:m.start()]) - len(text[a:m.start()].lstrip())
-                b = m.start()
-            else:
-                a = m.end()
-                end = _LABEL_END.search(text, a + 1, line.end())
-                b = end.start() if end else line.end()
-            label = text[a:b].rstrip()
-            if label.strip():
-                found.append((a, a + len(label), " " * len(label)))
-            prev_end = m.end()
-        if answers and before.endswith(":") and all(_NONE_ANSWER.match(a) for a in answers):
-            # "Resection of lesion: [ ] Wide [ ] Curettage [x] None": the field says it was not done
-            found.append((line.start(), line.start() + len(before), " " * len(before)))
+        if boxes:
+            found += _checkbox_line(text, line.start(), line.end(), boxes, joined)
     return _apply(c, found)  # sorts them and keeps the first of overlapping rewrites
 
 
@@ -1011,7 +1042,7 @@ def canonical(text: str) -> Canonical:
     if _gaps_are_breaks(text):
         # Lines joined into one: the double spaces left by blank lines become line ends again;
         # nothing was hard-wrapped, so no line is joined back.
-        return _heading_pass(_word_pass(_spoken_pass(_checkbox_pass(_export_pass(_char_pass(text, True))))), gap_lines=True)
+        return _heading_pass(_word_pass(_spoken_pass(_checkbox_pass(_export_pass(_char_pass(text, True)), joined=True))), gap_lines=True)
     # Fixed-width cuts are measured on the text as it came (the character pass evens out spaces).
     pre = _pick_list_pass(_fixed_width_pass(Canonical(text, text)))
     chars = _char_pass(pre.text)
