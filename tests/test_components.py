@@ -2115,3 +2115,11 @@ def test_a_checkbox_row_with_labels_before_its_boxes_keeps_its_options_when_line
     for version in (text, _joined(text)):
         report = checker.check(version)
         assert report.case.operation.value == "amputation" and report.verdict != "ready"
+
+
+@pytest.mark.parametrize("leader", ["..", "...", "........"])
+def test_a_heading_in_capitals_with_a_short_leader_after_a_full_stop_is_a_field_when_lines_are_joined(checker, leader):
+    desc = PARTS["desc"].replace(" Frozen section of the femoral canal margin was negative for tumor.", "")
+    text = note(desc=desc + "\nFROZEN SECTION " + leader + " Performed: No; Reason: not indicated")
+    for version in (text, _joined(text)):
+        assert item_status(checker, version, "frozen_section") == "met"

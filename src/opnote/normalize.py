@@ -533,13 +533,14 @@ def _joined_headings(text: str, taken: set[int]) -> list[tuple[int, int, str]]:
     return found
 
 
-_MID_LEADER = re.compile(r"[ \t]*\.{4,}[ \t]*:?(?=[ \t]+\S)")
+_MID_LEADER = re.compile(r"[ \t]*\.{2,}[ \t]*:?(?=[ \t]+\S)")
 
 
 def _joined_leaders(text: str, taken: set[int]) -> list[tuple[int, int, str]]:
     """A note whose lines were all joined: a form's field written with a dot leader mid-line
     ("... Excised in continuity Frozen section ........ Performed: No") gets its line back, and
-    its leader becomes the colon, as at the start of a line. The field must be a known heading."""
+    its leader becomes the colon, as at the start of a line. The field must be a known heading,
+    and with a short leader of two or three dots in capitals or after a full stop."""
     found: list[tuple[int, int, str]] = []
     for m in _MID_LEADER.finditer(text):
         lo = max(0, m.start() - 60, text.rfind("\n", 0, m.start()) + 1)
@@ -547,6 +548,8 @@ def _joined_leaders(text: str, taken: set[int]) -> list[tuple[int, int, str]]:
         if hit is None or hit[0] in taken:
             continue
         start = hit[0]
+        if m.group(0).count(".") < 4 and not (hit[1].isupper() or re.search(r"[.;!?][ \t]*$", text[max(0, start - 3):start])):
+            continue  # two or three dots: a heading in capitals or after a full stop ("45 Gy. POST-OP DIAGNOSIS .. Same")
         if start > 0 and text[start - 1] != "\n":
             found.append((start, start, "\n"))
         found.append((m.start(), m.end(), ":"))
