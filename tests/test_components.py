@@ -2123,3 +2123,13 @@ def test_a_heading_in_capitals_with_a_short_leader_after_a_full_stop_is_a_field_
     text = note(desc=desc + "\nFROZEN SECTION " + leader + " Performed: No; Reason: not indicated")
     for version in (text, _joined(text)):
         assert item_status(checker, version, "frozen_section") == "met"
+
+
+@pytest.mark.parametrize("blank", ["___", "N/A", "see chart"])
+def test_a_blank_template_field_stays_blank_when_the_next_field_follows_on_its_line(checker, blank):
+    desc = PARTS["desc"].replace(" Frozen section of the femoral canal margin was negative for tumor.", "")
+    fields = ("1. LATERALITY: Right\n2. FROZEN SECTION: " + blank + "\n3. SPECIMEN: Right distal femur to pathology\n"
+              "4. EBL: 500 mL\n")
+    text = note(desc=desc, path=fields)
+    for version in (text, _joined(text)):
+        assert item_status(checker, version, "frozen_section") == "missing"

@@ -83,6 +83,7 @@ IMAGING_NEGATION_RE = re.compile(
 )
 # ... unless the study is named as the source of a negative finding ("no CT evidence of ...").
 IMAGING_FINDING_AFTER = re.compile(r"\s*(?:scan\s+|imaging\s+)?(?:evidence|findings?|signs?|abnormalit\w*|features?)\b", re.I)
+_NEXT_FIELD_ON_LINE = re.compile(r"\s(?:\d{1,2}[.)](?:\s|$)|[A-Z][A-Za-z /()-]{0,30}:)")
 NONE_RE = re.compile(r"^[\s:\-]*(?:none|nil|not sent|not performed|not obtained|not done|not requested|no (?:frozens?|frozen sections?|specimens?|samples?)\b|no\.?\s*(?:\n|$))", re.I)
 
 _FS_RESULTS = [
@@ -623,6 +624,12 @@ def _read_header_field(rec: FindingRecord, text: str, hdr: Header) -> None:
     or say none was done ("FROZEN SECTION: not sent")."""
     body = text[hdr[1]:hdr[2]]
     first_line = body.split("\n", 1)[0] if body.strip("\n ") else ""
+    if first_line.strip():
+        # the field's value ends where the next field or list item starts on the same line
+        # ("FROZEN SECTION: ___ 6. SPECIMEN: ..." once the lines of a note were joined)
+        nxt = _NEXT_FIELD_ON_LINE.search(first_line)
+        if nxt and first_line[:nxt.start()].strip(" -*"):  # not a list's first item ("FROZEN SECTION: - Proximal margin: ...")
+            first_line = first_line[:nxt.start()]
     if not body.strip() or BLANK_RE.match(first_line if first_line.strip() else body):
         rec["blank_template"] = True
     elif NONE_RE.match(body):
