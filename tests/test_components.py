@@ -2133,3 +2133,11 @@ def test_a_blank_template_field_stays_blank_when_the_next_field_follows_on_its_l
     text = note(desc=desc, path=fields)
     for version in (text, _joined(text)):
         assert item_status(checker, version, "frozen_section") == "missing"
+
+
+def test_a_markdown_heading_followed_by_a_table_on_its_line_is_a_heading(checker):
+    table = ("## Specimen\n| Specimen | Sent for |\n| --- | --- |\n"
+             "| Right distal femur, wide resection | Permanent pathology: margins, treatment effect |\n")
+    text = note(path=table)
+    for version in (text, _joined(text)):
+        assert item_status(checker, version, "pathology") == "met"

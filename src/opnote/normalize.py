@@ -466,7 +466,8 @@ def _line_start_heading(text: str, m: re.Match[str], gap_lines: bool, shouted: b
             found.append((end, end + colon_word.end(), ":"))  # dictated "procedure colon"
         elif re.match(r" +- ", after):
             found.append((end, end, ":"))  # "Diagnoses - Preoperative: ...": a dash for a colon
-    elif _takes_colon(m.group("head"), after, stripped, gap_lines, shouted):
+    elif text[m.start():m.start("head")].lstrip().startswith("#") or _takes_colon(m.group("head"), after, stripped, gap_lines, shouted):
+        # a Markdown heading ("## Specimen") is one whatever follows it on its line
         found.append((end, end, ":"))
     else:
         return found
