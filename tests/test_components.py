@@ -2141,3 +2141,14 @@ def test_a_markdown_heading_followed_by_a_table_on_its_line_is_a_heading(checker
     text = note(path=table)
     for version in (text, _joined(text)):
         assert item_status(checker, version, "pathology") == "met"
+
+
+def test_a_field_answered_no_negates_its_own_label_not_the_diagnosis_before_it(checker):
+    # "PATHOLOGICAL FRACTURE: NO" on the diagnosis's line (fields run together, or a note's lines
+    # joined): the "no" is the fracture field's answer, not a denial of the tumour.
+    pre = ("PREOPERATIVE DIAGNOSIS: HIGH-GRADE OSTEOSARCOMA, RIGHT DISTAL FEMUR SITE: DISTAL FEMUR "
+           "PATHOLOGICAL FRACTURE: NO PRIOR RADIATION TO FIELD: NONE")
+    ind = PARTS["ind"].replace("Biopsy-proven osteosarcoma. ", "")
+    report = checker.check(note(pre=pre, ind=ind))
+    assert report.case.tumor_status.value == "current" and report.verdict == "ready"
+    assert [e.text for e in report.case.tumor_status.evidence] == ["HIGH-GRADE OSTEOSARCOMA"]
