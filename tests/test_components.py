@@ -2152,3 +2152,13 @@ def test_a_field_answered_no_negates_its_own_label_not_the_diagnosis_before_it(c
     report = checker.check(note(pre=pre, ind=ind))
     assert report.case.tumor_status.value == "current" and report.verdict == "ready"
     assert [e.text for e in report.case.tumor_status.evidence] == ["HIGH-GRADE OSTEOSARCOMA"]
+
+
+def test_ocr_misreadings_are_repaired_in_a_note_whose_lines_were_joined(checker):
+    pre = "PREOPERATIVE DIAGNOSIS: Grade 2 chondrosarcorna of the right distal femur."
+    ind = PARTS["ind"].replace("Biopsy-proven osteosarcoma. ", "")
+    text = note(pre=pre, ind=ind)
+    for version in (text, _joined(text)):
+        report = checker.check(version)
+        assert report.case.tumor_status.value == "current"
+        assert "chondrosarcorna" in [e.text for e in report.case.tumor_status.evidence]

@@ -1046,7 +1046,8 @@ def canonical(text: str) -> Canonical:
     if _gaps_are_breaks(text):
         # Lines joined into one: the double spaces left by blank lines become line ends again;
         # nothing was hard-wrapped, so no line is joined back.
-        return _heading_pass(_word_pass(_spoken_pass(_checkbox_pass(_export_pass(_char_pass(text, True)), joined=True))), gap_lines=True)
+        first = _checkbox_pass(_export_pass(_char_pass(text, True)), joined=True)
+        return _heading_pass(_word_pass(_spoken_pass(_scan_pass(first))), gap_lines=True)
     # Fixed-width cuts are measured on the text as it came (the character pass evens out spaces).
     pre = _pick_list_pass(_fixed_width_pass(Canonical(text, text)))
     chars = _char_pass(pre.text)
