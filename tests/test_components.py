@@ -2162,3 +2162,18 @@ def test_ocr_misreadings_are_repaired_in_a_note_whose_lines_were_joined(checker)
         report = checker.check(version)
         assert report.case.tumor_status.value == "current"
         assert "chondrosarcorna" in [e.text for e in report.case.tumor_status.evidence]
+
+
+_TWO_COLUMN_FORM = ("OPERATIVE DETAILS\n"
+                    "Resection length      12 cm from the joint line\n"
+                    "Frozen section      Not performed - diagnosis known from biopsy\n"
+                    "Tourniquet      Not used\n")
+
+
+def test_a_two_column_field_keeps_its_value_when_the_lines_are_joined(checker):
+    # Joined, the column gap after "Frozen section" parts a field from its value, not two paragraphs:
+    # not done, with its reason, documents the item.
+    desc = PARTS["desc"].replace(" Frozen section of the femoral canal margin was negative for tumor.", "")
+    text = note(desc=desc, path=PARTS["path"] + "\n\n" + _TWO_COLUMN_FORM)
+    for version in (text, _joined(text)):
+        assert item_status(checker, version, "frozen_section") == "met"

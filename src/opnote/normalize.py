@@ -431,9 +431,32 @@ def _heading_pass(c: Canonical, gap_lines: bool = False) -> Canonical:
     if joined:
         found += _joined_headings(c.text, {f[0] for f in found})
         found += _joined_leaders(c.text, {f[0] for f in found})
+    if gap_lines:
+        found += _joined_field_gaps(c, {f[0] for f in found})
     if not c.text.startswith("\n"):
         found.append((0, 0, "\n"))  # every heading, the first line's too, starts a line
     return _apply(c, found) if found else c
+
+
+def _joined_field_gaps(c: Canonical, taken: set[int]) -> list[tuple[int, int, str]]:
+    """A two-column form whose lines were joined ("... 12 cm from the joint line Frozen section
+    <gap> Not performed - ..."): the gap after a known heading in the middle of a line parted a
+    field from its value, not two paragraphs. The heading gets its line, the gap becomes its colon."""
+    text = c.text
+    found: list[tuple[int, int, str]] = []
+    for nl in re.finditer(r"\n(?=[^\n])", text):
+        pos = nl.start()
+        lo = text.rfind("\n", 0, pos) + 1
+        hit = _heading_before(text, max(lo, pos - 60), pos)
+        if hit is None or hit[0] <= lo or hit[0] in taken or not hit[1][:1].isupper():
+            continue
+        o_start, o_end = c.to_original(pos, pos + 1)
+        gap = c.original[o_start:o_end]
+        if len(gap) < 2 or gap.strip(" \t"):
+            continue  # a line end in the note as written, or one space
+        found.append((hit[0], hit[0], "\n"))
+        found.append((pos, pos + 1, ": "))
+    return found
 
 
 def _field_gap(c: Canonical, m: re.Match[str]) -> bool:
