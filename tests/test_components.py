@@ -2177,3 +2177,52 @@ def test_a_two_column_field_keeps_its_value_when_the_lines_are_joined(checker):
     text = note(desc=desc, path=PARTS["path"] + "\n\n" + _TWO_COLUMN_FORM)
     for version in (text, _joined(text)):
         assert item_status(checker, version, "frozen_section") == "met"
+
+
+_GAP_AFTER_COLON = ("OPERATIVE FORM\n"
+                    "   Margin intent:    Wide\n"
+                    "   Frozen section:    n/a\n"
+                    "   Tourniquet:    Not used\n")
+
+
+def test_a_field_with_a_gap_after_its_colon_keeps_its_value_when_the_lines_are_joined(checker):
+    # Joined, "Frozen section:    n/a" must stay one field answered "n/a" (a blank), not a
+    # heading whose paragraph begins "n/a Tourniquet: ...".
+    desc = PARTS["desc"].replace(" Frozen section of the femoral canal margin was negative for tumor.", "")
+    text = note(desc=desc, path=PARTS["path"] + "\n\n" + _GAP_AFTER_COLON)
+    for version in (text, _joined(text)):
+        assert item_status(checker, version, "frozen_section") == "missing"
+
+
+_SOFT_TISSUE_FORM = {
+    "pre": "PREOPERATIVE DIAGNOSIS: Undifferentiated pleomorphic sarcoma of the left anterior thigh, abutting the femoral shaft.",
+    "post": "POSTOPERATIVE DIAGNOSIS: Same.",
+    "consent": ("3 | CONSENT\n   Consent form signed: Yes\n   Discussed: limb salvage; segmental femoral resection and "
+                "endoprosthesis only if the cortex proved to be invaded; amputation as the alternative."),
+    "proc": "PROCEDURE: Wide excision of the left thigh sarcoma with the femoral periosteum as the deep margin.",
+    "ind": "INDICATIONS: Biopsy-proven sarcoma. MRI of the left thigh was reviewed for planning.",
+    "desc": ("DESCRIPTION OF PROCEDURE: The tumor was excised en bloc with a cuff of vastus intermedius. The periosteum was "
+             "elevated off the cortex as the deep margin; the cortex looked normal and no bone was cut."),
+    "form": ("Bone management: [ ] Not exposed  [x] Periosteum taken with the specimen  [ ] Segmental femoral resection\n"
+             "Muscles taken:    vastus intermedius"),
+}
+
+
+@pytest.mark.parametrize("part", ["consent", "form"])
+def test_a_soft_tissue_resection_stays_one_when_the_lines_of_its_form_are_joined(checker, part):
+    # "3 | CONSENT" is a numbered heading whatever follows it; an unticked option's label runs
+    # to the next capitalized field, also when that field's label gets its own line. Either way
+    # the bone resection only discussed or not ticked is not one done.
+    parts = {k: v for k, v in _SOFT_TISSUE_FORM.items() if k in PARTS or k == part}
+    text = "\n\n".join(parts.values()) + "\n"
+    for version in (text, _joined(text)):
+        report = checker.check(version)
+        assert report.case.operation.value == "soft_tissue_resection" and report.verdict != "ready"
+
+
+def test_a_checkbox_row_keeps_the_next_line_in_its_paragraph_when_the_lines_are_joined(checker):
+    desc = PARTS["desc"].replace(" Frozen section of the femoral canal margin was negative for tumor.", "")
+    rows = "FROZEN SECTION: [x] Sent  [ ] Not sent\nResult: proximal marrow margin negative for tumor (Dr. Osei, 12:04)"
+    text = note(desc=desc, path=PARTS["path"] + "\n\n" + rows)
+    for version in (text, _joined(text)):
+        assert item_status(checker, version, "frozen_section") == "met"

@@ -258,7 +258,9 @@ def _char_pass(text: str, breaks: bool = False) -> Canonical:
     for m in (_CHARS_ASCII_RE if text.isascii() else _CHARS_RE).finditer(text):
         run = m.group(0)
         if m.lastgroup == "ws":
-            row = bool(columns) and len(run) in (2, 3) and _in_table_row(text, m.start(), m.end(), columns)
+            row = len(run) in (2, 3) and (
+                (bool(columns) and _in_table_row(text, m.start(), m.end(), columns)) or (breaks and _BOX.match(text, m.end()) is not None)
+            )
             repl = _space_for(run, breaks, habit and m.start() > 0 and text[m.start() - 1] in ".?!", row)
         else:
             repl = _PUNCT[run]
@@ -354,7 +356,7 @@ def _word_trie_pattern(phrases: set[str]) -> str:
 def _heading_re() -> re.Pattern[str]:
     phrases = {" ".join(p.lower().split()) for g in rule_files.sections().sections for p in g.phrases}
     alts = _word_trie_pattern(phrases)
-    marker = r"(?:(?:[ivx]{1,4}|\d{1,2}|[a-h])[.)]\s*|[-*]\s+|#+\s*)?"
+    marker = r"(?:(?:[ivx]{1,4}|\d{1,2}|[a-h])[.)]\s*|\d{1,2}[ \t]*\|[ \t]*|[-*]\s+|#+\s*)?"
     return re.compile(rf"^[ ]*{marker}(?P<head>{alts})(?![\w(/-])(?P<after>[^\n]{{0,60}})", re.IGNORECASE | re.MULTILINE)
 
 
@@ -433,6 +435,7 @@ def _heading_pass(c: Canonical, gap_lines: bool = False) -> Canonical:
         found += _joined_leaders(c.text, {f[0] for f in found})
     if gap_lines:
         found += _joined_field_gaps(c, {f[0] for f in found})
+        found += _joined_colon_gaps(c, {f[0] for f in found})
     if not c.text.startswith("\n"):
         found.append((0, 0, "\n"))  # every heading, the first line's too, starts a line
     return _apply(c, found) if found else c
@@ -457,6 +460,44 @@ def _joined_field_gaps(c: Canonical, taken: set[int]) -> list[tuple[int, int, st
         found.append((hit[0], hit[0], "\n"))
         found.append((pos, pos + 1, ": "))
     return found
+
+
+# A form's field label before its colon: a capitalized word and up to three lower-case ones
+# ("Bone resected", "Post-operative", "Tumor size"), the last capitalized word before the colon.
+_FIELD_LABEL = re.compile(r"(?<![\w-])[A-Z][A-Za-z-]*(?: [a-z][a-z-]*){0,3}$")
+_COLON_GAP = re.compile(r":(\n\n?)(?=[^\n])")
+
+
+def _joined_colon_gaps(c: Canonical, taken: set[int]) -> list[tuple[int, int, str]]:
+    """A form's fields whose lines were joined ("... abutting the femoral shaft Bone resected:   No
+    Resection length: N/A"): the gap after a field's colon parted its label from its value, not two
+    paragraphs. The value stays on the label's line, and a label in the middle of a line gets its own."""
+    text = c.text
+    found: list[tuple[int, int, str]] = []
+    for m in _COLON_GAP.finditer(text):
+        pos, end = m.span(1)
+        o_start, o_end = c.to_original(pos, end)
+        gap = c.original[o_start:o_end]
+        if len(gap) < 2 or gap.strip(" "):
+            continue  # a line end in the note as written, or one space
+        lo = text.rfind("\n", 0, pos) + 1
+        start = _label_start(text, max(lo, m.start() - 60), m.start())
+        if start is None:
+            continue
+        if start > lo and start not in taken:
+            found.append((start, start, "\n"))
+        found.append((pos, end, " "))
+    return found
+
+
+def _label_start(text: str, lo: int, colon: int) -> int | None:
+    """Where the field label before the colon at ``colon`` starts: a known heading, else the last
+    capitalized word with at most three lower-case words after it."""
+    hit = _heading_before(text, lo, colon)
+    if hit is not None:
+        return hit[0]
+    label = _FIELD_LABEL.search(text, lo, colon)
+    return label.start() if label else None
 
 
 def _field_gap(c: Canonical, m: re.Match[str]) -> bool:
@@ -870,9 +911,10 @@ _BOX = re.compile(rf"(?P<off>{_UNCHECKED})|(?P<on>{_CHECKED})")
 # than searching the note with the pattern above).
 _BOX_HINTS = ("[ ]", "[]", "( )", "x]", "X]", "✓]", "✔]", "•]", "*]", "-]", "x)", "X)", "•)", "●)", "*)", "-)", "☐", "□", "◯", "○", "☑", "☒", "✅", "■", "◉")
 # Where an option's label ends: the next box, two spaces or a tab, a bar or semicolon, a new
-# "Field:" ("Lesion size (MRI):") or "Field ........" (a leader), or the end of the line.
+# "Field:" ("Lesion size (MRI):", capitalized or in lower case throughout: "[ ] Segmental femoral
+# resection Muscles taken:" ends before "Muscles") or "Field ........" (a leader), or the end of the line.
 _LABEL_END = re.compile(
-    r"  |\t|\||;|\n|\s[A-Za-z][A-Za-z /()-]{0,30}:|\s[A-Za-z][A-Za-z /()-]{0,30}?\s?\.{4,}|" + _UNCHECKED + "|" + _CHECKED
+    r"  |\t|\||;|\n|\s[A-Z][A-Za-z /()-]{0,30}:|\s[a-z][a-z /()-]{0,30}:|\s[A-Za-z][A-Za-z /()-]{0,30}?\s?\.{4,}|" + _UNCHECKED + "|" + _CHECKED
 )
 
 
