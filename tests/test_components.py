@@ -2226,3 +2226,18 @@ def test_a_checkbox_row_keeps_the_next_line_in_its_paragraph_when_the_lines_are_
     text = note(desc=desc, path=PARTS["path"] + "\n\n" + rows)
     for version in (text, _joined(text)):
         assert item_status(checker, version, "frozen_section") == "met"
+
+
+def test_a_form_row_saying_no_bone_was_resected_holds_when_the_lines_are_joined(checker):
+    # "BONE RESECTION LENGTH  N/A": once the lines are joined the gap may end the line; the
+    # field still says no bone was cut.
+    parts = {k: v for k, v in _SOFT_TISSUE_FORM.items() if k in PARTS}
+    parts["desc"] = ("DESCRIPTION OF PROCEDURE: The tumor was excised en bloc with a cuff of vastus intermedius and the "
+                     "periosteum over the femoral shaft.")
+    parts["path"] = ("FROZEN SECTION  Deep margin negative for tumor.\n"
+                     "BONE RESECTION LENGTH  N/A - no bone resected.\n"
+                     "SPECIMEN  Thigh mass with periosteum to pathology.")
+    text = "\n\n".join(parts.values()) + "\n"
+    for version in (text, _joined(text)):
+        report = checker.check(version)
+        assert report.case.operation.value == "soft_tissue_resection" and report.verdict != "ready"

@@ -685,9 +685,10 @@ def _site_bone(site: str | None) -> str | None:
 
 
 _TUMOR_NOUN_AFTER = re.compile(r"[\s-]+(?:soft[- ]tissue|region|area|\w*sarcoma|\w*oma|mass|tumou?r|lesion|metastas[ie]s)\b", re.I)
-# A bone cut the next words undo: "planned distal femur resection NOT performed", "Bone resection   none".
+# A bone cut the next words undo: "planned distal femur resection NOT performed", "Bone resection   none",
+# also as a field's value on the next line ("BONE RESECTION LENGTH\nN/A", a form's row whose gap became a line end).
 _NO_CUT_AFTER = re.compile(
-    r"(?:[^.;:\n]{0,30}?\b(?:was|were|is|being) not (?:performed|done|required|needed|necessary|undertaken|carried out|indicated|made)\b|(?:[ \t]+length)?[ \t:.]*(?:was |were )?(?:not (?:performed|done|required|needed|necessary|undertaken|carried out|indicated)\b|none\b|nil\b|n/?a\b|abandoned\b|avoided\b|unnecessary\b))",
+    r"(?:[^.;:\n]{0,30}?\b(?:was|were|is|being) not (?:performed|done|required|needed|necessary|undertaken|carried out|indicated|made)\b|(?:[ \t]+length)?[ \t:.]*(?:\n\n?[ \t]*)?(?:was |were )?(?:not (?:performed|done|required|needed|necessary|undertaken|carried out|indicated)\b|none\b|nil\b|n/?a\b|abandoned\b|avoided\b|unnecessary\b))",
     re.I,
 )
 
