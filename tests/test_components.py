@@ -2241,3 +2241,19 @@ def test_a_form_row_saying_no_bone_was_resected_holds_when_the_lines_are_joined(
     for version in (text, _joined(text)):
         report = checker.check(version)
         assert report.case.operation.value == "soft_tissue_resection" and report.verdict != "ready"
+
+
+_SIDE_ROWS = [
+    "SAFETY / TIME-OUT\nOperative site marked: \u2610 Right  \u2611 Left\nTime-out completed: \u2611 Yes",
+    ("SYNOPTIC\n   Bone involvement:  [X] Destroys the lateral cortex\n                      [ ] Abuts bone only   [ ] None\n"
+     "   Side:              [ ] Right   [X] Left"),
+]
+
+
+@pytest.mark.parametrize("rows", _SIDE_ROWS)
+def test_a_ticked_side_stays_with_its_label_when_the_lines_are_joined(checker, rows):
+    # The unticked options blanked, the gap after the label's colon holds them; joined, the ticked
+    # side must stay on the label's line, where it is read.
+    text = note(desc=PARTS["desc"] + "\n\n" + rows)
+    for version in (text, _joined(text)):
+        assert_side_conflict(checker.check(version), "right", "left")

@@ -416,6 +416,9 @@ def _heading_pass(c: Canonical, gap_lines: bool = False) -> Canonical:
     """Give a heading without a colon one: alone on its line in any case, before a colon a few words
     on ("Indications / discussion with family:"), or in Title Case or capitals before its content
     ("Procedure Performed Radical resection ..."). The section rules then see every heading alike."""
+    if gap_lines:
+        # first, so that a field label given its line is then read as a heading at a line start
+        c = _apply(c, _joined_colon_gaps(c))
     found: list[tuple[int, int, str]] = []
     lower = fold(c.text)
     at_line_start = finditer_folded(_heading_re(), _heading_folded(), c.text, lower)
@@ -435,7 +438,6 @@ def _heading_pass(c: Canonical, gap_lines: bool = False) -> Canonical:
         found += _joined_leaders(c.text, {f[0] for f in found})
     if gap_lines:
         found += _joined_field_gaps(c, {f[0] for f in found})
-        found += _joined_colon_gaps(c, {f[0] for f in found})
     if not c.text.startswith("\n"):
         found.append((0, 0, "\n"))  # every heading, the first line's too, starts a line
     return _apply(c, found) if found else c
@@ -465,10 +467,10 @@ def _joined_field_gaps(c: Canonical, taken: set[int]) -> list[tuple[int, int, st
 # A form's field label before its colon: a capitalized word and up to three lower-case ones
 # ("Bone resected", "Post-operative", "Tumor size"), the last capitalized word before the colon.
 _FIELD_LABEL = re.compile(r"(?<![\w-])[A-Z][A-Za-z-]*(?: [a-z][a-z-]*){0,3}$")
-_COLON_GAP = re.compile(r":(\n\n?)(?=[^\n])")
+_COLON_GAP = re.compile(r":((?:[ \t]*\n){1,2}[ \t]*)(?=\S)")
 
 
-def _joined_colon_gaps(c: Canonical, taken: set[int]) -> list[tuple[int, int, str]]:
+def _joined_colon_gaps(c: Canonical) -> list[tuple[int, int, str]]:
     """A form's fields whose lines were joined ("... abutting the femoral shaft Bone resected:   No
     Resection length: N/A"): the gap after a field's colon parted its label from its value, not two
     paragraphs. The value stays on the label's line, and a label in the middle of a line gets its own."""
@@ -478,13 +480,13 @@ def _joined_colon_gaps(c: Canonical, taken: set[int]) -> list[tuple[int, int, st
         pos, end = m.span(1)
         o_start, o_end = c.to_original(pos, end)
         gap = c.original[o_start:o_end]
-        if len(gap) < 2 or gap.strip(" "):
-            continue  # a line end in the note as written, or one space
+        if len(gap) < 2 or "\n" in gap or "\r" in gap:
+            continue  # a line end in the note as written, or one space (a gap may hold blanked boxes)
         lo = text.rfind("\n", 0, pos) + 1
         start = _label_start(text, max(lo, m.start() - 60), m.start())
         if start is None:
             continue
-        if start > lo and start not in taken:
+        if start > lo:
             found.append((start, start, "\n"))
         found.append((pos, end, " "))
     return found
