@@ -2164,34 +2164,23 @@ def test_ocr_misreadings_are_repaired_in_a_note_whose_lines_were_joined(checker)
         assert "chondrosarcorna" in [e.text for e in report.case.tumor_status.evidence]
 
 
-_TWO_COLUMN_FORM = ("OPERATIVE DETAILS\n"
-                    "Resection length      12 cm from the joint line\n"
-                    "Frozen section      Not performed - diagnosis known from biopsy\n"
-                    "Tourniquet      Not used\n")
+_FORM_FIELDS = [
+    # a two-column form: the gap after "Frozen section" parts a field from its value, not two
+    # paragraphs; not done, with its reason, documents the item
+    ("OPERATIVE DETAILS\nResection length      12 cm from the joint line\n"
+     "Frozen section      Not performed - diagnosis known from biopsy\nTourniquet      Not used\n", "met"),
+    # a gap after the colon: "Frozen section:    n/a" stays one field answered with a blank, not
+    # a heading whose paragraph begins "n/a Tourniquet: ..."
+    ("OPERATIVE FORM\n   Margin intent:    Wide\n   Frozen section:    n/a\n   Tourniquet:    Not used\n", "missing"),
+]
 
 
-def test_a_two_column_field_keeps_its_value_when_the_lines_are_joined(checker):
-    # Joined, the column gap after "Frozen section" parts a field from its value, not two paragraphs:
-    # not done, with its reason, documents the item.
+@pytest.mark.parametrize(("form", "status"), _FORM_FIELDS)
+def test_a_form_field_keeps_its_value_when_the_lines_are_joined(checker, form, status):
     desc = PARTS["desc"].replace(" Frozen section of the femoral canal margin was negative for tumor.", "")
-    text = note(desc=desc, path=PARTS["path"] + "\n\n" + _TWO_COLUMN_FORM)
+    text = note(desc=desc, path=PARTS["path"] + "\n\n" + form)
     for version in (text, _joined(text)):
-        assert item_status(checker, version, "frozen_section") == "met"
-
-
-_GAP_AFTER_COLON = ("OPERATIVE FORM\n"
-                    "   Margin intent:    Wide\n"
-                    "   Frozen section:    n/a\n"
-                    "   Tourniquet:    Not used\n")
-
-
-def test_a_field_with_a_gap_after_its_colon_keeps_its_value_when_the_lines_are_joined(checker):
-    # Joined, "Frozen section:    n/a" must stay one field answered "n/a" (a blank), not a
-    # heading whose paragraph begins "n/a Tourniquet: ...".
-    desc = PARTS["desc"].replace(" Frozen section of the femoral canal margin was negative for tumor.", "")
-    text = note(desc=desc, path=PARTS["path"] + "\n\n" + _GAP_AFTER_COLON)
-    for version in (text, _joined(text)):
-        assert item_status(checker, version, "frozen_section") == "missing"
+        assert item_status(checker, version, "frozen_section") == status
 
 
 _SOFT_TISSUE_FORM = {
