@@ -2246,3 +2246,17 @@ def test_a_ticked_side_stays_with_its_label_when_the_lines_are_joined(checker, r
     text = note(desc=PARTS["desc"] + "\n\n" + rows)
     for version in (text, _joined(text)):
         assert_side_conflict(checker.check(version), "right", "left")
+
+
+def test_a_dash_list_keeps_its_items_apart_when_the_lines_are_joined(checker):
+    # Joined, "... patellar tendon - Extensor mechanism reconstruction" is two items of the
+    # procedure list: the first item's tendon is no component of the second's reconstruction.
+    proc = ("PROCEDURE:\n- Wide en bloc resection of the right patella with a cuff of quadriceps and patellar tendon\n"
+            "- Extensor mechanism reconstruction")
+    pre = "PREOPERATIVE DIAGNOSIS: Grade 2 chondrosarcoma of the right patella."
+    desc = ("DESCRIPTION OF PROCEDURE: The patella was removed en bloc with its tendon cuffs; frozen sections of the "
+            "tendon margins were negative. The extensor mechanism was reconstructed in the usual fashion; implants "
+            "and graft per OR record.")
+    text = note(pre=pre, proc=proc, desc=desc)
+    for version in (text, _joined(text)):
+        assert item_status(checker, version, "reconstruction") == "partial"

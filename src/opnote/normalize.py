@@ -440,7 +440,8 @@ def _heading_pass(c: Canonical, gap_lines: bool = False) -> Canonical:
         found += _joined_field_gaps(c, {f[0] for f in found})
     if not c.text.startswith("\n"):
         found.append((0, 0, "\n"))  # every heading, the first line's too, starts a line
-    return _apply(c, found) if found else c
+    out = _apply(c, found) if found else c
+    return _apply(out, _joined_list_items(out.text)) if gap_lines else out
 
 
 def _joined_field_gaps(c: Canonical, taken: set[int]) -> list[tuple[int, int, str]]:
@@ -489,6 +490,25 @@ def _joined_colon_gaps(c: Canonical) -> list[tuple[int, int, str]]:
         if start > lo:
             found.append((start, start, "\n"))
         found.append((pos, end, " "))
+    return found
+
+
+# A dash list after a heading's colon on a line that joined several ("Procedure: - Wide resection
+# ... tendon - Extensor mechanism reconstruction"): each dash before a capital, a digit or bold
+# type starts an item.
+_LIST_START = re.compile(r":([ \t]*)- (?=\S)")
+_LIST_DASH = re.compile(r" (?=- [A-Z0-9*(\[])")
+
+
+def _joined_list_items(text: str) -> list[tuple[int, int, str]]:
+    """The line ends of a heading's dash list whose lines were joined: every item on its line again,
+    so that one item's words are not read in the sentence of the next."""
+    found: list[tuple[int, int, str]] = []
+    for m in _LIST_START.finditer(text):
+        hi = text.find("\n", m.end())
+        hi = len(text) if hi < 0 else hi
+        found.append((m.start(1), m.end(1), "\n"))
+        found += [(d.start(), d.end(), "\n") for d in _LIST_DASH.finditer(text, m.end(), hi)]
     return found
 
 
