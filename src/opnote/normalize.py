@@ -73,6 +73,11 @@ class Canonical:
         e = self._pos(end, end=True) if end > start else s
         return s, max(s, e)
 
+    def original_text(self, start: int, end: int) -> str:
+        """The note as read under the canonical span ``[start, end)``."""
+        s, e = self.to_original(start, end)
+        return self.original[s:e]
+
 
 def _word_map_regex(mapping: dict[str, str]) -> re.Pattern[str] | None:
     if not mapping:
@@ -456,8 +461,7 @@ def _joined_field_gaps(c: Canonical, taken: set[int]) -> list[tuple[int, int, st
         hit = _heading_before(text, max(lo, pos - 60), pos)
         if hit is None or hit[0] <= lo or hit[0] in taken or not hit[1][:1].isupper():
             continue
-        o_start, o_end = c.to_original(pos, pos + 1)
-        gap = c.original[o_start:o_end]
+        gap = c.original_text(pos, pos + 1)
         if len(gap) < 2 or gap.strip(" \t"):
             continue  # a line end in the note as written, or one space
         found.append((hit[0], hit[0], "\n"))
@@ -479,8 +483,7 @@ def _joined_colon_gaps(c: Canonical) -> list[tuple[int, int, str]]:
     found: list[tuple[int, int, str]] = []
     for m in _COLON_GAP.finditer(text):
         pos, end = m.span(1)
-        o_start, o_end = c.to_original(pos, end)
-        gap = c.original[o_start:o_end]
+        gap = c.original_text(pos, end)
         if len(gap) < 2 or "\n" in gap or "\r" in gap:
             continue  # a line end in the note as written, or one space (a gap may hold blanked boxes)
         lo = text.rfind("\n", 0, pos) + 1
@@ -529,8 +532,7 @@ def _field_gap(c: Canonical, m: re.Match[str]) -> bool:
     end = m.end("head")
     if not re.match(r" [A-Za-z0-9(\[]", c.text[end:end + 2]):
         return False
-    o_start, o_end = c.to_original(end, end + 1)
-    gap = c.original[o_start:o_end]
+    gap = c.original_text(end, end + 1)
     return gap == "\t" or (len(gap) >= 2 and not gap.strip(" \t"))
 
 
