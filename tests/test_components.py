@@ -2260,3 +2260,17 @@ def test_a_dash_list_keeps_its_items_apart_when_the_lines_are_joined(checker):
     text = note(pre=pre, proc=proc, desc=desc)
     for version in (text, _joined(text)):
         assert item_status(checker, version, "reconstruction") == "partial"
+
+
+@pytest.mark.parametrize("fields", ["Surgeon: A. Okafor, MD\nAssistant: B. Lindqvist, MD\nAnesthesia: GETA\nEBL: 1,600 mL",
+                                    "Surgeons: A. Okafor, MD\nAnesthesia: GETA\nEBL: 1,600 mL\nIVF: 4.5 L"])
+def test_header_fields_after_the_procedure_line_end_it_when_the_lines_are_joined(checker, fields):
+    # Joined, "... distal femoral replacement Surgeon: A. Okafor, MD ... Anesthesia: GETA EBL:
+    # 1,600 mL": the personnel field and the blood loss after a value in capitals are fields of
+    # their own, so the volume is no component of the reconstruction named before them.
+    proc = "PROCEDURE: Radical resection of the right distal femur; distal femoral replacement\n" + fields
+    desc = PARTS["desc"].replace("A cemented distal femoral replacement was implanted.",
+                                 "The distal femoral replacement was then implanted in the usual fashion.")
+    text = note(proc=proc, desc=desc)
+    for version in (text, _joined(text)):
+        assert item_status(checker, version, "reconstruction") == "partial"

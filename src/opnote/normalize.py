@@ -586,9 +586,11 @@ def _takes_colon(head: str, after: str, stripped: str, gap_lines: bool, shouted:
 STRONG_HEADINGS = {"procedure", "procedures", "diagnosis", "findings", "specimen", "specimens", "implants", "indications",
                    "indication", "consent", "complications", "disposition", "anesthesia", "ebl", "drains", "attestation",
                    "addendum", "pathology", "imaging", "laterality", "dx", "op", "ind", "asst", "plan", "closure", "recon",
-                   "proc"}
+                   "proc", "surgeon", "surgeons", "assistant", "assistants"}
 
 
+# A field's value in capitals right before a heading on the same line ("Anesthesia: GETA EBL:").
+_FIELD_VALUE_BEFORE = re.compile(r":[ \t]+(?:[A-Z][A-Z/&-]+[ \t]+)+\Z")
 _JOINED_HEAD = re.compile(r"(?:^|(?<=[.;:!?])|(?<=\bperiod))[ ]+(?=[A-Z])")
 
 
@@ -662,8 +664,8 @@ def _inline_headings(
         spoken = colon.group(0).strip().lower() == "colon"
         if any(s <= start < e for s, e in at_line_start):
             continue  # the tail of a heading that starts its line ("PREOPERATIVE DIAGNOSIS:")
-        if head.isupper() and re.search(r"\b[A-Z][A-Z/&-]+\s+$", text[max(0, start - 30):start]):
-            continue  # inside a longer run of capitals
+        if head.isupper() and re.search(r"\b[A-Z][A-Z/&-]+\s+$", text[max(0, start - 30):start]) and not _FIELD_VALUE_BEFORE.search(text, max(0, start - 40), start):
+            continue  # inside a longer run of capitals (not the value of the field before it: "Anesthesia: GETA EBL: 1,600 mL")
         if text[max(0, start - 3):start].endswith("\n") or re.search(r"\n[ ]*(?:(?:[ivx]{1,4}|\d{1,2}|[a-h])[.)]\s*|[-*#]+\s*)?$", text[max(0, start - 8):start], re.I):
             continue
         caps = head.isupper() and len(head) > 2
