@@ -2274,3 +2274,20 @@ def test_header_fields_after_the_procedure_line_end_it_when_the_lines_are_joined
     text = note(proc=proc, desc=desc)
     for version in (text, _joined(text)):
         assert item_status(checker, version, "reconstruction") == "partial"
+
+
+_MD_IMPLANTS = ("Implant Log\n"
+                "| Item                     | Lot     | Size        | Body Site | Laterality |\n"
+                "|--------------------------|---------|-------------|-----------|------------|\n"
+                "| Distal femoral component | 7718A   | Medium      | Femur     | Right      |\n"
+                "| Tibial baseplate         | 6651D   | Size 4      | Tibia     | Left       |\n"
+                "| Femoral stem, cemented   | 7702B   | 12 x 125 mm | Femur     | Right      |\n")
+
+
+def test_a_markdown_table_keeps_its_rows_when_the_lines_are_joined(checker):
+    # Joined, the table is one run of cells ("| Medium | Right | | Tibial baseplate | ..."): the
+    # separator row's number of columns gives each row back, and the padding in the cells is not
+    # taken for lost line ends, so the row of the other side is still read as one row.
+    text = note(path=PARTS["path"] + "\n\nClosure: Layered closure over a drain. Dressing applied.\n\n" + _MD_IMPLANTS)
+    for version in (text, _joined(text)):
+        assert_side_conflict(checker.check(version), "right", "left")

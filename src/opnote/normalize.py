@@ -252,17 +252,56 @@ def _in_table_row(text: str, start: int, end: int, columns: list[int]) -> bool:
     return False
 
 
-def _char_pass(text: str, breaks: bool = False) -> Canonical:
-    """Whitespace, line ends and typographic punctuation: only the stretches that need it are
-    rewritten (a regular expression finds them; the text between is copied). With ``breaks``, a
-    run of spaces is a line end (see :func:`_gaps_are_breaks`)."""
-    b = _Builder(text)
-    pos = 0
+# A Markdown table's separator row ("|------|:----:|"): its cells give the table's number of columns.
+_MD_SEPARATOR = re.compile(r"\|(?:[ \t]*:?-{3,}:?[ \t]*\|){2,}")
+_PIPE = re.compile(r"\|")
+_BLANKS = re.compile(r"[ \t]*")
+_BLANKS_BEFORE = re.compile(r"[ \t]*\Z")
+
+
+def _joined_md_tables(text: str) -> tuple[list[tuple[int, int]], dict[int, int]]:
+    """Markdown tables whose lines were joined ("| Item | Side | |---|---| | Stem | Left | | Plate |
+    Right |"): the extent of each, and the white space between two of its rows (start -> end),
+    found by counting cells: a row has as many as the separator row. The header is the row before
+    the separator; the rows after it go on while the next one starts right after the last."""
+    spans: list[tuple[int, int]] = []
+    bounds: dict[int, int] = {}
+    for sep in _MD_SEPARATOR.finditer(text):
+        k = sep.group(0).count("|") - 1
+        before = [p.start() for p in _PIPE.finditer(text, max(0, sep.start() - 600), sep.start())]
+        if len(before) < k + 1 or text[before[-1] + 1:sep.start()].strip():
+            continue
+        start = before[-(k + 1)]
+        rows = [(start, before[-1]), (sep.start(), sep.end() - 1)]
+        while True:
+            first = _BLANKS.match(text, rows[-1][1] + 1).end()  # type: ignore[union-attr]
+            if not text.startswith("|", first):
+                break
+            pipes = [p.start() for p in _PIPE.finditer(text, first, min(len(text), first + 600))][:k + 1]
+            if len(pipes) < k + 1 or "\n" in text[first:pipes[-1]]:
+                break
+            rows.append((first, pipes[-1]))
+        for (_, end), (nxt, _) in zip(rows, rows[1:], strict=False):
+            bounds[end + 1] = nxt
+        lead = _BLANKS_BEFORE.search(text, max(0, start - 200), start)
+        if lead and lead.start() > 0 and lead.start() < start and text[lead.start() - 1] != "\n":
+            bounds[lead.start()] = start  # the table's title before it ("Implant Log | Item | ...")
+        spans.append((start, rows[-1][1] + 1))
+    return spans, bounds
+
+
+def _char_edits(text: str, breaks: bool) -> list[tuple[int, int, str]]:
+    """What :func:`_char_pass` rewrites: (start, end, replacement) in ``text``, in order."""
     habit = breaks and _two_spaces_after_stops(text)
     columns = [c.start() for c in _COLUMN_GAP.finditer(text)] if breaks else []
+    tables, bounds = _joined_md_tables(text) if breaks and "|" in text else ([], {})
+    found: list[tuple[int, int, str]] = []
     for m in (_CHARS_ASCII_RE if text.isascii() else _CHARS_RE).finditer(text):
         run = m.group(0)
-        if m.lastgroup == "ws":
+        if m.lastgroup == "ws" and tables and any(a <= m.start() < b for a, b in tables):
+            # A joined table's row ends again, and the padding inside its cells one space.
+            repl = "\n" if bounds.pop(m.start(), None) is not None else " "
+        elif m.lastgroup == "ws":
             row = len(run) in (2, 3) and (
                 (bool(columns) and _in_table_row(text, m.start(), m.end(), columns)) or (breaks and _BOX.match(text, m.end()) is not None)
             )
@@ -272,12 +311,23 @@ def _char_pass(text: str, breaks: bool = False) -> Canonical:
             i = m.start()
             if run == "\u00b7" and 0 < i < len(text) - 1 and text[i - 1].isdigit() and text[i + 1].isdigit():
                 repl = "."  # "1·5 cm": a decimal point in British print
-        if repl == run:
-            continue
-        if m.start() > pos:
-            b.copy(text[pos:m.start()])
-        b.rewrite(m.start(), m.end(), repl)
-        pos = m.end()
+        if repl != run:
+            found.append((m.start(), m.end(), repl))
+    found += [(a, b, "\n") for a, b in bounds.items()]  # a row end joined as one space
+    return sorted(found)
+
+
+def _char_pass(text: str, breaks: bool = False) -> Canonical:
+    """Whitespace, line ends and typographic punctuation: only the stretches that need it are
+    rewritten (a regular expression finds them; the text between is copied). With ``breaks``, a
+    run of spaces is a line end (see :func:`_gaps_are_breaks`)."""
+    b = _Builder(text)
+    pos = 0
+    for start, end, repl in _char_edits(text, breaks):
+        if start > pos:
+            b.copy(text[pos:start])
+        b.rewrite(start, end, repl)
+        pos = end
     if pos < len(text):
         b.copy(text[pos:])
     edits = tuple(b.edits)
