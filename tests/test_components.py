@@ -2291,3 +2291,19 @@ def test_a_markdown_table_keeps_its_rows_when_the_lines_are_joined(checker):
     text = note(path=PARTS["path"] + "\n\nClosure: Layered closure over a drain. Dressing applied.\n\n" + _MD_IMPLANTS)
     for version in (text, _joined(text)):
         assert_side_conflict(checker.check(version), "right", "left")
+
+
+@pytest.mark.parametrize("mark", ["*", "-"])
+def test_a_bulleted_list_of_fields_keeps_its_items_apart_when_the_lines_are_joined(checker, mark):
+    # Joined, "... pathologists. * Staging: CT chest ... * Perioperative: ... after the left hip
+    # replacement": each field of the list gets its line back before headings are read, so the
+    # other hip's history is read under its own field, not in the pathology field before it.
+    board = "\n".join(f"  {mark} {item}" for item in (
+        "Pathology: open biopsy 09/2025 - high-grade osteosarcoma. Reviewed by two bone pathologists.",
+        "Staging: CT chest: no metastatic disease.",
+        "Perioperative: continue anticoagulation per hematology (history of DVT after the left hip replacement in 2019).",
+    ))
+    text = note(ind=PARTS["ind"] + "\n\nTUMOR BOARD RECOMMENDATIONS (09/30/2025)\n" + board)
+    for version in (text, _joined(text)):
+        report = checker.check(version)
+        assert report.case.side.value == "right" and not report.case.side.conflicts

@@ -473,7 +473,7 @@ def _heading_pass(c: Canonical, gap_lines: bool = False) -> Canonical:
     ("Procedure Performed Radical resection ..."). The section rules then see every heading alike."""
     if gap_lines:
         # first, so that a field label given its line is then read as a heading at a line start
-        c = _apply(c, _joined_colon_gaps(c))
+        c = _apply(c, _joined_colon_gaps(c) + _joined_field_list(c.text))
     found: list[tuple[int, int, str]] = []
     lower = fold(c.text)
     at_line_start = finditer_folded(_heading_re(), _heading_folded(), c.text, lower)
@@ -562,6 +562,29 @@ def _joined_list_items(text: str) -> list[tuple[int, int, str]]:
         hi = len(text) if hi < 0 else hi
         found.append((m.start(1), m.end(1), "\n"))
         found += [(d.start(), d.end(), "\n") for d in _LIST_DASH.finditer(text, m.end(), hi)]
+    return found
+
+
+# A dash or bullet before a field's label ("... by surgeon - Anticoagulation: enoxaparin ...",
+# "... 2 g * Staging: CT chest ..."): an item of a list of fields whose lines were joined.
+_FIELD_BULLET = re.compile(r" (?=([-*\u2022]) [A-Z][A-Za-z0-9/&()'-]*(?: [A-Za-z0-9/&()'-]+){0,4}:[ \t])")
+
+
+def _joined_field_list(text: str) -> list[tuple[int, int, str]]:
+    """A list of fields whose lines were joined ("- Site marking: RIGHT distal thigh - Blood: 2 units
+    - Special positioning considerations: LEFT total hip arthroplasty"): on a line with at least
+    two such items behind the same mark, every item gets its line again, before headings are
+    read, so that a field that names a heading starts its section and one item's side is not read
+    in another's."""
+    found: list[tuple[int, int, str]] = []
+    for line in re.finditer(r"[^\n]+", text):
+        marks = [b.group(1) for b in _FIELD_BULLET.finditer(text, line.start(), line.end())]
+        for mark in set(marks):
+            if marks.count(mark) < 2:
+                continue
+            first = next(b.start() for b in _FIELD_BULLET.finditer(text, line.start(), line.end()) if b.group(1) == mark)
+            item = re.compile(" (?=" + re.escape(mark) + r" [A-Z0-9*(\[])")
+            found += [(d.start(), d.end(), "\n") for d in item.finditer(text, first, line.end())]
     return found
 
 
