@@ -2307,3 +2307,31 @@ def test_a_bulleted_list_of_fields_keeps_its_items_apart_when_the_lines_are_join
     for version in (text, _joined(text)):
         report = checker.check(version)
         assert report.case.side.value == "right" and not report.case.side.conflicts
+
+
+_OPTIONS = ("A 13-year-old swimmer whose left distal femur osteosarcoma grew through chemotherapy. The options reviewed with "
+            "the family at two meetings, with our social worker and the child life team present, were limb salvage"
+            "{wrap}(distal femoral resection with an expandable prosthesis and vascular bypass), rotationplasty, a "
+            "transfemoral amputation and a knee disarticulation. The family chose a knee disarticulation.")
+
+
+@pytest.mark.parametrize("wrap", [" ", "\n"])
+def test_every_item_of_a_long_list_of_options_is_only_discussed(checker, wrap):
+    # The rotationplasty stands far after "options ... were", and the list may be hard-wrapped
+    # before a bracket in lower case: it is an option, not a reconstruction done today, so the
+    # disarticulation on the procedure line stays a disarticulation.
+    text = note(pre="PREOPERATIVE DIAGNOSIS: Osteosarcoma of the left distal femur.",
+                proc="PROCEDURE: Left knee disarticulation.", ind=_OPTIONS.format(wrap=wrap),
+                desc="DESCRIPTION OF PROCEDURE: The knee was disarticulated and the limb removed. Wide margins.")
+    report = checker.check(text)
+    assert (report.case.operation.value, report.case.amputation_level.value) == ("disarticulation", "knee")
+    assert report.verdict == "not_supported"
+
+
+def test_slides_reviewed_before_a_bare_consent_are_no_discussion_with_the_patient(checker):
+    # "reviewed here: giant cell tumour of bone" is the pathology's review, not the consent
+    # discussion: the consent sentence alone after it names no oncologic purpose.
+    ind = ("Summary\nKnee pain for nine months. MRI of the right knee: lytic lesion. Core biopsy at another hospital, "
+           "reviewed here: giant cell tumour of bone.\n\nConsent signed and checked at sign-in.")
+    text = note(pre="PREOPERATIVE DIAGNOSIS: Giant cell tumour of the right distal femur.", ind=ind)
+    assert item_status(checker, text, "informed_consent") == "partial"

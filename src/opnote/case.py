@@ -885,10 +885,25 @@ def _irrealis_at(view: NoteView, start: int, end: int, after: int = 60) -> bool:
     # What follows a colon or a semicolon after it is another clause ("The level was chosen to give
     # a wide margin: the femur would be divided 9 cm above ..."), not words about it.
     cut = _CLAUSE_END.search(view.text, end, hi)
-    return view.hit_in(_rx().not_done_lc, max(s, start - 80), cut.start() if cut else hi) is not None
+    if view.hit_in(_rx().not_done_lc, max(s, start - 80), cut.start() if cut else hi) is not None:
+        return True
+    return _in_option_list(view.text, s, start)
 
 
 _CLAUSE_END = re.compile(r"[:;]")
+# A list of options, however long ("The options reviewed with the family ... were limb salvage
+# (...), rotationplasty, a transfemoral amputation and a knee disarticulation"): every item of it
+# is discussed, up to a word that says one was done or chosen.
+_OPTION_LIST = re.compile(r"\b(?:options?|alternatives?|choices)\b[^.;:]{0,160}?\b(?:were|are|included?|including|comprising)\b", re.I)
+_DONE_IN_LIST = re.compile(r"\b(?:chose|chosen|opted|elected|decided|agreed|selected|performed|proceeded|underwent|was done)\b|[.;:]", re.I)
+
+
+def _in_option_list(text: str, s: int, start: int) -> bool:
+    """Whether ``start`` stands in a list of options its sentence (from ``s``) opens."""
+    for m in _OPTION_LIST.finditer(text, s, start):
+        if not _DONE_IN_LIST.search(text, m.end(), start):
+            return True
+    return False
 
 
 def _level_of(view: NoteView, m: Mention) -> str:

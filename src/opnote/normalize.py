@@ -910,9 +910,10 @@ def _word_pass(c: Canonical) -> Canonical:
     return _apply(c, found) if found else c
 
 
-# A line end before a line that goes on in lower case or with a number ("12.5 cm", "2016"), not
-# with a list number ("2.", "10)").
-_WRAP = re.compile(r"\n(?<![.:;!?|\n]\n)(?=[a-z]|\d+\.\d|\d+(?![.)\d])[^\n])")
+# A line end before a line that goes on in lower case, in brackets in lower case ("(proximal tibial
+# resection ...)", not a list letter "(a)") or with a number ("12.5 cm", "2016"), not with a list
+# number ("2.", "10)").
+_WRAP = re.compile(r"\n(?<![.:;!?|\n]\n)(?=[a-z]|\([a-z]{2,}[ ,]|\d+\.\d|\d+(?![.)\d])[^\n])")
 
 
 def _unwrap_pass(c: Canonical) -> Canonical:

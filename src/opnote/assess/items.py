@@ -19,7 +19,7 @@ NO_TUMOR = "No current tumor is documented (the note describes {what}), so there
 # A sentence of a discussion with the patient. (Not "would", "decided" or "preferred" alone: a tumor
 # board's reasoning in the indications uses them without anyone being told anything.)
 DISCUSSION_RE = re.compile(
-    r"\b(?:discuss(?:ed|ion|ions|ing)?|counsel(?:l)?(?:ed|ing)|explain(?:ed|ing)?|review(?:ed|ing)?|went over|talk(?:s|ed)?|spoke|conversations?|inform(?:ed)?|"
+    r"\b(?:discuss(?:ed|ion|ions|ing)?|counsel(?:l)?(?:ed|ing)|explain(?:ed|ing)?|review(?:ed|ing)?(?=[^.;:\n]{0,60}\bwith\b)|went over|talk(?:s|ed)?|spoke|conversations?|inform(?:ed)?|"
     r"understand(?:s|ing)?|understood|options?|alternatives?|elect(?:ed|s)?|chose|choose|opted|agree(?:d|s)?|wish(?:ed|es)?|"
     r"consent(?:ed|s)?|aware|acknowledg\w*|accept(?:ed|s)?|expressed)\b",
     re.I,
