@@ -2335,3 +2335,20 @@ def test_slides_reviewed_before_a_bare_consent_are_no_discussion_with_the_patien
            "reviewed here: giant cell tumour of bone.\n\nConsent signed and checked at sign-in.")
     text = note(pre="PREOPERATIVE DIAGNOSIS: Giant cell tumour of the right distal femur.", ind=ind)
     assert item_status(checker, text, "informed_consent") == "partial"
+
+
+_BACKGROUND = ("Background: Samuel had a high-grade osteosarcoma of the right distal femur at the age of 8. He was treated "
+               "with chemotherapy and a wide resection with an extendible distal femoral replacement. {last}")
+
+
+@pytest.mark.parametrize(("last", "status"), [
+    ("He has had no evidence of disease since, and his chest CT this winter was clear.", "historical"),
+    ("Restaging CT of the chest showed no evidence of metastatic disease.", "current"),
+])
+def test_a_history_paragraph_that_ends_free_of_disease_makes_the_tumor_historical(checker, last, status):
+    # "no evidence of disease since", two sentences after the tumor in its paragraph, says the
+    # tumor is past; a staging line with no metastases says nothing of the tumor itself.
+    text = ("OPERATION NOTE\n\nOperation: Revision of right extendible distal femoral replacement, exchange of the "
+            "extendible body for a failed lengthening mechanism.\n\n" + _BACKGROUND.format(last=last) + "\n\n"
+            "Procedure: The old incision was reopened, the body exchanged on the retained stem and the hinge reassembled.\n")
+    assert checker.check(text).case.tumor_status.value == status

@@ -248,7 +248,25 @@ def _time_of(view: NoteView, m: Mention) -> str:
         return "current"
     if m.is_("historical") or _historical_cue(rx.historical, window, m, lo) or _historical_cue(rx.historical, after, m, m.end):
         return "historical"
+    if m.place == "history" and _free_since(view, m):
+        return "historical"
     return "current"
+
+
+_PARAGRAPH_END = re.compile(r"\n[ \t]*\n")
+
+
+def _free_since(view: NoteView, m: Mention) -> bool:
+    """A history paragraph that tells the tumor and, sentences later, that the patient has been free
+    of it since ("had a high-grade osteosarcoma ... at the age of 8. He was treated ... He has had
+    no evidence of disease since"), with nothing in the paragraph that says it is back or still
+    there. A staging result ("no evidence of metastatic disease") says nothing of the tumor itself."""
+    rx = _rx()
+    end = _PARAGRAPH_END.search(view.text, m.end, m.end + 800)
+    para = view.text[m.end:end.start() if end else min(len(view.text), m.end + 800)]
+    if rx.current.search(para) or re.search(r"(?<!no )(?<!without )\brecurren", para, re.I):
+        return False
+    return any("metasta" not in h.group(0).lower() for h in rx.historical.finditer(para))
 
 
 # A numbered list's next item: its line, or "2)" or "3." on a joined line (a dash there may be the
