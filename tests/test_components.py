@@ -2352,3 +2352,11 @@ def test_a_history_paragraph_that_ends_free_of_disease_makes_the_tumor_historica
             "extendible body for a failed lengthening mechanism.\n\n" + _BACKGROUND.format(last=last) + "\n\n"
             "Procedure: The old incision was reopened, the body exchanged on the retained stem and the hinge reassembled.\n")
     assert checker.check(text).case.tumor_status.value == status
+
+
+def test_a_core_needle_biopsy_written_with_a_hyphen_is_a_biopsy(checker):
+    text = note(proc="PROCEDURE: Core-needle biopsy, right distal femur, under fluoroscopic guidance.",
+                desc="DESCRIPTION OF PROCEDURE: Four cores were taken through a stab incision in line with the future "
+                     "resection. Frozen section showed a high-grade malignant bone tumor.")
+    report = checker.check(text)
+    assert report.case.operation.value == "biopsy" and report.verdict == "not_supported"
