@@ -2360,3 +2360,10 @@ def test_a_core_needle_biopsy_written_with_a_hyphen_is_a_biopsy(checker):
                      "resection. Frozen section showed a high-grade malignant bone tumor.")
     report = checker.check(text)
     assert report.case.operation.value == "biopsy" and report.verdict == "not_supported"
+
+
+def test_a_frozen_result_the_pathologist_reports_in_the_next_sentence_is_read(checker):
+    desc = PARTS["desc"].replace(
+        "Frozen section of the femoral canal margin was negative for tumor.",
+        "The femoral canal margin was sent for frozen section. The pathologist (Dr. Osei) reported no tumor at the margin.")
+    assert item_status(checker, note(desc=desc), "frozen_section") == "met"

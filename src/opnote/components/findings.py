@@ -459,7 +459,7 @@ class OpnoteFindings:
                 ns, ne = sents[next_sent]
                 head = text[ns:min(ne, ns + 120)]
                 ends_label = text[s_start:window_end].rstrip().endswith(":")
-                if (ends_label or re.match(r"\s*(?:\w+\s+){0,4}?(?:these|this|they|both|all|it|which|the (?:result|frozen|margin|margins))\b", head, re.I)
+                if (ends_label or re.match(r"\s*(?:\w+\s+){0,4}?(?:these|this|they|both|all|it|which|the (?:result|frozen|margin|margins|pathologists?))\b", head, re.I)
                         or re.match(r"\s*(?:result|results|read|reading)\b", head, re.I) or NEXT_RESULT_RE.match(head)):
                     window_end = min(ne, ns + 300)
         # A frozen section's result is told in its own paragraph: not past a blank line and a heading.
