@@ -2367,3 +2367,12 @@ def test_a_frozen_result_the_pathologist_reports_in_the_next_sentence_is_read(ch
         "Frozen section of the femoral canal margin was negative for tumor.",
         "The femoral canal margin was sent for frozen section. The pathologist (Dr. Osei) reported no tumor at the margin.")
     assert item_status(checker, note(desc=desc), "frozen_section") == "met"
+
+
+@pytest.mark.parametrize(("said", "status"), [
+    ("Frozen section: not available in this hospital (the pathology department has no cryostat).", "met"),
+    ("Frozen section: not available at the time of dictation.", "partial"),
+])
+def test_a_frozen_section_the_hospital_cannot_do_is_not_performed_with_its_reason(checker, said, status):
+    desc = PARTS["desc"].replace("Frozen section of the femoral canal margin was negative for tumor.", said)
+    assert item_status(checker, note(desc=desc), "frozen_section") == status

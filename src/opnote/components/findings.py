@@ -163,6 +163,12 @@ FS_REASON_RE = re.compile(
     r"|(?:confirmed|proven|proved|made|shown) (?:on|by|at|with|via|from) (?:the |a |an )?(?:[\w-]+ ){0,3}?biops(?:y|ies)\b|(?:no|not) (?:available|possible)|no (?:[\w-]+,? (?:or |and )?){0,4}(?:concern|suspicion)\b|no (?:frozen[- ]section |pathology )?(?:service|facility|pathologist))",
     re.I,
 )
+# A frozen section the hospital cannot do, as the field's value ("Frozen section: not available in
+# this hospital (no cryostat)"); not a result still to come ("not available yet", "at the time of
+# dictation").
+FS_UNAVAILABLE_RE = re.compile(
+    r"[ \t]*[:\-][ \t]*(?:is |was |were )?(?:not available|unavailable)\b(?![^.;\n]{0,40}\b(?:yet|at the time|pending|until|for review)\b)", re.I
+)
 # "not sent - level through uninvolved joint": a "not sent" the note goes on to explain in words.
 FS_REASON_AFTER_RE = re.compile(r"[ \t]*[:\-]?[ \t]*(?:not (?:sent|performed|done|requested|obtained|indicated|taken)|none|nil|no)\b[ \t]*(?:[-\u2013\u2014:;(,]|because\b|as\b)[ \t]*(?:[A-Za-z][\w/-]*[ \t,]+){2,}[A-Za-z]", re.I)
 # A cause told first and the omission drawn from it: "no tumour-like tissue was seen; therefore no
@@ -438,7 +444,7 @@ class OpnoteFindings:
     # ------------------------------------------------------------ attributes
     @staticmethod
     def _frozen(rec: FindingRecord, text: str, sents: list[tuple[int, int]], hdr: Header | None, block_end: int | None = None) -> None:
-        if rec["assertion"] == "negated":
+        if rec["assertion"] == "negated" or FS_UNAVAILABLE_RE.match(text, rec["end"]):
             _frozen_not_sent(rec, text, sents, hdr)
             return
         if hdr is not None:
