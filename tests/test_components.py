@@ -2376,3 +2376,9 @@ def test_a_frozen_result_the_pathologist_reports_in_the_next_sentence_is_read(ch
 def test_a_frozen_section_the_hospital_cannot_do_is_not_performed_with_its_reason(checker, said, status):
     desc = PARTS["desc"].replace("Frozen section of the femoral canal margin was negative for tumor.", said)
     assert item_status(checker, note(desc=desc), "frozen_section") == status
+
+
+def test_a_cut_measured_from_the_recurrence_is_a_margin_distance(checker):
+    desc = PARTS["desc"].replace("The femur was osteotomized 15 cm from the joint line.",
+                                 "The femur was divided through native bone 7 cm above the recurrence.")
+    assert item_status(checker, note(desc=desc), "resection_dimensions") == "met"

@@ -42,7 +42,7 @@ _CUES = [
     # "a 9 mm tibial cut" resurfaces a joint; "the femoral cut was made 16 cm above the joint line"
     # is the osteotomy: told apart by the length (see _plausible).
     ("bone_cut", re.compile(r"(?:tibial|femoral|patellar|distal femoral|proximal tibial|tibia|femur|patella) (?:cut|resurfacing)", re.I)),
-    ("margin_distance", re.compile(r"margin|closest|nearest|beyond|cuff|(?:above|below|past|beyond|proximal to|distal to) (?:the )?(?:\w+ ){0,3}?(?:extent|edge|limit|tumou?r|lesion|signal|abnormality|hematoma|haematoma|mass|contamination|disease)|proximal to the (?:tumor|lesion|mass)|distal to the (?:tumor|lesion|mass)|from the (?:tumor|lesion|mass)|of normal|of uninvolved|clearance|free of tumor by|around (?:the )?(?:tumou?r|lesion|mass)|away from (?:the )?(?:tumou?r|lesion|mass)", re.I)),
+    ("margin_distance", re.compile(r"margin|closest|nearest|beyond|cuff|(?:above|below|past|beyond|proximal to|distal to) (?:the )?(?:\w+ ){0,3}?(?:extent|edge|limit|tumou?r|lesion|signal|abnormality|hematoma|haematoma|mass|contamination|disease|recurrence)|proximal to the (?:tumor|lesion|mass)|distal to the (?:tumor|lesion|mass)|from the (?:tumor|lesion|mass)|of normal|of uninvolved|clearance|free of tumor by|around (?:the )?(?:tumou?r|lesion|mass)|away from (?:the )?(?:tumou?r|lesion|mass)", re.I)),
     ("specimen", re.compile(r"specimen", re.I)),
     ("resection_length", re.compile(r"resection length|resect|osteot(?!omes?\b)\w*|\bcut\b|\bjt\.? line|length of (?:the )?(?:resection|bone|femur|segment)|bone (?:was )?(?:cut|removed)|from the joint line|joint line|(?<!body )(?<!spacer )segment|intercalary defect|defect measur|bone loss|femoral length|femur (?:was )?(?:removed|excised)|en bloc", re.I)),
     ("tumor", re.compile(r"tumou?r|mass|lesion|sarcoma|osteosarcoma|chondrosarcoma|extent|intramedullary|marrow|(?:soft[- ]tissue|extra-?osseous) component|\bcyst\b|\b(?!hae?matoma\b|seroma\b)[a-z]{3,}oma\b", re.I)),
@@ -69,7 +69,7 @@ _CUT_WORD = re.compile(r"osteotom|\bcut\b|resect|transect|divided|saw", re.I)
 # before it (written in lower case: searched in the lower-cased text, or with IGNORECASE).
 _FROM_THE_TUMOR = re.compile(
     r"\s*(?:of (?:normal |healthy |uninvolved )?(?:bone|tissue) )?(?:above|below|beyond|past|proximal to|distal to|away from|clear of|from) (?:the )?(?:\w+ ){0,3}?"
-    r"(?:extent|edge|limit|tumou?r|lesion|signal|abnormality|mass|disease|oedema|edema)\b",
+    r"(?:extent|edge|limit|tumou?r|lesion|signal|abnormality|mass|disease|oedema|edema|recurrence)\b",
     re.I,
 )
 # The cues are written in lower case: the same patterns without IGNORECASE, for lower-cased text.
