@@ -2382,3 +2382,18 @@ def test_a_cut_measured_from_the_recurrence_is_a_margin_distance(checker):
     desc = PARTS["desc"].replace("The femur was osteotomized 15 cm from the joint line.",
                                  "The femur was divided through native bone 7 cm above the recurrence.")
     assert item_status(checker, note(desc=desc), "resection_dimensions") == "met"
+
+
+def test_a_field_whose_colon_gap_holds_three_blanked_boxes_keeps_its_answer_when_the_lines_are_joined(checker):
+    # Joined, "... (long nail, head screw) Resection of lesion: [ ] Wide / en bloc [ ] Curettage
+    # [x] None": the label gets its line and its ticked answer, so the unticked resection is not
+    # read on the procedure line.
+    pre = "PREOPERATIVE DIAGNOSIS: Metastatic breast carcinoma, left femoral shaft, impending fracture."
+    proc = ("PROCEDURE: Prophylactic cephalomedullary nailing, left femur (long nail, head screw)\n"
+            "Resection of lesion:   [ ] Wide / en bloc   [ ] Curettage   [x] None - lesion left in situ; radiation to follow")
+    desc = ("DESCRIPTION OF PROCEDURE: The nail was passed over a guide wire and locked with a head screw and two distal "
+            "screws. No tumor was removed.")
+    text = note(pre=pre, proc=proc, ind=None, desc=desc, path=None)
+    for version in (text, _joined(text)):
+        report = checker.check(version)
+        assert report.case.operation.value == "prophylactic_fixation" and report.verdict == "not_supported"

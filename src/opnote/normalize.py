@@ -522,7 +522,7 @@ def _joined_field_gaps(c: Canonical, taken: set[int]) -> list[tuple[int, int, st
 # A form's field label before its colon: a capitalized word and up to three lower-case ones
 # ("Bone resected", "Post-operative", "Tumor size"), the last capitalized word before the colon.
 _FIELD_LABEL = re.compile(r"(?<![\w-])[A-Z][A-Za-z-]*(?: [a-z][a-z-]*){0,3}$")
-_COLON_GAP = re.compile(r":((?:[ \t]*\n){1,2}[ \t]*)(?=\S)")
+_COLON_GAP = re.compile(r":((?:[ \t]*\n){1,4}[ \t]*)(?=\S)")
 
 
 def _joined_colon_gaps(c: Canonical) -> list[tuple[int, int, str]]:
