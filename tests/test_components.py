@@ -2069,14 +2069,6 @@ _IMPLANT_LOG_TWO_SPACE = ("IMPLANT LOG (printed from the OR system)\n"
                           "REF 5522-13-125 STEM CEMENTED 13X125                         QTY 1\n")
 
 
-def test_a_side_in_an_implant_row_with_narrow_column_gaps_survives_joined_lines(checker):
-    # The row's narrow gaps (two spaces) look like the blank lines of a joined note; a wide column
-    # gap in the same row, no sentence between, says they are columns.
-    text = note(path=PARTS["path"] + "\n\n" + _IMPLANT_LOG_TWO_SPACE)
-    for version in (text, _joined(text)):
-        assert_side_conflict(checker.check(version), "right", "left")
-
-
 _FORM_ROWS = ("PROCEDURE FORM\n"
               "Procedure ............... Wide resection of the right distal femur, distal femoral replacement\n"
               "Biopsy tract ............ Excised in continuity\n"
@@ -2284,11 +2276,15 @@ _MD_IMPLANTS = ("Implant Log\n"
                 "| Femoral stem, cemented   | 7702B   | 12 x 125 mm | Femur     | Right      |\n")
 
 
-def test_a_markdown_table_keeps_its_rows_when_the_lines_are_joined(checker):
-    # Joined, the table is one run of cells ("| Medium | Right | | Tibial baseplate | ..."): the
-    # separator row's number of columns gives each row back, and the padding in the cells is not
-    # taken for lost line ends, so the row of the other side is still read as one row.
-    text = note(path=PARTS["path"] + "\n\nClosure: Layered closure over a drain. Dressing applied.\n\n" + _MD_IMPLANTS)
+@pytest.mark.parametrize("table", [_IMPLANT_LOG_TWO_SPACE, "Closure: Layered closure over a drain. Dressing applied.\n\n" + _MD_IMPLANTS])
+def test_an_implant_table_row_of_the_other_side_survives_joined_lines(checker, table):
+    # An implant log with narrow column gaps (two spaces, which look like the blank lines of a
+    # joined note; a wide column gap in the same row, no sentence between, says they are columns),
+    # and a Markdown table, which joined is one run of cells ("| Medium | Right | | Tibial
+    # baseplate | ..."): its separator row's number of columns gives each row back, and the padding
+    # in its cells is not taken for lost line ends. Either way the row of the other side is still
+    # read as one row.
+    text = note(path=PARTS["path"] + "\n\n" + table)
     for version in (text, _joined(text)):
         assert_side_conflict(checker.check(version), "right", "left")
 
