@@ -242,7 +242,7 @@ def _time_of(view: NoteView, m: Mention) -> str:
         after = _NEXT_ITEM.split(after, 1)[0]
         lo, hi = _list_item(view.text, lo, hi, m)
     window = view.text[lo:hi]
-    if rx.treated_then.search(window) and _then(view, window) and not re.search(r"(?<!no )(?<!without )\brecurren", window, re.I):
+    if rx.treated_then.search(window) and _then(view, window) and not _RECURRENCE.search(window):
         return "historical"
     if rx.current.search(window):
         return "current"
@@ -254,6 +254,8 @@ def _time_of(view: NoteView, m: Mention) -> str:
 
 
 _PARAGRAPH_END = re.compile(r"\n[ \t]*\n")
+# A recurrence said to be there ("local recurrence", not "no recurrence" or "without recurrence").
+_RECURRENCE = re.compile(r"(?<!no )(?<!without )\brecurren", re.I)
 
 
 def _free_since(view: NoteView, m: Mention) -> bool:
@@ -264,7 +266,7 @@ def _free_since(view: NoteView, m: Mention) -> bool:
     rx = _rx()
     end = _PARAGRAPH_END.search(view.text, m.end, m.end + 800)
     para = view.text[m.end:end.start() if end else min(len(view.text), m.end + 800)]
-    if rx.current.search(para) or re.search(r"(?<!no )(?<!without )\brecurren", para, re.I):
+    if rx.current.search(para) or _RECURRENCE.search(para):
         return False
     return any("metasta" not in h.group(0).lower() for h in rx.historical.finditer(para))
 

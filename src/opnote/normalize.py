@@ -550,7 +550,9 @@ def _joined_colon_gaps(c: Canonical) -> list[tuple[int, int, str]]:
 # ... tendon - Extensor mechanism reconstruction"): each dash before a capital, a digit or bold
 # type starts an item.
 _LIST_START = re.compile(r":([ \t]*)- (?=\S)")
-_LIST_DASH = re.compile(r" (?=- [A-Z0-9*(\[])")
+# The space before an item behind each list mark: the mark, then a capital, a digit or bold type.
+_ITEM_AFTER = {mark: re.compile(" (?=" + re.escape(mark) + r" [A-Z0-9*(\[])") for mark in "-*\u2022"}
+_LIST_DASH = _ITEM_AFTER["-"]
 
 
 def _joined_list_items(text: str) -> list[tuple[int, int, str]]:
@@ -578,13 +580,12 @@ def _joined_field_list(text: str) -> list[tuple[int, int, str]]:
     in another's."""
     found: list[tuple[int, int, str]] = []
     for line in re.finditer(r"[^\n]+", text):
-        marks = [b.group(1) for b in _FIELD_BULLET.finditer(text, line.start(), line.end())]
-        for mark in set(marks):
-            if marks.count(mark) < 2:
-                continue
-            first = next(b.start() for b in _FIELD_BULLET.finditer(text, line.start(), line.end()) if b.group(1) == mark)
-            item = re.compile(" (?=" + re.escape(mark) + r" [A-Z0-9*(\[])")
-            found += [(d.start(), d.end(), "\n") for d in item.finditer(text, first, line.end())]
+        items: dict[str, list[int]] = {}  # where each mark's field items start on the line
+        for b in _FIELD_BULLET.finditer(text, line.start(), line.end()):
+            items.setdefault(b.group(1), []).append(b.start())
+        for mark, starts in items.items():
+            if len(starts) >= 2:
+                found += [(d.start(), d.end(), "\n") for d in _ITEM_AFTER[mark].finditer(text, starts[0], line.end())]
     return found
 
 
