@@ -193,8 +193,11 @@ def test_workers_are_renewed_and_the_results_do_not_change(checker, sample_dir, 
     monkeypatch.setattr(opnote.pool, "RENEW_AFTER", 10)
     monkeypatch.setattr(opnote.pool.WorkerPool, "_start", start)
     texts = [p.read_text(encoding="utf-8") for p in _notes(sample_dir, 4)]
-    jobs = [NoteJob(source=f"n{i}", text=texts[i % 4]) for i in range(60)]
+    # A worker takes chunks only while it has checked fewer than RENEW_AFTER notes: two at the start
+    # and one more when the first is done, so no worker checks more than 3 chunks (24 notes) in its
+    # life, whichever way the two share the work. 96 notes (12 chunks) need at least 4 workers.
+    jobs = [NoteJob(source=f"n{i}", text=texts[i % 4]) for i in range(96)]
     results = list(run_jobs(jobs, checker=checker, n_jobs=2))
     assert [r.job.source for r in results] == [j.source for j in jobs]
     assert [r.report.model_dump() for r in results] == [checker.check(j.text, source=j.source).model_dump() for j in jobs]
-    assert len(started) >= 4  # two to begin with, and each renewed once it had checked 10 notes (two chunks)
+    assert len(started) >= 4
