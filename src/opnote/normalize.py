@@ -287,7 +287,42 @@ def _joined_md_tables(text: str) -> tuple[list[tuple[int, int]], dict[int, int]]
         if lead and lead.start() > 0 and lead.start() < start and text[lead.start() - 1] != "\n":
             bounds[lead.start()] = start  # the table's title before it ("Implant Log | Item | ...")
         spans.append((start, rows[-1][1] + 1))
+    if "| |" in text:
+        _joined_md_rows(text, spans, bounds)
     return spans, bounds
+
+
+# Two rows of a table joined by one space: the last pipe of one, then the first of the next.
+_ROW_JOIN = re.compile(r"\| \|")
+
+
+def _joined_md_rows(text: str, spans: list[tuple[int, int]], bounds: dict[int, int]) -> None:
+    """Joined tables without a separator row ("| Diagnosis | Chondrosarcoma | | Laterality | Right
+    | | Size | 14 x 8 x 7 cm |"): three rows or more in a row, each with as many pipes, one space
+    apart. Adds each table's extent to ``spans`` and its row ends to ``bounds``."""
+    joins = [m.start() for m in _ROW_JOIN.finditer(text) if not any(a <= m.start() < b for a, b in spans)]
+    chain: list[int] = []
+    width = 0
+    for j in joins + [-1]:
+        pipes = text.count("|", chain[-1] + 2, j + 1) if chain and j > 0 else 0
+        if chain and j > 0 and "\n" not in text[chain[-1]:j] and pipes >= 3 and (width in (0, pipes)):
+            chain.append(j)
+            width = pipes
+            continue
+        if len(chain) >= 2:
+            _add_joined_rows(text, chain, width, spans, bounds)
+        chain, width = ([j], 0) if j >= 0 else ([], 0)
+
+
+def _add_joined_rows(text: str, chain: list[int], width: int, spans: list[tuple[int, int]], bounds: dict[int, int]) -> None:
+    line_start = text.rfind("\n", 0, chain[0]) + 1
+    before = [p.start() for p in _PIPE.finditer(text, line_start, chain[0])]
+    after = [p.start() for p in _PIPE.finditer(text, chain[-1] + 2, min(len(text), chain[-1] + 600))][:width]
+    if len(before) < width - 1 or len(after) < width or "\n" in text[chain[-1]:after[-1]]:
+        return
+    for j in chain:
+        bounds[j + 1] = j + 2
+    spans.append((before[-(width - 1)], after[-1] + 1))
 
 
 def _char_edits(text: str, breaks: bool) -> list[tuple[int, int, str]]:
@@ -1039,6 +1074,20 @@ def _joined_label_start(text: str, a: int, b: int) -> int:
     return a
 
 
+def _joined_label_end(text: str, a: int, b: int) -> int:
+    """Where the label after the last box of a line that joined several lines ends: before the
+    sentence that follows it ("[ ] MRI Lytic lesion 4.5 cm in the mid-diaphysis" labels "MRI"), at
+    a capitalized word after a word in lower case or an acronym; a Title-case label ("[ ] Proximal
+    Femoral Replacement") goes on."""
+    prev = ""
+    for w in re.finditer(r"\S+", text[a:b]):
+        word = w.group(0)
+        if prev and word[:1].isupper() and word[1:2].islower() and not (prev[:1].isupper() and prev[1:2].islower()):
+            return a + w.start()
+        prev = word
+    return b
+
+
 def _label_before(text: str, prev_end: int, box: int, joined: bool) -> int:
     """Where the label before a box starts: after the previous box or a gap, colon, bar or semicolon."""
     seg = text[prev_end:box]
@@ -1073,6 +1122,8 @@ def _checkbox_line(text: str, lo: int, hi: int, boxes: list[re.Match[str]], join
             a = m.end()
             end = _LABEL_END.search(text, a + 1, hi)
             b = end.start() if end else hi
+            if joined and m is boxes[-1]:
+                b = _joined_label_end(text, a, b)
         label = text[a:b].rstrip()
         if label.strip():
             found.append((a, a + len(label), " " * len(label)))
