@@ -2425,3 +2425,29 @@ def test_a_table_without_a_separator_row_keeps_its_rows_when_the_lines_are_joine
     text = _no_length(pre=table)
     for version in (text, _joined(text)):
         assert item_status(checker, version, "resection_dimensions") == "partial"
+
+
+def test_form_fields_in_capitals_with_dot_leaders_keep_their_lines_when_joined(checker):
+    # Joined, "TUMOR SIZE (imaging) .... 9.4 cm OSTEOTOMY LEVEL ...": the size must not read as
+    # the osteotomy's length, whether or not the field names are known headings.
+    form = ("RESECTION LENGTH ........ ________ cm\nTUMOR SIZE (imaging) .... 9.4 cm\n"
+            "OSTEOTOMY LEVEL ......... per preoperative plan")
+    text = _no_length(ind=PARTS["ind"] + "\n\n" + form)
+    as_written, joined = (item_status(checker, version, "resection_dimensions") for version in (text, _joined(text)))
+    assert joined != "met" and joined in (as_written, "partial")
+
+
+_TERSE = ("Dx: R distal femur osteosarcoma, biopsy proven.\n"
+          "Proc: wide resection R distal femur + DFR.\n"
+          "Preop: MRI R femur, CT chest.\n"
+          "Consent: resxn R distal femur w/ DFR; alternative = AKA, discussed + declined. Risks infection, recurrence. Signed.\n"
+          "Lat decub, R side up. Osteotomy 15 cm above joint line, specimen en bloc, wide margins.\n"
+          "FS distal IM canal margin: neg.\n"
+          "DFR cemented, patellar tendon reattached.\n")
+
+
+def test_a_consent_field_ends_where_the_operation_narrative_starts(checker):
+    # Lines joined, no heading follows the consent: the frozen section dictated after the
+    # positioning is the operation's, not something said in the consent.
+    for version in (_TERSE, _joined(_TERSE)):
+        assert item_status(checker, version, "frozen_section") == "met"

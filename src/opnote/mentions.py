@@ -9,6 +9,7 @@ sections, so no later step indexes a dict by a string key it hopes is there.
 from __future__ import annotations
 
 import bisect
+import functools
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -319,8 +320,27 @@ def _field_end(text: str, sec: Section) -> int:
         return min(ends) if ends else sec.end
     if sec.category in BLOCK_FIELDS:
         blank = text.find("\n\n", sec.title_end, sec.end)
-        return sec.end if blank < 0 else blank
+        end = sec.end if blank < 0 else blank
+        return _consent_end(text, sec.title_end, end) if sec.category == "consent" else end
     return sec.end
+
+
+_SENTENCE_GAP = re.compile(r"[.;!?][ \t]+|\n[ \t]*")
+
+
+@functools.lru_cache(maxsize=1)
+def _consent_ends() -> re.Pattern[str]:
+    return re.compile(rule_files.case_rules().operation.consent_ends, re.I)
+
+
+def _consent_end(text: str, lo: int, hi: int) -> int:
+    """A consent field ends where a sentence starts the operation's narrative ("... Signed, R hip
+    marked. Lat decub, R side up. ...", the lines of a terse note joined), not at the next heading."""
+    ends = _consent_ends()
+    for gap in _SENTENCE_GAP.finditer(text, lo, hi):
+        if ends.match(text, gap.end()):
+            return gap.end()
+    return hi
 
 
 def _settle_places(text: str, mentions: list[Mention], sections: list[Section]) -> None:

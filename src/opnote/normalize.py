@@ -736,6 +736,19 @@ def _joined_headings(text: str, taken: set[int]) -> list[tuple[int, int, str]]:
 _MID_LEADER = re.compile(r"[ \t]*\.{2,}[ \t]*:?(?=[ \t]+\S)")
 
 
+# A form's own field name in capitals before a long dot leader ("... cm TUMOR SIZE (imaging) ....
+# 9.4 cm"): one to four words, the last may be a remark in brackets.
+_CAPS_FIELD = re.compile(r"(?<![\w(])(?:[A-Z][A-Z/&-]+[ \t]+){0,3}[A-Z][A-Z/&-]+(?:[ \t]+\([^()\n]{1,20}\))?[ \t]*\Z")
+
+
+def _caps_field_before(text: str, lo: int, leader: re.Match[str]) -> tuple[int, str] | None:
+    """A field name in capitals, known as a heading or not, before a leader of four dots or more."""
+    if leader.group(0).count(".") < 4:
+        return None
+    m = _CAPS_FIELD.search(text, lo, leader.start())
+    return (m.start(), m.group(0).rstrip()) if m else None
+
+
 def _joined_leaders(text: str, taken: set[int]) -> list[tuple[int, int, str]]:
     """A note whose lines were all joined: a form's field written with a dot leader mid-line
     ("... Excised in continuity Frozen section ........ Performed: No") gets its line back, and
@@ -744,7 +757,7 @@ def _joined_leaders(text: str, taken: set[int]) -> list[tuple[int, int, str]]:
     found: list[tuple[int, int, str]] = []
     for m in _MID_LEADER.finditer(text):
         lo = max(0, m.start() - 60, text.rfind("\n", 0, m.start()) + 1)
-        hit = _heading_before(text, lo, m.start())
+        hit = _heading_before(text, lo, m.start()) or _caps_field_before(text, lo, m)
         if hit is None or hit[0] in taken:
             continue
         start = hit[0]

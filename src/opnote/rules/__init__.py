@@ -176,6 +176,7 @@ class OperationRules(_Strict):
     still_to_come: str
     after_anchor: str
     narrative_start: str
+    consent_ends: str
     not_done: str
     procedure_line_chars: int
 
@@ -238,7 +239,7 @@ def _regexes(case: CaseFile) -> list[tuple[str, str]]:
     out += [(f"side.not_a_side_before[{i}]", r) for i, r in enumerate(s.not_a_side_before)]
     out += [("side.abbreviation_not_a_side_before", s.abbreviation_not_a_side_before)]
     out += [(f"side.not_a_side_after[{i}]", r) for i, r in enumerate(s.not_a_side_after)]
-    out += [("operation.not_done", o.not_done), ("operation.narrative_start", o.narrative_start), ("side.error_words", s.error_words)]
+    out += [("operation.not_done", o.not_done), ("operation.narrative_start", o.narrative_start), ("operation.consent_ends", o.consent_ends), ("side.error_words", s.error_words)]
     out += [("operation.still_to_come", o.still_to_come)]
     out += [("struck.bracket", case.struck.bracket), ("struck.cues", case.struck.cues), ("struck.keeps", case.struck.keeps), ("struck.spoken", case.struck.spoken)]
     out += [(f"operation.levels.{k}", r) for k, r in o.levels.items()]
