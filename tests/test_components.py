@@ -2451,3 +2451,26 @@ def test_a_consent_field_ends_where_the_operation_narrative_starts(checker):
     # positioning is the operation's, not something said in the consent.
     for version in (_TERSE, _joined(_TERSE)):
         assert item_status(checker, version, "frozen_section") == "met"
+
+
+_NO_FROZEN_DESC = PARTS["desc"].replace(" Frozen section of the femoral canal margin was negative for tumor.", "")
+
+
+@pytest.mark.parametrize("said", [
+    # the biopsy's own label after the frozen section's heading: its diagnosis is not the frozen result
+    "HISTOLOGY / FROZEN SECTION: Biopsy: Ewing sarcoma, EWSR1-FLI1. Frozen sections of the marrow: result pending at dictation.",
+    # what is sent for a frozen section is its specimen, not a result said before it
+    "SPECIMEN: Lesional tissue, right distal femur, for frozen section, permanent sections and culture.\nFROZEN SECTION: Sent. Result pending at the end of the case.",
+    # a clinic's name is not a result
+    "The frozen section of the canal was still pending at closure. Follow-up in the sarcoma clinic in two weeks with the frozen section result.",
+])
+def test_a_pending_frozen_section_takes_no_result_from_the_words_around_it(checker, said):
+    text = note(desc=_NO_FROZEN_DESC, path=said)
+    assert item_status(checker, text, "frozen_section") == "partial"
+
+
+def test_a_misheard_no_before_a_frozen_result_is_read_as_no(checker):
+    text = note(desc=_NO_FROZEN_DESC + " Two samples were sent for frozen section, which showed known acute inflammation.")
+    report = checker.check(text)
+    assert next(i.status for i in report.checklist if i.id == "frozen_section") == "met"
+    assert {f.attributes.get("result") for f in report.findings if f.kind == "frozen_section"} == {"negative"}

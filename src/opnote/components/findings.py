@@ -92,7 +92,7 @@ _FS_RESULTS = [
     ("close", r"\bclose\b(?!\s*:)"),  # "Close: drain x1, layered" is the closure's heading
     ("negative", r"negative|\bneg\b|\(-\)|\bno (?:acute )?(?:infection|inflammation)\b|<\s*\d+\s*(?:pmns?|neutrophils)|\bno (?:evidence of |residual |viable |definite |gross )?(?:tumou?r|malignan\w*|neoplas\w*|sarcoma|carcinoma|cancer|disease|osteosarcoma|chondrosarcoma|lesional tissue|atypia|lymphoma|myeloma|plasmacytoma|metasta\w*|ewing\w*|giant cell tumou?r)"
                  r"|\bnot involved|uninvolved|free of (?:tumou?r|disease|malignan\w*|neoplasm|sarcoma)|\bfree\b|tumou?r[- ]free|\bclear\b|without (?:evidence of )?(?:tumou?r|malignan\w*)|benign|normal (?:marrow|bone|tissue|fat|hematopoietic)|no tumor seen|reactive"),
-    ("positive", r"positive|consistent with|compatible with|(?<!\bto )confirm(?:ed|s|ing)?|diagnostic of|demonstrat(?:ed|es|ing) (?:(?!(?:no|not|without|neither|absence)\b)\w+ ){0,3}(?:sarcoma|carcinoma|tumou?r|malignan\w*|osteosarcoma|chondrosarcoma)|showed (?:(?!(?:no|not|without|neither|absence)\b)\w+ ){0,3}(?:sarcoma|carcinoma|tumou?r|malignan\w*|osteosarcoma|chondrosarcoma)|(?:viable |residual )?tumou?r (?:was |is )?(?:present|seen|identified)|involved|malignant cells|high[- ]grade|sarcoma|carcinoma|osteosarcoma|chondrosarcoma|giant cell tumou?r|lymphoma|plasmacytoma|myeloma|lesional"),
+    ("positive", r"positive|consistent with|compatible with|(?<!\bto )confirm(?:ed|s|ing)?|diagnostic of|demonstrat(?:ed|es|ing) (?:(?!(?:no|not|without|neither|absence)\b)\w+ ){0,3}(?:sarcoma|carcinoma|tumou?r|malignan\w*|osteosarcoma|chondrosarcoma)|showed (?:(?!(?:no|not|without|neither|absence)\b)\w+ ){0,3}(?:sarcoma|carcinoma|tumou?r|malignan\w*|osteosarcoma|chondrosarcoma)|(?:viable |residual )?tumou?r (?:was |is )?(?:present|seen|identified)|involved|malignant cells|high[- ]grade|sarcoma(?! (?:clinic|service|team|unit|cent(?:er|re)|program(?:me)?|board|mdt|surgeons?|fellow|nurse|meeting|conference|follow-?up))|carcinoma|osteosarcoma|chondrosarcoma|giant cell tumou?r|lymphoma|plasmacytoma|myeloma|lesional"),
 ]
 # A result said before its frozen section: "margins were negative on frozen section, final pathology
 # pending" (the "pending" after it is the final pathology's).
@@ -120,6 +120,29 @@ def _paragraph_end(text: str, start: int, end: int) -> int:
     return blank.start() if blank is not None else end
 
 
+# Another test's own label, opening a clause after a frozen section ("Histology / frozen section:
+# Biopsy: Ewing sarcoma. Frozen sections of the marrow: pending"): what it labels is that test's
+# result ("frozen section of the biopsy: ..." names the frozen section's specimen).
+_OTHER_TEST_LABEL = re.compile(r"(?:(?<=[.;:] )|(?<=\n))[ \t]*(?:(?:core |needle |open |incisional |prior |previous |initial |diagnostic )?biops(?:y|ies)|bx|permanents?|permanent sections?|final (?:pathology|histology|report|diagnosis)|cytogenetics|molecular|cultures?|cytology)[ \t]*(?:\([^()\n]{0,30}\)[ \t]*)?:", re.I)
+_CLAUSE_STOP = re.compile(r"[.;](?=\s)|\n")
+
+
+def _first_result(text: str, lo: int, hi: int) -> re.Match[str] | None:
+    """The first result in ``text[lo:hi]`` that is not in the clause of another test's label."""
+    pos = lo
+    while True:
+        m = FS_RESULT_RE.search(text, pos, hi)
+        if m is None:
+            return None
+        label = _OTHER_TEST_LABEL.search(text, pos, m.start())
+        if label is None:
+            return m
+        stop = _CLAUSE_STOP.search(text, label.end(), hi)
+        if stop is None:
+            return None
+        pos = stop.end()
+
+
 def _stated_result(text: str, start: int, window_start: int, window_end: int) -> str | None:
     """The result a frozen section's words give: one said just before it ("negative on frozen
     section"), else the first after it, passing over a "pending" the sentence says came before
@@ -128,12 +151,17 @@ def _stated_result(text: str, start: int, window_start: int, window_end: int) ->
     if said_before:
         m = FS_RESULT_RE.search(said_before.group("word"))
         return m.lastgroup if m else None
-    m = FS_RESULT_RE.search(text, window_start, window_end)
+    m = _first_result(text, window_start, window_end)
     if m is not None and m.lastgroup == "pending" and _EARLIER_PENDING.search(text, max(window_start, m.start() - 40), m.end()):
         later = FS_RESULT_RE.search(text, m.end(), window_end)
         if later is not None and later.lastgroup != "pending":
             m = later
     return m.lastgroup if m else None
+
+
+# What is sent for a frozen section ("Lesional tissue, left distal femur, for frozen section"): the
+# words before it name the specimen, not a result.
+_SENT_FOR = re.compile(r"\b(?:for|to)[ \t]+(?:an?[ \t]+|the[ \t]+)?(?:intra-?operative[ \t]+)?\Z", re.I)
 
 
 # Fields a frozen-section block may hold on the lines under its heading (its specimen, its result).
@@ -474,7 +502,7 @@ class OpnoteFindings:
         result = _stated_result(text, rec["start"], window_start, window_end)
         if result == "positive" and FS_DIAGNOSIS_DEFERRED_RE.search(text, window_start, window_end):
             result = "pending"
-        if result is None and hdr is None:
+        if result is None and hdr is None and not _SENT_FOR.search(text, max(0, rec["start"] - 40), rec["start"]):
             s_start, _ = sents[rec["sent"]] if sents else (0, 0)
             before = text[max(s_start, rec["start"] - 200):rec["start"]]
             mb = _last_match(FS_RESULT_RE, before)
