@@ -2474,3 +2474,29 @@ def test_a_misheard_no_before_a_frozen_result_is_read_as_no(checker):
     report = checker.check(text)
     assert next(i.status for i in report.checklist if i.id == "frozen_section") == "met"
     assert {f.attributes.get("result") for f in report.findings if f.kind == "frozen_section"} == {"negative"}
+
+
+_RUN_ON = ("DESCRIPTION OF PROCEDURE: The tumor was resected en bloc with a wide margin, the femur was osteotomized "
+           "15 cm from the joint line, no frozen section was sent, "
+           "then the distal femoral replacement was implanted {how}, the iliotibial band was repaired to the lateral "
+           "intermuscular septum, the wound was irrigated with three litres of saline, hemostasis was obtained with "
+           "electrocautery along the whole length of the wound, the leg lengths were checked against the other side and "
+           "were equal, the foot pulses were palpable at the end of the case, "
+           "two 10 mm drains were placed, the fascia was closed with 0 sutures and the skin with 3-0 nylon, and "
+           "the dressing was applied.")
+
+
+_PROC_NO_RECON = "PROCEDURE: Radical resection of the right distal femur."
+
+
+def test_a_negation_ends_where_a_run_on_sentence_goes_on_with_then(checker):
+    # "no frozen section was done, ..., then the distal femoral replacement was implanted": the
+    # implant is not negated; the sentence has moved on to the next step.
+    text = note(proc=_PROC_NO_RECON, desc=_RUN_ON.format(how="with a 13 x 125 mm cemented stem and a 75 mm body"))
+    assert item_status(checker, text, "reconstruction") == "met"
+
+
+def test_components_of_a_reconstruction_are_read_near_it_in_a_run_on_sentence(checker):
+    # Implanted "in the usual way": the drains and sutures later in the same run-on sentence are not its parts.
+    text = note(proc=_PROC_NO_RECON, desc=_RUN_ON.replace("no frozen section was sent, ", "").format(how="in the usual way"))
+    assert item_status(checker, text, "reconstruction") == "partial"

@@ -342,7 +342,12 @@ def _recon_window(view: NoteView, m: Mention) -> Span:
         end = where.end
     if BLANK_RECORD_RE.search(view.text, s, e):
         end = e
-    return s, end
+    # A run-on sentence of a whole operation, in commas: only the words near the reconstruction.
+    return max(s, m.start - _RECON_REACH), min(end, m.end + _RECON_REACH)
+
+
+#: How far from a reconstruction's words, inside its sentences, its components may be named.
+_RECON_REACH = 300
 
 
 def _in_operative_narrative(ctx: Context, char: int) -> bool:
