@@ -2500,3 +2500,19 @@ def test_components_of_a_reconstruction_are_read_near_it_in_a_run_on_sentence(ch
     # Implanted "in the usual way": the drains and sutures later in the same run-on sentence are not its parts.
     text = note(proc=_PROC_NO_RECON, desc=_RUN_ON.replace("no frozen section was sent, ", "").format(how="in the usual way"))
     assert item_status(checker, text, "reconstruction") == "partial"
+
+
+def _imaging_done_before(report) -> set:
+    """The modalities a report counts as studies done before this operation (present or historical, not follow-up)."""
+    return {f.attributes.get("modality") for f in report.findings
+            if f.kind == "imaging" and f.assertion in ("present", "historical") and f.attributes.get("timing") != "postoperative"}
+
+
+@pytest.mark.parametrize("plan", [
+    "PLAN:\n1. Touch-down weight bearing.\n2. Tc-99m bone scan 07/10; tumor board 07/16 with final pathology.",
+    "PLAN: Staging: PET-CT and a bone scan have been booked for the coming days.",
+])
+def test_imaging_still_to_come_in_the_plan_is_not_imaging_done_before(checker, plan):
+    report = checker.check(note(path=PARTS["path"] + "\n\n" + plan))
+    assert _imaging_done_before(report) == {"mri", "ct"}
+    assert next(i.status for i in report.checklist if i.id == "preop_imaging") == "met"

@@ -1360,8 +1360,21 @@ def reassert(view: NoteView, case: Case | None = None) -> None:
     _reassert_by_case(view, case)
     _superseded_pending(view)
     for m in view.of("IMAGING"):
-        if m.is_("present", "historical") and _after(view, m):
+        if m.is_("present", "historical") and (_after(view, m) or _still_to_do(view, m)):
             m.attrs["timing"] = "postoperative"  # follow-up imaging: not imaging that planned this operation
+
+
+# Words that report a study as done ("MRI reviewed", "CT showed ..."), in a plan's sentence.
+_REPORTED = re.compile(r"\b(?:was|were|has been|have been|showed|shows|demonstrat\w+|revealed|reviewed|obtained|performed|done|confirmed|noted|seen|available)\b", re.I)
+
+
+def _still_to_do(view: NoteView, m: Mention) -> bool:
+    """Imaging in the plan that no word reports as done ("Plan: CT chest and bone scan on Thursday"):
+    still to come, not imaging this operation was planned on."""
+    if m.place != "plan":
+        return False
+    s, e = view.sentence(m.sent)
+    return _REPORTED.search(view.text, s, e) is None
 
 
 # A reconstruction taken out today: "removal of the (old, infected) proximal femoral replacement",
