@@ -2516,3 +2516,12 @@ def test_imaging_still_to_come_in_the_plan_is_not_imaging_done_before(checker, p
     report = checker.check(note(path=PARTS["path"] + "\n\n" + plan))
     assert _imaging_done_before(report) == {"mri", "ct"}
     assert next(i.status for i in report.checklist if i.id == "preop_imaging") == "met"
+
+
+def test_a_length_at_which_the_bone_was_transected_is_the_resection_length():
+    from opnote.components.measurements import classify
+
+    text = "The femoral shaft was transected 160 mm below the tip of the greater trochanter, 3 cm distal to the lesion on the CT."
+    first, second = (text.index(x) for x in ("160 mm", "3 cm"))
+    assert classify(text, first, first + 6) == "resection_length"
+    assert classify(text, second, second + 4) == "margin_distance"

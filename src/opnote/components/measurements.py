@@ -44,7 +44,7 @@ _CUES = [
     ("bone_cut", re.compile(r"(?:tibial|femoral|patellar|distal femoral|proximal tibial|tibia|femur|patella) (?:cut|resurfacing)", re.I)),
     ("margin_distance", re.compile(r"margin|closest|nearest|beyond|cuff|(?:above|below|past|beyond|proximal to|distal to) (?:the )?(?:\w+ ){0,3}?(?:extent|edge|limit|tumou?r|lesion|signal|abnormality|hematoma|haematoma|mass|contamination|disease|recurrence)|proximal to the (?:tumor|lesion|mass)|distal to the (?:tumor|lesion|mass)|from the (?:tumor|lesion|mass)|of normal|of uninvolved|clearance|free of tumor by|around (?:the )?(?:tumou?r|lesion|mass)|away from (?:the )?(?:tumou?r|lesion|mass)", re.I)),
     ("specimen", re.compile(r"specimen", re.I)),
-    ("resection_length", re.compile(r"resection length|resect|osteot(?!omes?\b)\w*|\bcut\b|\bjt\.? line|length of (?:the )?(?:resection|bone|femur|segment)|bone (?:was )?(?:cut|removed)|from the joint line|joint line|(?<!body )(?<!spacer )segment|intercalary defect|defect measur|bone loss|femoral length|femur (?:was )?(?:removed|excised)|en bloc", re.I)),
+    ("resection_length", re.compile(r"resection length|resect|transect|osteot(?!omes?\b)\w*|\bcut\b|\bjt\.? line|length of (?:the )?(?:resection|bone|femur|segment)|bone (?:was )?(?:cut|removed)|from the joint line|joint line|(?<!body )(?<!spacer )segment|intercalary defect|defect measur|bone loss|femoral length|femur (?:was )?(?:removed|excised)|en bloc", re.I)),
     ("tumor", re.compile(r"tumou?r|mass|lesion|sarcoma|osteosarcoma|chondrosarcoma|extent|intramedullary|marrow|(?:soft[- ]tissue|extra-?osseous) component|\bcyst\b|\b(?!hae?matoma\b|seroma\b)[a-z]{3,}oma\b", re.I)),
 ]
 
