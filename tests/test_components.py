@@ -2525,3 +2525,15 @@ def test_a_length_at_which_the_bone_was_transected_is_the_resection_length():
     first, second = (text.index(x) for x in ("160 mm", "3 cm"))
     assert classify(text, first, first + 6) == "resection_length"
     assert classify(text, second, second + 4) == "margin_distance"
+
+
+@pytest.mark.parametrize("said", [
+    "Removal of the proximal femur prosthesis with the specimen.",
+    "The leg was removed together with the proximal femur prosthesis and the recurrent tumour.",
+    "Recurrent chondrosarcoma with a large soft tissue mass around the proximal femur prosthesis.",
+])
+def test_an_implant_taken_out_or_already_in_place_is_not_this_operations_reconstruction(checker, said):
+    text = ("PREOPERATIVE DIAGNOSIS: Recurrent chondrosarcoma of the left proximal femur.\n\n"
+            "PROCEDURE: Left hip disarticulation with a wide margin. " + said + "\n\n"
+            "DESCRIPTION OF PROCEDURE: Posterior gluteal flap. The hip capsule was divided near the acetabulum. " + said + " The flap was closed over two drains.\n")
+    assert "endoprosthesis" not in present_attrs(checker.check(text), "reconstruction", "kind")

@@ -1381,7 +1381,11 @@ def _still_to_do(view: NoteView, m: Mention) -> bool:
 # "the cement spacer was removed".
 _REMOVED_BEFORE = re.compile(
     r"\b(?:removal|removing|explant(?:ation|ing)?|extraction|excision) of (?:the |an? |her |his |their )?"
-    r"(?:(?:old|prior|previous|existing|index|infected|failed|loose(?:ned)?|broken|retained|original|antibiotic|cement|static|articulating)[ \t,]+){0,3}$",
+    r"(?:(?:old|prior|previous|existing|index|infected|failed|loose(?:ned)?|broken|retained|original|antibiotic|cement|static|articulating)[ \t,]+){0,3}"
+    r"(?:(?:proximal|distal|total|right|left|femur|femoral|tibia|tibial|knee|hip|modular|tumou?r|hinged|cemented|uncemented|mega)[ \t]+){0,3}$"
+    # "the leg was removed together with the proximal femur prosthesis and the recurrent tumour"
+    r"|\b(?:removed|explanted|taken out|amputated)[ \t]+(?:(?:together|en bloc|in continuity)[ \t]+)?with[ \t]+(?:the |an? |her |his |their )?"
+    r"(?:(?:old|prior|previous|existing|proximal|distal|total|right|left|femur|femoral|tibia|tibial|knee|hip)[ \t]+){0,3}$",
     re.I,
 )
 # ... or named further on in the list of what was taken out: "removal of deep hardware, right
@@ -1392,7 +1396,12 @@ _REMOVED_LIST = re.compile(
     re.I,
 )
 # An implant the patient already has: "retained right dynamic hip screw from a fracture in 2018".
-_RETAINED_BEFORE = re.compile(r"\b(?:retained|existing|indwelling|in-situ|in situ)[ \t]+(?:(?:right|left|[LR])[ \t]+)?$", re.I)
+_RETAINED_BEFORE = re.compile(
+    r"\b(?:retained|existing|indwelling|in-situ|in situ)[ \t]+(?:(?:right|left|[LR])[ \t]+)?$"
+    # a tumour "around the proximal femur prosthesis": the implant is already there
+    r"|\b(?:around|surrounding|encasing|abutting) (?:the |an? |her |his |their )?(?:(?:old|prior|previous|existing|proximal|distal|total|right|left|femur|femoral|tibia|tibial|knee|hip)[ \t]+){0,3}$",
+    re.I,
+)
 _HARDWARE_WORD = re.compile(r"\b(?:hardware|implants?|screws?|plates?|nails?|rods?|wires?|prosthes[ie]s|spacer|cement)\b", re.I)
 
 
