@@ -2537,3 +2537,25 @@ def test_an_implant_taken_out_or_already_in_place_is_not_this_operations_reconst
             "PROCEDURE: Left hip disarticulation with a wide margin. " + said + "\n\n"
             "DESCRIPTION OF PROCEDURE: Posterior gluteal flap. The hip capsule was divided near the acetabulum. " + said + " The flap was closed over two drains.\n")
     assert "endoprosthesis" not in present_attrs(checker.check(text), "reconstruction", "kind")
+
+
+_FIRST_STAGE = ("PREOPERATIVE DIAGNOSIS: Chronic periprosthetic joint infection (Staphylococcus epidermidis on aspiration) of a right "
+                "distal femoral replacement; osteosarcoma of the right distal femur resected in 2011, no disease since.\n\n"
+                "PROCEDURE: First stage of a two-stage revision: removal of the implant, debridement, antibiotic cement spacer.\n\n"
+                "DESCRIPTION OF PROCEDURE: The old incision was reopened. Hinge disassembled; body segment and distal femoral "
+                "component removed from the femoral stem taper. A gentamicin-loaded cement spacer was moulded across the knee.\n\n"
+                "PLAN: Second-stage reimplantation of a distal femoral replacement planned in about eight weeks.\n")
+
+
+def test_the_first_stage_of_a_revision_puts_in_a_spacer_and_no_endoprosthesis(checker):
+    # The failed implant (its infection), the parts taken out ("component removed from ...") and the
+    # second stage planned in eight weeks are not what this operation put in.
+    assert present_attrs(checker.check(_FIRST_STAGE), "reconstruction", "kind") == {"cement_spacer"}
+
+
+def test_what_comes_after_a_condition_is_still_a_plan(checker):
+    text = note(proc="PROCEDURE: Open biopsy of the right distal femur.",
+                desc="DESCRIPTION OF PROCEDURE: Open biopsy through a small incision in line with the future resection. "
+                     "If confirmed: neoadjuvant chemotherapy, then planned wide resection with a distal femoral replacement.",
+                path="SPECIMENS: Lesional tissue for permanent sections.")
+    assert "endoprosthesis" not in present_attrs(checker.check(text), "reconstruction", "kind")

@@ -1399,7 +1399,10 @@ _REMOVED_LIST = re.compile(
 _RETAINED_BEFORE = re.compile(
     r"\b(?:retained|existing|indwelling|in-situ|in situ)[ \t]+(?:(?:right|left|[LR])[ \t]+)?$"
     # a tumour "around the proximal femur prosthesis": the implant is already there
-    r"|\b(?:around|surrounding|encasing|abutting) (?:the |an? |her |his |their )?(?:(?:old|prior|previous|existing|proximal|distal|total|right|left|femur|femoral|tibia|tibial|knee|hip)[ \t]+){0,3}$",
+    r"|\b(?:around|surrounding|encasing|abutting) (?:the |an? |her |his |their )?(?:(?:old|prior|previous|existing|proximal|distal|total|right|left|femur|femoral|tibia|tibial|knee|hip)[ \t]+){0,3}$"
+    # what failed: "periprosthetic joint infection (...) of a right distal femoral replacement"
+    r"|\b(?:infection|loosening|failure|fracture|dislocation|wear|instability) (?:\([^()\n]{0,60}\) )?of (?:the |an? |her |his |their )?"
+    r"(?:(?:old|prior|previous|existing|index|proximal|distal|total|right|left|femur|femoral|tibia|tibial|knee|hip)[ \t]+){0,3}$",
     re.I,
 )
 _HARDWARE_WORD = re.compile(r"\b(?:hardware|implants?|screws?|plates?|nails?|rods?|wires?|prosthes[ie]s|spacer|cement)\b", re.I)
@@ -1409,7 +1412,7 @@ def _not_put_in(text: str, m: Mention) -> bool:
     """Whether a reconstruction mention names an implant taken out today or already in place."""
     if _REMOVED_BEFORE.search(text, max(0, m.start - 60), m.start) or _REMOVED_AFTER.match(text, m.end):
         return True
-    if _RETAINED_BEFORE.search(text, max(0, m.start - 40), m.start):
+    if _RETAINED_BEFORE.search(text, max(0, m.start - 120), m.start):
         return True
     listed = _REMOVED_LIST.search(text, max(0, m.start - 80), m.start)
     return listed is not None and _HARDWARE_WORD.search(listed.group("what")) is not None
@@ -1417,7 +1420,7 @@ def _not_put_in(text: str, m: Mention) -> bool:
 
 _REMOVED_AFTER = re.compile(
     r"(?:,?[ \t]+(?:and|&)[ \t]+(?:(?!\b(?:was|were)\b)[^.;:\n]){1,40}?)?"  # "the hip screw and its side plate were removed"
-    r"[ \t]+(?:was|were) (?:then |subsequently |carefully )?(?:removed|explanted|extracted|taken out)\b",
+    r"[ \t]+(?:(?:was|were) )?(?:then |subsequently |carefully )?(?:removed|explanted|extracted|taken out)\b",
     re.I,
 )
 
