@@ -2559,3 +2559,26 @@ def test_what_comes_after_a_condition_is_still_a_plan(checker):
                      "If confirmed: neoadjuvant chemotherapy, then planned wide resection with a distal femoral replacement.",
                 path="SPECIMENS: Lesional tissue for permanent sections.")
     assert "endoprosthesis" not in present_attrs(checker.check(text), "reconstruction", "kind")
+
+
+@pytest.mark.parametrize(("stage", "kinds"), [
+    ("Insertion of an articulating antibiotic-loaded cement spacer. Definitive distal femoral replacement planned as a "
+     "second stage in about six weeks once cultures are known.", {"cement_spacer"}),
+    ("Second stage: removal of the cement spacer and implantation of an expandable distal femoral replacement with a "
+     "cemented stem.", {"endoprosthesis"}),
+])
+def test_a_later_stage_of_a_staged_reconstruction_is_not_put_in_today(checker, stage, kinds):
+    text = note(proc="PROCEDURE: Wide resection of the right distal femur. " + stage,
+                desc=_NO_FROZEN_DESC.replace(" A cemented distal femoral replacement was implanted.", ""))
+    assert present_attrs(checker.check(text), "reconstruction", "kind") == kinds
+
+
+@pytest.mark.parametrize("said", [
+    "Right lower extremity, above-knee amputation, with distal femoral replacement in situ, to pathology.",
+    "The hip was disarticulated, bringing the proximal femoral replacement and its bipolar head out with the limb.",
+    "Recurrent sarcoma around a chronically infected proximal femoral replacement.",
+])
+def test_the_old_implant_in_an_amputated_limb_is_not_a_reconstruction(checker, said):
+    text = ("PREOPERATIVE DIAGNOSIS: Recurrent osteosarcoma of the right femur.\n\nPROCEDURE: Right hip disarticulation.\n\n"
+            "DESCRIPTION OF PROCEDURE: " + said + " The flap was closed over two drains.\n")
+    assert "endoprosthesis" not in present_attrs(checker.check(text), "reconstruction", "kind")

@@ -1357,6 +1357,8 @@ def reassert(view: NoteView, case: Case | None = None) -> None:
     for m in view.of("RECON"):
         if m.is_("present") and _not_put_in(view.text, m):
             m.assertion = "historical"  # "removal of the proximal femoral replacement": taken out, not put in
+        elif m.is_("present") and _later_stage(view, m):
+            m.assertion = "hypothetical"  # "second-stage distal femoral replacement once cultures are negative"
     _reassert_by_case(view, case)
     _superseded_pending(view)
     for m in view.of("IMAGING"):
@@ -1384,6 +1386,8 @@ _REMOVED_BEFORE = re.compile(
     r"(?:(?:old|prior|previous|existing|index|infected|failed|loose(?:ned)?|broken|retained|original|antibiotic|cement|static|articulating)[ \t,]+){0,3}"
     r"(?:(?:proximal|distal|total|right|left|femur|femoral|tibia|tibial|knee|hip|modular|tumou?r|hinged|cemented|uncemented|mega)[ \t]+){0,3}$"
     # "the leg was removed together with the proximal femur prosthesis and the recurrent tumour"
+    # "the explanted distal femoral replacement", "a chronically infected proximal femoral replacement"
+    r"|\b(?:explanted|retrieved|failed|infected|loose(?:ned)?)[ \t]+(?:(?:proximal|distal|total|right|left|femur|femoral|tibia|tibial|knee|hip|modular|tumou?r|hinged|cemented|uncemented|mega)[ \t]+){0,3}$"
     r"|\b(?:removed|explanted|taken out|amputated)[ \t]+(?:(?:together|en bloc|in continuity)[ \t]+)?with[ \t]+(?:the |an? |her |his |their )?"
     r"(?:(?:old|prior|previous|existing|proximal|distal|total|right|left|femur|femoral|tibia|tibial|knee|hip)[ \t]+){0,3}$",
     re.I,
@@ -1418,9 +1422,24 @@ def _not_put_in(text: str, m: Mention) -> bool:
     return listed is not None and _HARDWARE_WORD.search(listed.group("what")) is not None
 
 
+# A staged reconstruction's later stage, and a word that puts it later: "Definitive distal femoral
+# replacement planned as a second stage", "second stage DFR once cultures ... are known".
+_LATER_STAGE = re.compile(r"\bsecond[- ]stage\b|\b(?:stage (?:2|two|ii))\b", re.I)
+_LATER_WORD = re.compile(r"\b(?:planned|plan|will|would|once|when|later|readmission|re-?admission|in (?:about |approximately |some )?(?:\w+ )?(?:weeks?|months?)|after (?:completion|eradication|chemotherapy|radiotherapy|cultures?|adjuvant|the infection)|following (?:completion|eradication|chemotherapy))\b", re.I)
+
+
+def _later_stage(view: NoteView, m: Mention) -> bool:
+    s, e = view.sentence(m.sent)
+    lo, hi = max(s, m.start - 80), min(e, m.end + 80)
+    return _LATER_STAGE.search(view.text, lo, hi) is not None and _LATER_WORD.search(view.text, s, e) is not None
+
+
 _REMOVED_AFTER = re.compile(
     r"(?:,?[ \t]+(?:and|&)[ \t]+(?:(?!\b(?:was|were)\b)[^.;:\n]){1,40}?)?"  # "the hip screw and its side plate were removed"
-    r"[ \t]+(?:(?:was|were) )?(?:then |subsequently |carefully )?(?:removed|explanted|extracted|taken out)\b",
+    r"[ \t]+(?:(?:was|were) )?(?:then |subsequently |carefully )?(?:removed|explanted|extracted|taken out)\b"
+    # "above-knee amputation, with distal femoral replacement in situ"; "bringing the proximal femoral
+    # replacement and its bipolar head out with the limb"
+    r"|[ \t]+(?:in situ|in-situ)\b|(?:[ \t]+(?:and|with)[ \t]+[^.;:\n]{1,40}?)?[ \t]+out[ \t]+with[ \t]+the[ \t]+(?:limb|leg|specimen|amputated)",
     re.I,
 )
 
