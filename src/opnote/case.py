@@ -1341,6 +1341,15 @@ def _after_in(m: Mention) -> int:
     return 30 if m.place in ("procedure", "implants") else 160
 
 
+def _reassert_recon(view: NoteView) -> None:
+    """Reconstructions not put in today: taken out or already in place, or a later stage."""
+    for m in view.of("RECON"):
+        if m.is_("present") and _not_put_in(view.text, m):
+            m.assertion = "historical"  # "removal of the proximal femoral replacement": taken out, not put in
+        elif m.is_("present") and _later_stage(view, m):
+            m.assertion = "hypothetical"  # "second-stage distal femoral replacement once cultures are negative"
+
+
 def reassert(view: NoteView, case: Case | None = None) -> None:
     """Give findings the assertion the case model read: of an earlier operation -> historical, an
     option discussed -> hypothetical. The report's findings then say what the items judged."""
@@ -1354,11 +1363,7 @@ def reassert(view: NoteView, case: Case | None = None) -> None:
             m.assertion = "hypothetical"
         elif m.is_("historical"):
             m.assertion = "present"  # "underwent wide excision" today: ConText's cue word, not a time
-    for m in view.of("RECON"):
-        if m.is_("present") and _not_put_in(view.text, m):
-            m.assertion = "historical"  # "removal of the proximal femoral replacement": taken out, not put in
-        elif m.is_("present") and _later_stage(view, m):
-            m.assertion = "hypothetical"  # "second-stage distal femoral replacement once cultures are negative"
+    _reassert_recon(view)
     _reassert_by_case(view, case)
     _superseded_pending(view)
     for m in view.of("IMAGING"):
