@@ -2446,10 +2446,12 @@ _TERSE = ("Dx: R distal femur osteosarcoma, biopsy proven.\n"
           "DFR cemented, patellar tendon reattached.\n")
 
 
-def test_a_consent_field_ends_where_the_operation_narrative_starts(checker):
+@pytest.mark.parametrize("start", ["Lat decub, R side up.", "Ant thigh incision incl Bx tract."])
+def test_a_consent_field_ends_where_the_operation_narrative_starts(checker, start):
     # Lines joined, no heading follows the consent: the frozen section dictated after the
-    # positioning is the operation's, not something said in the consent.
-    for version in (_TERSE, _joined(_TERSE)):
+    # positioning (or the incision) is the operation's, not something said in the consent.
+    terse = _TERSE.replace("Lat decub, R side up.", start)
+    for version in (terse, _joined(terse)):
         assert item_status(checker, version, "frozen_section") == "met"
 
 
