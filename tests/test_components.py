@@ -2584,3 +2584,15 @@ def test_the_old_implant_in_an_amputated_limb_is_not_a_reconstruction(checker, s
     text = ("PREOPERATIVE DIAGNOSIS: Recurrent osteosarcoma of the right femur.\n\nPROCEDURE: Right hip disarticulation.\n\n"
             "DESCRIPTION OF PROCEDURE: " + said + " The flap was closed over two drains.\n")
     assert "endoprosthesis" not in present_attrs(checker.check(text), "reconstruction", "kind")
+
+
+def test_a_title_in_capitals_keeps_its_line_before_a_title_case_heading_when_joined(checker):
+    text = ("REVISION R DFR\n"
+            "Hx: 27M, R distal femur osteosarcoma 2012, wide resection + DFR elsewhere; NED, MRI + CT chest 01/25 clear.\n"
+            "Now: stem loosening on CT, aspirate negative.\n"
+            "Consent: revision R DFR (stem + bushings), risks infection, fracture. Signed.\n"
+            "Old incision reopened, scar excised. Capsule opened, hinge disassembled. Loose stem removed with its cement "
+            "mantle; canal reamed and cleaned. New 15 x 150 mm cemented stem and new bushings, hinge reassembled, stable "
+            "through the arc of motion. Closure in layers over a drain.\n")
+    for version in (text, _joined(text)):
+        assert checker.check(version).case.operation.value == "revision"

@@ -769,6 +769,11 @@ def _joined_leaders(text: str, taken: set[int]) -> list[tuple[int, int, str]]:
     return found
 
 
+# A title in capitals right before a heading in Title case, lines joined ("REVISION R DFR Hx: 27M"):
+# the title's line ended there.
+_CAPS_TITLE_BEFORE = re.compile(r"\b[A-Z]{2,}(?:[ \t]+[A-Z0-9]+)+[ \t]+\Z")
+
+
 def _inline_headings(
     text: str, at_line_start: list[tuple[int, int]], joined: bool = False, lower: str | None = None,
 ) -> list[tuple[int, int, str]]:
@@ -795,7 +800,7 @@ def _inline_headings(
         # All lines joined: a heading in Title Case with its colon is a heading wherever it stands.
         # ... and a single Title-case heading word with its colon right after a full stop
         # ("Same. Operation: Right above-knee amputation").
-        stop_before = bool(re.search(r"[.;]\s*$", text[max(0, start - 3):start]))
+        stop_before = bool(re.search(r"[.;]\s*$", text[max(0, start - 3):start])) or (joined and _CAPS_TITLE_BEFORE.search(text, max(0, start - 40), start) is not None)
         titled = joined and head[:1].isupper() and (" " in head.strip() or head.lower() in STRONG_HEADINGS or stop_before)
         if spoken or caps or after_stop or titled:
             found.append((start, start, "\n"))
