@@ -2596,3 +2596,18 @@ def test_a_title_in_capitals_keeps_its_line_before_a_title_case_heading_when_joi
             "through the arc of motion. Closure in layers over a drain.\n")
     for version in (text, _joined(text)):
         assert checker.check(version).case.operation.value == "revision"
+
+
+_PICK_LIST_FORM = ("Laterality:        X Right      Left      Bilateral\n"
+                   "Site:                Proximal femur    X Distal femur      Other\n"
+                   "Procedure:           Curettage + cement      Intramedullary nail    X Wide resection      Amputation\n"
+                   "Margin intent:       Intralesional      Marginal    X Wide\n")
+
+
+def test_a_pick_list_keeps_only_its_marked_options_when_the_lines_are_joined(checker):
+    # Joined, the unmarked last option ("Amputation") runs into the next field's label; it is
+    # still an option not chosen, not the operation.
+    text = note(proc=_PICK_LIST_FORM + "PROCEDURE: Radical resection of the right distal femur with distal femoral replacement.")
+    for version in (text, _joined(text)):
+        report = checker.check(version)
+        assert report.case.operation.value == "radical_resection" and report.verdict == "ready"

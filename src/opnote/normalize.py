@@ -1182,18 +1182,30 @@ _PICK_LABEL = re.compile(r"[ \t\u00a0]*[A-Za-z][A-Za-z0-9 \u00a0/&()'-]{0,40}:[ 
 _PICK_HINT = re.compile(r"(?:^|[ \t\u00a0]{2}|:[ \t\u00a0]*)" + _TICK + r"[ \t\u00a0]+\S", re.M)
 
 
-def _pick_list_pass(c: Canonical) -> Canonical:
+def _pick_list_pass(c: Canonical, joined: bool = False) -> Canonical:
     """A pick-list row states only its marked options: the others (still printed by the export)
     become spaces of the same length, and so do the marks. A row is a field's options parted by
-    gaps of two or more spaces or a tab, at least one of them marked and one not."""
+    gaps of two or more spaces or a tab, at least one of them marked and one not. With ``joined``
+    (the note's lines joined into one), a row runs from one field's label to the next's."""
     text = c.text
     if not _PICK_HINT.search(text):
         return c
     gap = _PICK_GAP_SPACED if text.count("  ") * 3 > text.count(" ") else _PICK_GAP
     found: list[tuple[int, int, str]] = []
-    for line in re.finditer(r"[^\n]+", text):
-        found += _pick_row_edits(text, line.start(), line.end(), gap)
+    for lo, hi in (_joined_rows(text) if joined else ((m.start(), m.end()) for m in re.finditer(r"[^\n]+", text))):
+        found += _pick_row_edits(text, lo, hi, gap)
     return _apply(c, found) if found else c
+
+
+# A field's label on a joined line: a capitalized word and up to three in lower case, then a colon
+# ("... X Intercalary (segmental) resection      Amputation Margin intent:   Intralesional ...").
+_JOINED_FIELD_LABEL = re.compile(r"(?<![\w(])[A-Z][A-Za-z0-9/&()'-]*(?:[ \t]+[a-z0-9/&()'-]+){0,3}:(?=[ \t])")
+
+
+def _joined_rows(text: str) -> list[tuple[int, int]]:
+    """The stretches of a joined line from one field's label to the next's."""
+    starts = [m.start() for m in _JOINED_FIELD_LABEL.finditer(text)]
+    return list(zip(starts, starts[1:] + [len(text)], strict=True))
 
 
 def _pick_row_edits(text: str, lo: int, hi: int, gaps: re.Pattern[str]) -> list[tuple[int, int, str]]:
@@ -1281,7 +1293,11 @@ def canonical(text: str) -> Canonical:
     if _gaps_are_breaks(text):
         # Lines joined into one: the double spaces left by blank lines become line ends again;
         # nothing was hard-wrapped, so no line is joined back.
-        first = _checkbox_pass(_export_pass(_char_pass(text, True)), joined=True)
+        picked = _pick_list_pass(Canonical(text, text), joined=True)
+        chars = _char_pass(picked.text, True)
+        if picked.text != text:
+            chars = _compose(picked, chars.text, list(chars._edits))
+        first = _checkbox_pass(_export_pass(chars), joined=True)
         return _heading_pass(_word_pass(_spoken_pass(_scan_pass(first))), gap_lines=True)
     # Fixed-width cuts are measured on the text as it came (the character pass evens out spaces).
     pre = _pick_list_pass(_fixed_width_pass(Canonical(text, text)))
