@@ -2400,31 +2400,31 @@ def _no_length(**parts: str) -> str:
     return note(desc=PARTS["desc"].replace(" The femur was osteotomized 15 cm from the joint line.", ""), **parts)
 
 
-def test_the_last_unticked_option_of_a_joined_line_does_not_take_the_next_sentence(checker):
-    # Joined, "[ ] CT chest" runs on into the next line's sentence; only "CT chest" is the
-    # unticked option, and the lesion's size after it stays in the note.
-    text = _no_length(path=PARTS["path"] + "\n\nImaging before surgery:  [x] MRI right femur   [ ] CT chest\n"
-                      "Lytic lesion 8.5 cm in the distal metaphysis, no fracture.")
+_SIZE_ONLY_LAYOUTS = {
+    # Joined, "[ ] CT chest" runs on into the next line's sentence; only "CT chest" is the unticked
+    # option, and the lesion's size after it stays in the note.
+    "last unticked option": {"path": PARTS["path"] + "\n\nImaging before surgery:  [x] MRI right femur   [ ] CT chest\n"
+                                     "Lytic lesion 8.5 cm in the distal metaphysis, no fracture."},
+    # "studies" reads as the literature only with the words that say so; a STUDIES heading run into
+    # its first line is the patient's imaging.
+    "STUDIES heading": {"path": PARTS["path"] + "\n\nSTUDIES\nRadiograph of the right femur: lytic lesion of 8 cm with cortical destruction."},
+    "table without a separator row": {"pre": "DIAGNOSIS\n| Field                 | Value                      |\n"
+                                             "| Diagnosis             | Osteosarcoma               |\n"
+                                             "| Laterality            | Right                      |\n"
+                                             "| Tumour size           | 11 x 7 x 6 cm              |\n"},
+}
+
+
+@pytest.mark.parametrize("layout", list(_SIZE_ONLY_LAYOUTS))
+def test_a_tumor_size_in_a_form_layout_is_read_as_written_and_joined(checker, layout):
+    text = _no_length(**_SIZE_ONLY_LAYOUTS[layout])
     for version in (text, _joined(text)):
         assert item_status(checker, version, "resection_dimensions") == "partial"
 
 
-def test_a_studies_heading_does_not_make_its_findings_a_discussion(checker):
-    # "studies" reads as the literature only with the words that say so ("published studies",
-    # "studies have shown"); a STUDIES heading run into its first line is the patient's imaging.
-    text = _no_length(path=PARTS["path"] + "\n\nSTUDIES\nRadiograph of the right femur: lytic lesion of 8 cm with cortical destruction.")
-    for version in (text, _joined(text)):
-        assert item_status(checker, version, "resection_dimensions") == "partial"
+def test_studies_of_the_literature_are_a_discussion(checker):
     told = _no_length(path=PARTS["path"] + "\n\nPublished studies have shown a resection 12 cm long to be enough for such tumors.")
     assert item_status(checker, told, "resection_dimensions") == "missing"
-
-
-def test_a_table_without_a_separator_row_keeps_its_rows_when_the_lines_are_joined(checker):
-    table = ("DIAGNOSIS\n| Field                 | Value                      |\n| Diagnosis             | Osteosarcoma               |\n"
-             "| Laterality            | Right                      |\n| Tumour size           | 11 x 7 x 6 cm              |\n")
-    text = _no_length(pre=table)
-    for version in (text, _joined(text)):
-        assert item_status(checker, version, "resection_dimensions") == "partial"
 
 
 def test_form_fields_in_capitals_with_dot_leaders_keep_their_lines_when_joined(checker):
