@@ -123,6 +123,19 @@ def test_a_printed_page_break_inside_a_sentence_is_taken_out():
     assert "reported as negative for tumor" in c.text and "Page" not in c.text
 
 
+def test_a_page_break_with_a_running_header_is_taken_out_when_the_lines_are_joined():
+    # Joined, the footer's and the running header's column gaps split them into short lines in
+    # capitals; the sentence the break cut still goes on.
+    raw = ("Osteotomy made 17 cm above the joint line, specimen 170 mm long. Frozen section of the femoral marrow margin was reported by Dr Q. Lindqvist as\n\n"
+           + "-" * 60 + "\nST ALDRIC HOSPITAL        CONFIDENTIAL        Page 1 of 3\n" + "-" * 60 + "\n"
+           "ST ALDRIC HOSPITAL  -  Operative Note (continued)  DRUMMOND-ASARE L  SA-2270018\n\n"
+           "negative for tumour - no atypical cells seen.\n\nReconstruction  Canal reamed to 15 mm, distal femoral replacement cemented.\n")
+    joined = re.sub(r"[ \t]*\n[ \t]*", " ", raw).strip() + "\n"
+    for version in (raw, joined):
+        c = canonical(version)
+        assert "Lindqvist as negative for tumor" in c.text and "Page" not in c.text and "SA-2270018" not in c.text
+
+
 def test_scanned_words_are_repaired_to_words_of_the_rules():
     c = canonical("Pre op diagnosis: Grade 2 chondrosarcorna 1eft distal femur, no turnour in the canal. Turn the leg.")
     assert "chondrosarcoma left distal femur, no tumor in the canal. Turn the leg." in c.text

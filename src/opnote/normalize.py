@@ -1312,7 +1312,7 @@ def canonical(text: str) -> Canonical:
 # A page break printed into the text: separator rules, "Page 2 of 3" lines, the running header
 # ("ST ALDRIC DISTRICT HOSPITAL - Operative Note (continued)", "CONFIDENTIAL").
 _PAGE_LINE = re.compile(
-    r"^[ \t]*(?:[-_=*~]{8,}[ \t]*|[^\n]*\bpage[ \t]+\d{1,3}[ \t]*(?:of|/)[ \t]*\d{1,3}\b[^\n]*|[^\n]*\(continued\)[^\n]*|[^\n]*\bconfidential\b[^\n]{0,60})$",
+    r"^[ \t]*(?:[-_=*~]{8,}(?:[ \t]+[A-Z][A-Z0-9 .,'/&()#-]{0,40})?[ \t]*|[^\n]*\bpage[ \t]+\d{1,3}[ \t]*(?:of|/)[ \t]*\d{1,3}\b[^\n]*|[^\n]*\(continued\)[^\n]*|[^\n]*\bconfidential\b[^\n]{0,60})$",
     re.I | re.M,
 )
 # A word broken at the end of a line by a hyphen ("compo-" / "nent").
@@ -1341,6 +1341,28 @@ def _ocr_repair(word: str, known: frozenset[str]) -> str | None:
     return None
 
 
+# A short line of a running header: capitals, digits and a few marks, no colon ("DRUMMOND-ASARE L",
+# "SA-2270018", a lone dash left between two column gaps).
+_HEADER_BIT = re.compile(r"[ \t]*(?:[A-Z0-9][A-Z0-9 .,'/&()#-]{0,40}|-)[ \t]*")
+
+
+def _header_lines_only(text: str, lo: int, hi: int) -> bool:
+    return all(not line.strip() or _HEADER_BIT.fullmatch(line) for line in text[lo:hi].split("\n"))
+
+
+def _header_tail(text: str, end: int) -> int:
+    """The end of a page break's run of lines, past the running header's short lines in capitals
+    after it when the sentence the break cut goes on in lower case after them."""
+    pos = end
+    for m in re.finditer(r"\n([^\n]*)", text[end:end + 300]):
+        line = m.group(1)
+        if not line.strip() or _HEADER_BIT.fullmatch(line):
+            pos = end + m.end()
+            continue
+        return pos if line.lstrip()[:1].islower() else end
+    return end
+
+
 def _scan_pass(c: Canonical) -> Canonical:
     """A note printed or scanned before it was sent: page breaks in the middle of a sentence
     removed (the sentence goes on after them), words hyphenated at a line end joined, and words an
@@ -1357,11 +1379,13 @@ def _scan_pass(c: Canonical) -> Canonical:
             start = lines[k].start()
             end = lines[k].end()
             j = k
-            # a run of page lines, blank lines between them
-            while j + 1 < len(lines) and not text[end:lines[j + 1].start()].strip():
+            # a run of page lines, blank lines between them (or the running header's short lines in
+            # capitals, which a note with its lines joined has split at its column gaps)
+            while j + 1 < len(lines) and _header_lines_only(text, end, lines[j + 1].start()):
                 j += 1
                 end = lines[j].end()
             if any(re.search(r"\bpage\b|\(continued\)", m.group(0), re.I) for m in lines[k:j + 1]):
+                end = _header_tail(text, end)
                 before = text[:start].rstrip()
                 after_start = end + (len(text[end:]) - len(text[end:].lstrip()))
                 nxt = text[after_start:after_start + 1]
