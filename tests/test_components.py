@@ -2611,3 +2611,13 @@ def test_a_pick_list_keeps_only_its_marked_options_when_the_lines_are_joined(che
     for version in (text, _joined(text)):
         report = checker.check(version)
         assert report.case.operation.value == "radical_resection" and report.verdict == "ready"
+
+
+def test_prophylaxis_negates_only_the_words_just_before_it(checker):
+    # "VTE prophylaxis: SCD contralateral leg" on a joined verification block must not deny the
+    # side marked on the thigh a few fields before it.
+    block = ("PRE-PROCEDURE VERIFICATION:\n  Consent reviewed and signed: Yes\n  Site marked: LEFT thigh, surgeon initials, "
+             "verified at time-out\n  Antibiotic within 60 min: Cefazolin 2 g\n  VTE prophylaxis: SCD contralateral leg\n")
+    text = note(proc=PARTS["proc"] + "\n\n" + block, desc=PARTS["desc"] + " " + "The wound was irrigated and closed in layers over a drain. " * 4)
+    for version in (text, _joined(text)):
+        assert_side_conflict(checker.check(version), "right", "left")
