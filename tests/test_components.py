@@ -2621,3 +2621,15 @@ def test_prophylaxis_negates_only_the_words_just_before_it(checker):
     text = note(proc=PARTS["proc"] + "\n\n" + block, desc=PARTS["desc"] + " " + "The wound was irrigated and closed in layers over a drain. " * 4)
     for version in (text, _joined(text)):
         assert_side_conflict(checker.check(version), "right", "left")
+
+
+_FLAGS_FORM = ("Frozen section: [ ] Yes  [x] No\nReason: Diagnosis already established by CT-guided biopsy;\n  no tissue taken today.\n\n"
+               "Resection performed: N\nCurettage / cement: N\n")
+
+
+def test_flags_answered_no_and_a_frozen_section_not_sent_with_its_reason_survive_joined_lines(checker):
+    text = note(desc=_NO_FROZEN_DESC, path=PARTS["path"] + "\n\n" + _FLAGS_FORM)
+    for version in (text, _joined(text)):
+        c = canonical(version)
+        assert "No Resection performed." in c.text and "No Curettage / cement." in c.text
+        assert item_status(checker, version, "frozen_section") == "met"

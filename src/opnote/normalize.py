@@ -1253,8 +1253,13 @@ def _fixed_width_pass(c: Canonical) -> Canonical:
 
 _XML_FIELD = re.compile(r'<Field name="([^"<>]{1,60})">|</Field>|^<[/?]?[A-Za-z][^<>\n]{0,300}>[ \t]*$', re.M)
 _JSON_FIELD = re.compile(r'^\{\s*"field"\s*:\s*"([^"\n]{1,60})"\s*,\s*"value"\s*:\s*("(?:[^"\\\n]|\\.)*"|true|false|null|-?[\d.]+)\s*\}[ \t]*$', re.M)
-_NO_FLAG_HINT = re.compile(r":[ \t]*N[ \t]*$", re.M)
-_NO_FLAG = re.compile(r"^([A-Za-z][A-Za-z /&()-]{1,40}):[ \t]*N[ \t]*$", re.M)
+_NO_FLAG_HINT = re.compile(r":[ \t]*N(?:[ \t]*$|[ \t]+[A-Z])", re.M)
+# ... at a line's end, or followed by the next flag on a line that joined several ("Resection
+# performed: N Curettage / cement: N").
+_NO_FLAG = re.compile(
+    r"(?:^([A-Za-z][A-Za-z /&()-]{1,40})|(?<=[ \t])([A-Z][A-Za-z /&()-]{1,40}?)):[ \t]*N(?:[ \t]*$|(?=[ \t]+[A-Z][A-Za-z /&()-]{1,40}:[ \t]*[YN]\b))",
+    re.M,
+)
 # "KEY=" at a line start (its leading space kept) or after a ";" (which becomes a line end).
 _KEY_VALUE = re.compile(r"(?:^(?P<lead> ?)|; ?)(?P<key>[A-Z][A-Z0-9_]{1,30})=(?!=)", re.M)
 
@@ -1279,7 +1284,7 @@ def _export_pass(c: Canonical) -> Canonical:
             found.append((m.start(), m.end(), f"{_field_name(m.group(1))}: {value}"))
     if _NO_FLAG_HINT.search(text):
         for m in _NO_FLAG.finditer(text):  # "Curettage / cement: N": a flag answered no
-            found.append((m.start(), m.end(), f"No {m.group(1).strip()}."))
+            found.append((m.start(), m.end(), f"No {(m.group(1) or m.group(2)).strip()}."))
     keys = list(_KEY_VALUE.finditer(text)) if "=" in text else []
     if len(keys) >= 5:
         for m in keys:

@@ -84,7 +84,7 @@ IMAGING_NEGATION_RE = re.compile(
 # ... unless the study is named as the source of a negative finding ("no CT evidence of ...").
 IMAGING_FINDING_AFTER = re.compile(r"\s*(?:scan\s+|imaging\s+)?(?:evidence|findings?|signs?|abnormalit\w*|features?)\b", re.I)
 _NEXT_FIELD_ON_LINE = re.compile(r"\s(?:\d{1,2}[.)](?:\s|$)|[A-Z][A-Za-z /()-]{0,30}:)")
-NONE_RE = re.compile(r"^[\s:\-]*(?:none|nil|not sent|not performed|not obtained|not done|not requested|no (?:frozens?|frozen sections?|specimens?|samples?)\b|no\.?\s*(?:\n|$))", re.I)
+NONE_RE = re.compile(r"^[\s:\-]*(?:none|nil|not sent|not performed|not obtained|not done|not requested|no (?:frozens?|frozen sections?|specimens?|samples?)\b|no\.?\s*(?:\n|$)|no\.?[ \t]+(?=reasons?\b))", re.I)
 
 _FS_RESULTS = [
     ("pending", r"pending|awaiting|await|to follow|deferred|defer(?:red)? to permanents?|not yet (?:available|back)"),
