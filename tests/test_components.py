@@ -2633,3 +2633,11 @@ def test_flags_answered_no_and_a_frozen_section_not_sent_with_its_reason_survive
         c = canonical(version)
         assert "No Resection performed." in c.text and "No Curettage / cement." in c.text
         assert item_status(checker, version, "frozen_section") == "met"
+
+
+@pytest.mark.parametrize("field", ["Frozen: N/A\nDisposition: PACU, then the ward", "Frozen section .............. N/A\nReamings .................... Sent for permanent histology"])
+def test_a_frozen_section_field_left_blank_stays_blank_when_the_lines_are_joined(checker, field):
+    text = note(desc=_NO_FROZEN_DESC, path=PARTS["path"] + "\n\n" + field)
+    for version in (text, _joined(text)):
+        assert item_status(checker, version, "frozen_section") == "missing"
+        assert [i.message for i in checker.check(version).checklist if i.id == "frozen_section"] == ["The frozen-section field is left blank."]

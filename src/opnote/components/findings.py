@@ -83,7 +83,7 @@ IMAGING_NEGATION_RE = re.compile(
 )
 # ... unless the study is named as the source of a negative finding ("no CT evidence of ...").
 IMAGING_FINDING_AFTER = re.compile(r"\s*(?:scan\s+|imaging\s+)?(?:evidence|findings?|signs?|abnormalit\w*|features?)\b", re.I)
-_NEXT_FIELD_ON_LINE = re.compile(r"\s(?:\d{1,2}[.)](?:\s|$)|[A-Z][A-Za-z /()-]{0,30}:)")
+_NEXT_FIELD_ON_LINE = re.compile(r"\s(?:\d{1,2}[.)](?:\s|$)|[A-Z][A-Za-z /()-]{0,30}:|[A-Z][A-Za-z][A-Za-z ()-]{0,30}?[ \t]*\.{3,})")
 NONE_RE = re.compile(r"^[\s:\-]*(?:none|nil|not sent|not performed|not obtained|not done|not requested|no (?:frozens?|frozen sections?|specimens?|samples?)\b|no\.?\s*(?:\n|$)|no\.?[ \t]+(?=reasons?\b))", re.I)
 
 _FS_RESULTS = [
@@ -415,6 +415,8 @@ class OpnoteFindings:
             hdr = ctx.header_of(span)
             if hdr is not None:
                 _read_header_field(rec, ctx.text, hdr)
+            elif label == "FROZEN" and _BLANK_FIELD_AFTER.match(ctx.text, span.end_char):
+                rec["blank_template"] = True  # "Frozen: N/A Disposition: ..." (a form's lines joined)
             if not self._label_attributes(rec, span, doc, ctx, hdr):
                 continue
             if rec.get("blank_template"):
@@ -651,6 +653,14 @@ def _longest_per_label(cands: list[Span]) -> list[Span]:
         kept.extend(filter_spans(spans))
     kept.sort(key=lambda s: (s.start_char, -s.end_char))
     return kept
+
+
+# A field left blank mid-line, up to the next field: "Frozen: N/A Disposition: ...", "Frozen section
+# .......... N/A 7. Implants", once a form's lines were joined.
+_BLANK_FIELD_AFTER = re.compile(
+    r"[ \t]*(?:\.{2,}[ \t]*:?|:)[ \t]*(?i:n/?a|not applicable|tbd|_{2,}|\*{3})[ \t]*"
+    r"(?:$|\n|(?=[A-Z][A-Za-z /()-]{0,30}:|\d{1,2}[.)]\s|\[|[A-Z][A-Za-z /()-]{0,30}?[ \t]*\.{2,}))"
+)
 
 
 def _read_header_field(rec: FindingRecord, text: str, hdr: Header) -> None:
