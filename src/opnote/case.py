@@ -1344,9 +1344,11 @@ def _after_in(m: Mention) -> int:
 def _reassert_recon(view: NoteView) -> None:
     """Reconstructions not put in today: taken out or already in place, or a later stage."""
     for m in view.of("RECON"):
-        if m.is_("present") and _not_put_in(view.text, m):
+        if not m.is_("present"):
+            continue
+        if _not_put_in(view.text, m):
             m.assertion = "historical"  # "removal of the proximal femoral replacement": taken out, not put in
-        elif m.is_("present") and _later_stage(view, m):
+        elif _later_stage(view, m):
             m.assertion = "hypothetical"  # "second-stage distal femoral replacement once cultures are negative"
 
 
@@ -1384,17 +1386,29 @@ def _still_to_do(view: NoteView, m: Mention) -> bool:
     return _REPORTED.search(view.text, s, e) is None
 
 
+# The words that may stand between an article and an implant's name: its bone and side, the kind of
+# implant, and that it is the old one. Each pattern below takes up to three of them.
+_ARTICLE = r"(?:the |an? |her |his |their )?"
+_SITE_WORDS = "proximal|distal|total|right|left|femur|femoral|tibia|tibial|knee|hip"
+_IMPLANT_WORDS = _SITE_WORDS + "|modular|tumou?r|hinged|cemented|uncemented|mega"
+_OLD_WORDS = "old|prior|previous|existing"
+
+
+def _up_to_three(words: str) -> str:
+    return rf"(?:(?:{words})[ \t]+){{0,3}}"
+
+
 # A reconstruction taken out today: "removal of the (old, infected) proximal femoral replacement",
 # "the cement spacer was removed".
 _REMOVED_BEFORE = re.compile(
-    r"\b(?:removal|removing|explant(?:ation|ing)?|extraction|excision) of (?:the |an? |her |his |their )?"
-    r"(?:(?:old|prior|previous|existing|index|infected|failed|loose(?:ned)?|broken|retained|original|antibiotic|cement|static|articulating)[ \t,]+){0,3}"
-    r"(?:(?:proximal|distal|total|right|left|femur|femoral|tibia|tibial|knee|hip|modular|tumou?r|hinged|cemented|uncemented|mega)[ \t]+){0,3}$"
-    # "the leg was removed together with the proximal femur prosthesis and the recurrent tumour"
+    r"\b(?:removal|removing|explant(?:ation|ing)?|extraction|excision) of " + _ARTICLE
+    + r"(?:(?:old|prior|previous|existing|index|infected|failed|loose(?:ned)?|broken|retained|original|antibiotic|cement|static|articulating)[ \t,]+){0,3}"
+    + _up_to_three(_IMPLANT_WORDS) + "$"
     # "the explanted distal femoral replacement", "a chronically infected proximal femoral replacement"
-    r"|\b(?:explanted|retrieved|failed|infected|loose(?:ned)?)[ \t]+(?:(?:proximal|distal|total|right|left|femur|femoral|tibia|tibial|knee|hip|modular|tumou?r|hinged|cemented|uncemented|mega)[ \t]+){0,3}$"
-    r"|\b(?:removed|explanted|taken out|amputated)[ \t]+(?:(?:together|en bloc|in continuity)[ \t]+)?with[ \t]+(?:the |an? |her |his |their )?"
-    r"(?:(?:old|prior|previous|existing|proximal|distal|total|right|left|femur|femoral|tibia|tibial|knee|hip)[ \t]+){0,3}$",
+    + r"|\b(?:explanted|retrieved|failed|infected|loose(?:ned)?)[ \t]+" + _up_to_three(_IMPLANT_WORDS) + "$"
+    # "the leg was removed together with the proximal femur prosthesis and the recurrent tumour"
+    + r"|\b(?:removed|explanted|taken out|amputated)[ \t]+(?:(?:together|en bloc|in continuity)[ \t]+)?with[ \t]+" + _ARTICLE
+    + _up_to_three(f"{_OLD_WORDS}|{_SITE_WORDS}") + "$",
     re.I,
 )
 # ... or named further on in the list of what was taken out: "removal of deep hardware, right
@@ -1408,10 +1422,10 @@ _REMOVED_LIST = re.compile(
 _RETAINED_BEFORE = re.compile(
     r"\b(?:retained|existing|indwelling|in-situ|in situ)[ \t]+(?:(?:right|left|[LR])[ \t]+)?$"
     # a tumour "around the proximal femur prosthesis": the implant is already there
-    r"|\b(?:around|surrounding|encasing|abutting) (?:the |an? |her |his |their )?(?:(?:old|prior|previous|existing|proximal|distal|total|right|left|femur|femoral|tibia|tibial|knee|hip)[ \t]+){0,3}$"
+    + r"|\b(?:around|surrounding|encasing|abutting) " + _ARTICLE + _up_to_three(f"{_OLD_WORDS}|{_SITE_WORDS}") + "$"
     # what failed: "periprosthetic joint infection (...) of a right distal femoral replacement"
-    r"|\b(?:infection|loosening|failure|fracture|dislocation|wear|instability) (?:\([^()\n]{0,60}\) )?of (?:the |an? |her |his |their )?"
-    r"(?:(?:old|prior|previous|existing|index|proximal|distal|total|right|left|femur|femoral|tibia|tibial|knee|hip)[ \t]+){0,3}$",
+    + r"|\b(?:infection|loosening|failure|fracture|dislocation|wear|instability) (?:\([^()\n]{0,60}\) )?of " + _ARTICLE
+    + _up_to_three(f"{_OLD_WORDS}|index|{_SITE_WORDS}") + "$",
     re.I,
 )
 _HARDWARE_WORD = re.compile(r"\b(?:hardware|implants?|screws?|plates?|nails?|rods?|wires?|prosthes[ie]s|spacer|cement)\b", re.I)

@@ -9,7 +9,6 @@ sections, so no later step indexes a dict by a string key it hopes is there.
 from __future__ import annotations
 
 import bisect
-import functools
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -328,7 +327,7 @@ def _field_end(text: str, sec: Section) -> int:
 _SENTENCE_GAP = re.compile(r"[.;!?][ \t]+|\n[ \t]*")
 
 
-@functools.lru_cache(maxsize=1)
+@lru_cache(maxsize=1)
 def _consent_ends() -> re.Pattern[str]:
     return re.compile(rule_files.case_rules().operation.consent_ends, re.I)
 
