@@ -483,6 +483,25 @@ def test_an_implant_the_plan_would_have_needed_is_not_one_put_in(checker):
     assert report.verdict != "ready"
 
 
+@pytest.mark.parametrize("greeting", [
+    "RE: MRS HONORA DELACOURT-MENSAH, 71 YEARS\nTHANK YOU FOR REFERRING MRS DELACOURT-MENSAH WITH A LUMP IN HER THIGH.\n\n",
+    "PATIENT: MRS. JUNE ABARA\n\n",
+])
+def test_a_title_before_a_name_in_a_note_in_capitals_is_no_implant(checker, greeting):
+    # "MRS" is also the short name of a modular resection system; before a name it is the
+    # patient's title, and a soft-tissue resection stays one.
+    report = checker.check((greeting + SOFT_TISSUE_FEMUR_KEPT).upper())
+    assert report.case.operation.value == "soft_tissue_resection"
+    assert report.verdict == "not_supported"
+
+
+@pytest.mark.parametrize("recon", ["a Stryker MRS", "the MRS, cemented", "MRS components"])
+def test_the_modular_resection_system_in_capitals_is_still_an_implant(checker, recon):
+    desc = PARTS["desc"].replace(" A cemented distal femoral replacement was implanted.", f" Reconstruction with {recon}.")
+    report = checker.check(note(proc="PROCEDURE: Radical resection of the right distal femur.", desc=desc).upper())
+    assert [f.attributes.get("kind") for f in report.findings if f.kind == "reconstruction" and f.assertion == "present"] == ["endoprosthesis"]
+
+
 def test_a_side_of_another_bone_or_of_the_leg_out_of_the_way_is_no_conflict(checker):
     text = note(
         pre=(

@@ -823,8 +823,19 @@ _SIDE_SHORT = re.compile(
     re.MULTILINE,
 )
 _SIDE_SHORT_I = re.compile(_SIDE_SHORT.pattern, re.IGNORECASE | re.MULTILINE)  # for a note lower-casing changes in length
-# "MRS. FATHIMA ...": a title before a name (in a note in capitals), not the modular resection system.
-_TITLE_MRS = re.compile(r"\bMRS\.(?=[ \t]+[A-Z])|(?<=PATIENT[:\t ])[ \t]*MRS\b|(?<=PT[:\t ])[ \t]*MRS\b|(?<=NAME[:\t ])[ \t]*MRS\b")
+# "MRS. FATHIMA ...", "RE: MRS HONORA DELACOURT": a title before a name (in a note in capitals),
+# not the modular resection system. Without its dot, "MRS" is a title when no article, maker or
+# number stands before it and the word after it is no implant, anatomy or verb word ("THE MRS WAS
+# CEMENTED", "STRYKER MRS DISTAL FEMUR" keep the implant).
+_MRS_NOT_NAME = (
+    r"(?:DISTAL|PROXIMAL|TOTAL|FEMOR\w*|FEMUR|TIBIA\w*|KNEE|HIP|\w*PROSTHE\w*|IMPLANT\w*|COMPONENT\w*|SYSTEM\w*|STEMS?|"
+    r"BODY|SEGMENT\w*|MODULAR|REPLACEMENT\w*|RECONSTRUCTION\w*|HINGE\w*|ROTATING|CEMENT\w*|PRESS\w*|UNCEMENTED|"
+    r"INTERCALARY|DEVICE\w*|TRIALS?|CONSTRUCT\w*|[DP][FT]R|TUMOU?R|KIT|WAS|WERE|IS|WITH|AND|OR|IN|TO|OF|AT|ON|FOR)\b"
+)
+_TITLE_MRS = re.compile(
+    r"\bMRS\.(?=[ \t]+[A-Z])|(?<=PATIENT[:\t ])[ \t]*MRS\b|(?<=PT[:\t ])[ \t]*MRS\b|(?<=NAME[:\t ])[ \t]*MRS\b"
+    r"|(?<![\w(/-])(?<!\bTHE )(?<!\bA )(?<!\bAN )(?<!STRYKER )(?<!HOWMEDICA )(?<!\d )(?<!CM )(?<!MM )MRS(?=[ \t]+(?!" + _MRS_NOT_NAME + r")[A-Z][A-Z'-]+\b)"
+)
 _PLURAL_MARK = re.compile(r"\((?<=[A-Za-z]\()(?:s|es)\)", re.IGNORECASE)  # "(" first: the search skips to it
 # Markdown bold around words ("**Frozen section:** none sent"), as AI documentation assistants
 # write it: the two asterisks go, so a field reads as the same field typed plainly. A run of three
