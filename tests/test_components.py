@@ -502,6 +502,29 @@ def test_the_modular_resection_system_in_capitals_is_still_an_implant(checker, r
     assert [f.attributes.get("kind") for f in report.findings if f.kind == "reconstruction" and f.assertion == "present"] == ["endoprosthesis"]
 
 
+@pytest.mark.parametrize("words", [
+    # "left" as a verb after a muscle's name, every word in capitals
+    "A layer of vastus intermedius left circumferentially on the diaphysis as the margin.",
+    # the other leg's position, its sentence broken across two lines
+    "Bump under the right hip, left leg in\na well-leg holder.",
+    # a maker's name spelled out letter by letter by speech recognition
+    "Reconstruction with a Stryker G M L S distal femoral replacement.",
+    # an OCR'd list number "(1)" read as a letter before the side
+    "Specimens: (L) right distal femur, sent fresh.",
+])
+def test_a_side_word_that_is_no_side_makes_no_conflict_in_capitals(checker, words):
+    text = note(desc="DESCRIPTION OF PROCEDURE:\n" + words + "\n" + PARTS["desc"].removeprefix("DESCRIPTION OF PROCEDURE: "))
+    for version in (text, text.upper()):
+        report = checker.check(version)
+        assert report.case.side.value == "right" and report.case.side.conflicts == [], version[-200:]
+
+
+def test_a_side_after_its_site_in_a_note_in_capitals_still_names_it(checker):
+    # The same wording with the side of the opposite leg is still a conflict.
+    text = note(pre="PREOPERATIVE DIAGNOSIS: HIGH-GRADE OSTEOSARCOMA OF THE DISTAL FEMUR LEFT.").upper()
+    assert_side_conflict(checker.check(text), "right", "left")
+
+
 def test_a_side_of_another_bone_or_of_the_leg_out_of_the_way_is_no_conflict(checker):
     text = note(
         pre=(

@@ -1111,6 +1111,12 @@ def _side_candidate(view: NoteView, m: Mention, site: Mention | None) -> SideMen
     return SideMention(value, place, rules.weights.get(place, 1.0), span)
 
 
+# A side letter that is one of a run of spelled-out letters ("stryker G M R S", "M A P"), or that
+# stands just before a side word, is no side of its own.
+_LETTER_BEFORE = re.compile(r"(?:^|[^\w.])[A-Za-z] \Z")
+_LETTER_OR_SIDE_AFTER = re.compile(r" [A-Za-z](?![\w.])|\)?[ \t]*(?:right|left)\b", re.I)
+
+
 def _not_a_side(text: str, m: Mention) -> bool:
     """"a cuff was left on the tumor", "a right-angle clamp": the word is not a side."""
     rx = _rx()
@@ -1120,8 +1126,13 @@ def _not_a_side(text: str, m: Mention) -> bool:
     post = text[m.end:m.end + 20]
     if rx.not_a_side_before.search(pre) or rx.not_a_side_after.search(post):
         return True
+    if len(m.text.rstrip(".")) == 1 and (_LETTER_BEFORE.search(pre) or _LETTER_OR_SIDE_AFTER.match(post)):
+        return True  # "G M R S" spelled out, "(L) RIGHT LOWER EXTREMITY" (an OCR'd list number)
     # "chemo/RT", "neoadjuvant RT": radiotherapy, not the right side
     return m.text.lower().rstrip(".") in ("rt", "lt") and rx.abbreviation_not_a_side.search(pre) is not None
+
+
+_SPACES = re.compile(r"[ \t]*\n[ \t]*")
 
 
 def _not_the_tumor_side(view: NoteView, m: Mention, site: Mention | None) -> bool:
@@ -1134,6 +1145,8 @@ def _not_the_tumor_side(view: NoteView, m: Mention, site: Mention | None) -> boo
     after = text[m.end:min(s_end, m.end + 80)]
     if site is not None and site.end > m.end:
         after = text[site.end:min(s_end, site.end + 80)]
+    # A line break inside the sentence reads as a space ("left leg in\na well-leg holder").
+    before, after = _SPACES.sub(" ", before), _SPACES.sub(" ", after)
     return bool(rx.not_side_before.search(before) or rx.not_side_after.search(after))
 
 

@@ -586,6 +586,13 @@ def _sampling_curettage(rec: FindingRecord, ctx: _DocContext) -> bool:
     return bool(_BACK_TABLE.search(text, s_start, s_end))
 
 
+def _side_in_capitals_closes(text: str, side: FindingRecord, site: FindingRecord) -> bool:
+    """A side in capitals after a site in lower case ("distal femur RIGHT") names it; after a site
+    also in capitals (a note typed in capitals), only where it ends the phrase ("DISTAL FEMUR RIGHT,"):
+    in "VASTUS INTERMEDIUS LEFT CIRCUMFERENTIALLY ON THE BONE" it is a verb."""
+    return not text[site["start"]:site["end"]].isupper() or re.match(r"[ \t]*(?:[,.;:)\]]|\n|$)", text[side["end"]:]) is not None
+
+
 def _side_distance(text: str, side: FindingRecord, site: FindingRecord) -> int | None:
     """How far a side word stands from the site it names, or None where it does not name it."""
     if site["start"] <= side["start"] and side["end"] <= site["end"]:
@@ -610,8 +617,9 @@ def _side_distance(text: str, side: FindingRecord, site: FindingRecord) -> int |
         gap = text[site["end"]:side["start"]]
         if not re.fullmatch(r"\s*[,(:\-]\s*|\s*[,(:\-]?\s*(?:side|sided)\s*[,(:\-]?\s*", gap) and not (
             re.fullmatch(r"\s+", gap)
-            and ((side["text"].isupper() and len(side["text"]) > 1) or side["text"].lower() in rule_files.case_rules().side.after_the_site
-                 or text.startswith("-sided", side["end"]))  # "femur sin." read as "femur left-sided"
+            and ((side["text"].isupper() and len(side["text"]) > 1 and _side_in_capitals_closes(text, side, site))
+                 or side["text"].lower() in rule_files.case_rules().side.after_the_site
+                 or text[side["end"]:side["end"] + 6].lower() == "-sided")  # "femur sin." read as "femur left-sided"
         ):
             return None
         return len(gap) + 5
