@@ -525,6 +525,25 @@ def test_a_side_after_its_site_in_a_note_in_capitals_still_names_it(checker):
     assert_side_conflict(checker.check(text), "right", "left")
 
 
+_COLUMN_FORM = (
+    "Pre op diagnosis  Aggressive lesion right distal femur, suspected osteosarcoma\n"
+    "Post op diagnosis  Same, frozen section shows atypical spindle cells\n"
+    "Procedure  Open incisional biopsy of the right distal femur through a small lateral incision\n\n"
+    "Indication  Night pain for six weeks. MRI right femur: 8 cm intramedullary lesion. The track is placed so that "
+    "a later wide resection can excise it.\n\n"
+    "Description  A 3 cm incision in line with the future resection; a cortical window was made and several "
+    "samples taken. The window was plugged with bone wax and the wound closed.\n"
+)
+
+
+def test_a_typed_form_with_columns_keeps_its_fields_in_capitals(checker):
+    # Headings parted from their values by two spaces, one field per line: in capitals the lines
+    # must not be joined as a wrapped sentence, or the procedure line is lost.
+    for version in (_COLUMN_FORM, _COLUMN_FORM.upper()):
+        report = checker.check(version)
+        assert report.case.operation.value == "biopsy" and report.verdict == "not_supported"
+
+
 def test_a_side_of_another_bone_or_of_the_leg_out_of_the_way_is_no_conflict(checker):
     text = note(
         pre=(

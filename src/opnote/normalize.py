@@ -997,9 +997,16 @@ def _unwrap_pass(c: Canonical) -> Canonical:
     found = [
         (m.start(), m.end(), " ") for m in _WRAP.finditer(text.lower() if shouted else text)
         if text.rfind("\n", m.start() - 40, m.start()) < 0 and m.start() >= 40
-        and not (flat and _OPENS_FIELD.match(text, m.end()))
+        and not (flat and (_OPENS_FIELD.match(text, m.end()) or _gap_field_at(c, m.end())))
     ]
     return _apply(c, found) if found else c
+
+
+def _gap_field_at(c: Canonical, at: int) -> bool:
+    """A line that opens with a known heading a gap of spaces or a tab away from its value
+    ("PROCEDURE    OPEN BIOPSY", a typed form's columns in a note in capitals)."""
+    m = _heading_re().match(c.text, at)
+    return m is not None and _field_gap(c, m)
 
 
 _OPENS_FIELD = re.compile(r"[^\n:.]{1,40}:|[ \t]*(?:[-*\u2022]|\d{1,2}[.)]|[IVX]{1,4}[.)])\s|[A-Z][A-Z /&()-]{1,40}$", re.M)
