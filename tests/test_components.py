@@ -544,6 +544,20 @@ def test_a_typed_form_with_columns_keeps_its_fields_in_capitals(checker):
         assert report.case.operation.value == "biopsy" and report.verdict == "not_supported"
 
 
+_CASE_REPORT = (
+    "A 58-year-old man presented with a painful mass of the right proximal femur. Open biopsy showed a grade 3 "
+    "chondrosarcoma.\n\n"
+    "Limb salvage was judged impossible because the tumor encased the femoral vessels, and a hip disarticulation was "
+    "carried out with a wide margin. The wound was closed over drains.\n"
+)
+
+
+def test_a_paragraph_that_opens_with_a_heading_word_is_prose_in_capitals(checker):
+    # "LIMB SALVAGE WAS JUDGED ...": "Limb" is also a heading's word; before a verb it opens a sentence.
+    for version in (_CASE_REPORT, _CASE_REPORT.upper()):
+        assert checker.check(version).case.operation.value == "disarticulation"
+
+
 def test_a_side_of_another_bone_or_of_the_leg_out_of_the_way_is_no_conflict(checker):
     text = note(
         pre=(
