@@ -558,6 +558,23 @@ def test_a_paragraph_that_opens_with_a_heading_word_is_prose_in_capitals(checker
         assert checker.check(version).case.operation.value == "disarticulation"
 
 
+@pytest.mark.parametrize("said", [
+    "The tumor cannot be removed by an amputation.",
+    "She doesn't want an amputation.",
+    "He didn't need an amputation.",
+])
+def test_a_contraction_in_capitals_negates_as_in_lower_case(checker, said):
+    # spaCy lists "cannot" and "didn't" as special cases, not "CANNOT" or "DIDN'T"
+    text = note(desc=PARTS["desc"] + " " + said)
+    for version in (text, text.upper()):
+        found = [f.assertion for f in checker.check(version).findings if f.kind == "procedure" and f.text.lower() == "amputation"]
+        assert found == ["negated"], version[-120:]
+
+
+def test_the_capital_contractions_leave_other_capitals_whole(nlp):
+    assert [t.text for t in nlp.tokenizer("CANNOT; DON'T GO, IM NAIL")] == ["CAN", "NOT", ";", "DO", "N'T", "GO", ",", "IM", "NAIL"]
+
+
 def test_a_side_of_another_bone_or_of_the_leg_out_of_the_way_is_no_conflict(checker):
     text = note(
         pre=(

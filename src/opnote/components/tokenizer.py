@@ -25,6 +25,7 @@ from collections.abc import Callable
 from typing import Any
 
 from spacy import util
+from spacy.attrs import ORTH
 from spacy.language import Language
 from spacy.tokens import Doc
 
@@ -67,6 +68,18 @@ class LineCachedTokenizer(Tokenizer):  # type: ignore[misc]  # a compiled class,
                     warmed.add(h)
 
 
+def _with_capitals(rules: dict[str, list[dict[int, str]]]) -> dict[str, list[dict[int, str]]]:
+    """The language's special cases, with the contractions in capitals too. spaCy lists "cannot",
+    "didn't" and "Didn't" but not "CANNOT" or "DIDN'T", so a note typed in capitals kept "CANNOT"
+    one token and its negation unread. Only contractions are added: "IM" (intramedullary) must not
+    split as "im" ("I am") does."""
+    out = dict(rules)
+    for key, pieces in rules.items():
+        if ("'" in key or "\u2019" in key or key.lower() == "cannot") and any(ch.isalpha() for ch in key):
+            out.setdefault(key.upper(), [{**p, ORTH: p[ORTH].upper()} for p in pieces])
+    return out
+
+
 def create_tokenizer() -> Callable[[Language], LineCachedTokenizer]:
     """The ``opnote.Tokenizer.v1`` tokenizer: the language's defaults, as ``spacy.Tokenizer.v1``."""
 
@@ -74,7 +87,7 @@ def create_tokenizer() -> Callable[[Language], LineCachedTokenizer]:
         d = nlp.Defaults
         return LineCachedTokenizer(
             nlp.vocab,
-            rules=d.tokenizer_exceptions,
+            rules=_with_capitals(d.tokenizer_exceptions),
             prefix_search=util.compile_prefix_regex(d.prefixes).search if d.prefixes else None,
             suffix_search=util.compile_suffix_regex(d.suffixes).search if d.suffixes else None,
             infix_finditer=util.compile_infix_regex(d.infixes).finditer if d.infixes else None,
