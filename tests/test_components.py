@@ -575,6 +575,25 @@ def test_the_capital_contractions_leave_other_capitals_whole(nlp):
     assert [t.text for t in nlp.tokenizer("CANNOT; DON'T GO, IM NAIL")] == ["CAN", "NOT", ";", "DO", "N'T", "GO", ",", "IM", "NAIL"]
 
 
+_PLATE_AFTER_SARCOMA = (
+    "Preoperative diagnosis: Impending pathologic fracture, left femoral shaft, in an irradiated femur.\n"
+    "History of soft-tissue sarcoma of the left thigh, treated 2020.\n"
+    "Postoperative diagnosis: Same.\n\n"
+    "Procedure: Prophylactic internal fixation of the left femur with a lateral locking plate.\n\n"
+    "Indications: In 2020 she had a leiomyosarcoma of the left thigh, excised with radiotherapy. CT shows a thin "
+    "cortex with no mass.\n\n"
+    "Description: Through a lateral approach the plate was applied with eight bicortical screws. The wound was closed.\n"
+)
+
+
+def test_history_of_at_a_line_start_stays_a_history_in_capitals(checker):
+    # "HISTORY OF SOFT-TISSUE SARCOMA ...": a heading's word before "of" opens a phrase, not a field.
+    for version in (_PLATE_AFTER_SARCOMA, _PLATE_AFTER_SARCOMA.upper()):
+        report = checker.check(version)
+        assert report.case.tumor_status.value == "historical"
+        assert item_status(checker, version, "tumor_location") == "missing"
+
+
 def test_a_side_of_another_bone_or_of_the_leg_out_of_the_way_is_no_conflict(checker):
     text = note(
         pre=(

@@ -678,6 +678,9 @@ def _line_start_heading(text: str, m: re.Match[str], gap_lines: bool, shouted: b
 _VERBS = r"(?:WAS|WERE|IS|ARE|HAS|HAD|HAVE|WILL|WOULD|CAN|COULD|SHOULD|MAY|MIGHT)\b"
 _SHOUTED_VERB = re.compile(r" +" + _VERBS)
 _SHOUTED_PROSE = re.compile(r" +[A-Z][A-Z'-]* +" + _VERBS)
+# ... and a one-word heading's word that a preposition or conjunction follows ("HISTORY OF SOFT-TISSUE
+# SARCOMA", "CONSENT FOR SURGERY WAS ...").
+_SHOUTED_LINK = re.compile(r" +(?:OF|FOR|TO|WITH|AND|OR|BY|FROM)\b")
 
 
 def _takes_colon(head: str, after: str, stripped: str, gap_lines: bool, shouted: bool = False) -> bool:
@@ -691,8 +694,9 @@ def _takes_colon(head: str, after: str, stripped: str, gap_lines: bool, shouted:
         return True  # alone on its line, or with a remark: "Implant log (scanned)"
     if re.match(r"^[^.;:]{1,50}:", after) and not re.match(r"^\s*[a-z]+\s+(?:was|were|is|are|has|had)\b", after):
         return True
-    if shouted and (_SHOUTED_VERB.match(after) or (head.strip().lower() not in STRONG_HEADINGS and _SHOUTED_PROSE.match(after))):
-        return False  # "LIMB SALVAGE WAS JUDGED IMPOSSIBLE": a sentence that opens with a heading's word
+    if shouted and (_SHOUTED_VERB.match(after) or (head.strip().lower() not in STRONG_HEADINGS and _SHOUTED_PROSE.match(after))
+                    or (" " not in head.strip() and _SHOUTED_LINK.match(after))):
+        return False  # "LIMB SALVAGE WAS JUDGED IMPOSSIBLE", "HISTORY OF SARCOMA": a sentence that opens with a heading's word
     if _heading_case_ok(head) and re.match(r"^ +[A-Z0-9(\[#]", after) and (head.isupper() or " " in head.strip()):
         return True
     # Lines recovered from a joined note: "procedure Extended curettage ..." was a heading on a
