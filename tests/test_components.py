@@ -594,6 +594,17 @@ def test_history_of_at_a_line_start_stays_a_history_in_capitals(checker):
         assert item_status(checker, version, "tumor_location") == "missing"
 
 
+def test_implant_sizes_under_the_specimen_heading_are_no_specimen_size(checker):
+    # The specimen's field runs on into the implant's line: "body segment 100 mm, 12 mm cemented
+    # stem" are the implant's sizes, not the specimen's, and document no resection.
+    desc = PARTS["desc"].replace(" The femur was osteotomized 15 cm from the joint line.", "")
+    path = ("SPECIMENS: Distal femur out intact, sent to pathology.\n"
+            "DFR: tibia prepared; distal femoral component medium, body segment 100 mm, 12 mm cemented stem, rotating hinge.")
+    text = note(desc=desc, path=path)
+    for version in (text, text.upper()):
+        assert item_status(checker, version, "resection_dimensions") == "missing"
+
+
 def test_a_side_of_another_bone_or_of_the_leg_out_of_the_way_is_no_conflict(checker):
     text = note(
         pre=(

@@ -632,14 +632,25 @@ def _dimension(rec: FindingRecord, span: Span, ctx: _DocContext) -> bool:
     if d is None:
         return False
     measures = d["measures"]
-    if measures == "other" and rec["section"] == "specimens":
-        measures = "specimen"  # "Specimen: right distal femur ... 19 x 11 x 10 cm"
+    if measures == "other" and rec["section"] == "specimens" and not _implant_size(ctx.text, rec["start"], rec["end"]):
+        # "Specimen: right distal femur ... 19 x 11 x 10 cm"; not an implant's size that a section
+        # under the specimen's heading goes on to ("... body segment 100 mm, 12 mm stem")
+        measures = "specimen"
     rec["attributes"] = {"values_mm": d["values_mm"], "measures": measures}
     if _DENIED_NUMBER.search(ctx.text, max(0, rec["start"] - 16), rec["start"]):
         rec["assertion"] = "negated"  # "eighteen centimeters, not eighty centimeters as transcribed"
     return True
 
 
+# An implant's part named just before or after a size, in its clause.
+_IMPLANT_PART = r"\b(?:stems?|body|segment|component|prosthe\w*|implant|spacer|nail|plate|screws?|trial|bushing|liner|head|collar|poly\w*)\b"
+_IMPLANT_SIZE_BEFORE = re.compile(_IMPLANT_PART + r"[^.;:\d]{0,15}\Z", re.I)
+_IMPLANT_SIZE_AFTER = re.compile(r"[^.;:,\d]{0,20}?" + _IMPLANT_PART, re.I)
+
+
+def _implant_size(text: str, start: int, end: int) -> bool:
+    """Whether the size at text[start:end] is an implant part's ("body segment 100 mm", "12 mm cemented stem")."""
+    return bool(_IMPLANT_SIZE_BEFORE.search(text, max(0, start - 40), start) or _IMPLANT_SIZE_AFTER.match(text, end, end + 40))
 # A measurement denied where it is given ("18 cm, not 80 cm as transcribed above"): a correction.
 _DENIED_NUMBER = re.compile(r"\b(?:not|rather than|instead of)\s+\Z", re.I)
 
