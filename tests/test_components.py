@@ -2763,3 +2763,15 @@ def test_a_frozen_section_field_left_blank_stays_blank_when_the_lines_are_joined
     for version in (text, _joined(text)):
         assert item_status(checker, version, "frozen_section") == "missing"
         assert [i.message for i in checker.check(version).checklist if i.id == "frozen_section"] == ["The frozen-section field is left blank."]
+
+
+@pytest.mark.parametrize("said", [
+    "We did not send a frozen section: the diagnosis had already been made on the biopsy.",
+    "Canal contents from the proximal cut sent for frozen section - report: no tumor in the marrow.",
+])
+def test_a_heading_word_inside_a_sentence_in_capitals_opens_no_field(checker, said):
+    # "A FROZEN SECTION:" after an article, "- REPORT:" after a dash: in capitals every word looks
+    # like a heading; these stay in their sentence, with the result or the reason they give.
+    text = note(desc=_NO_FROZEN_DESC + " " + said)
+    for version in (text, text.upper()):
+        assert item_status(checker, version, "frozen_section") == "met", version[-150:]

@@ -788,6 +788,10 @@ def _joined_leaders(text: str, taken: set[int]) -> list[tuple[int, int, str]]:
 _CAPS_TITLE_BEFORE = re.compile(r"\b[A-Z]{2,}(?:[ \t]+[A-Z0-9]+)+[ \t]+\Z")
 
 
+# An article or a preposition just before a heading's words makes them a noun phrase of a sentence.
+_ARTICLE_BEFORE = re.compile(r"(?<![\w'/.-])(?:a|an|the|no|any|of|for|to|this|that|his|her|their|our)[ \t]+\Z", re.I)
+
+
 def _inline_headings(
     text: str, at_line_start: list[tuple[int, int]], joined: bool = False, lower: str | None = None,
 ) -> list[tuple[int, int, str]]:
@@ -796,6 +800,7 @@ def _inline_headings(
     stop. A single Title-case word with a colon inside prose ("Operation: scraping out the lesion"
     in a consent paragraph) stays prose."""
     found: list[tuple[int, int, str]] = []
+    shouted = _in_capitals(text)
     for colon in finditer_folded(_COLON, _COLON_FOLDED, text, lower, " \t"):
         lo = max(0, colon.start() - 60, text.rfind("\n", 0, colon.start()) + 1)
         hit = _heading_before(text, lo, colon.start())
@@ -807,9 +812,17 @@ def _inline_headings(
             continue  # the tail of a heading that starts its line ("PREOPERATIVE DIAGNOSIS:")
         if head.isupper() and re.search(r"\b[A-Z][A-Z/&-]+\s+$", text[max(0, start - 30):start]) and not _FIELD_VALUE_BEFORE.search(text, max(0, start - 40), start):
             continue  # inside a longer run of capitals (not the value of the field before it: "Anesthesia: GETA EBL: 1,600 mL")
+        if _ARTICLE_BEFORE.search(text, max(0, start - 8), start):
+            continue  # "WE DID NOT SEND A FROZEN SECTION: THE DIAGNOSIS ...": a noun phrase inside a sentence
         if text[max(0, start - 3):start].endswith("\n") or re.search(r"\n[ ]*(?:(?:[ivx]{1,4}|\d{1,2}|[a-h])[.)]\s*|[-*#]+\s*)?$", text[max(0, start - 8):start], re.I):
             continue
-        caps = head.isupper() and len(head) > 2
+        # In a note in capitals every word is in capitals: a single word that is no strong heading
+        # starts a field mid-line only after a stop or a field's value ("... SENT FOR FROZEN SECTION
+        # - REPORT: NO TUMOR" stays one sentence).
+        caps = head.isupper() and len(head) > 2 and (
+            not shouted or " " in head.strip() or head.lower() in STRONG_HEADINGS
+            or re.search(r"[.;]\s*$", text[max(0, start - 3):start]) is not None or _FIELD_VALUE_BEFORE.search(text, max(0, start - 40), start) is not None
+        )
         after_stop = (" " in head.strip() or head.lower() in STRONG_HEADINGS) and bool(re.search(r"(?:[.;]|\bperiod)\s*$", text[max(0, start - 12):start]))
         # All lines joined: a heading in Title Case with its colon is a heading wherever it stands.
         # ... and a single Title-case heading word with its colon right after a full stop
