@@ -1036,7 +1036,7 @@ def _gap_field_at(c: Canonical, at: int) -> bool:
     return m is not None and _field_gap(c, m)
 
 
-_OPENS_FIELD = re.compile(r"[^\n:.]{1,40}:|[ \t]*(?:[-*\u2022]|\d{1,2}[.)]|[IVX]{1,4}[.)])\s|[A-Z][A-Z /&()-]{1,40}$", re.M)
+_OPENS_FIELD = re.compile(r"[^\n:.]{1,40}(?::|\.{3,})|[ \t]*(?:[-*\u2022]|\d{1,2}[.)]|[IVX]{1,4}[.)])\s|[A-Z][A-Z /&()-]{1,40}$", re.M)
 
 
 @lru_cache(maxsize=1)
