@@ -2776,3 +2776,13 @@ def test_a_heading_word_inside_a_sentence_in_capitals_opens_no_field(checker, sa
     text = note(desc=_NO_FROZEN_DESC + " " + said)
     for version in (text, text.upper()):
         assert item_status(checker, version, "frozen_section") == "met", version[-150:]
+
+
+@pytest.mark.parametrize("said", [
+    "Marrow from both cut ends was sent for frozen section; the report had not come back when this note was written.",
+    "Marrow from both cut ends was sent for frozen section;\nthe report had not come back and pathology will phone the result.",
+])
+def test_a_frozen_section_whose_report_has_not_come_back_is_pending(checker, said):
+    # Said without the word "pending", and across a line the typist wrapped after a semicolon.
+    report = checker.check(note(desc=_NO_FROZEN_DESC + " " + said))
+    assert present_attrs(report, "frozen_section", "result") == {"pending"}

@@ -1005,7 +1005,7 @@ def _word_pass(c: Canonical) -> Canonical:
 # A line end before a line that goes on in lower case, in brackets in lower case ("(proximal tibial
 # resection ...)", not a list letter "(a)") or with a number ("12.5 cm", "2016"), not with a list
 # number ("2.", "10)").
-_WRAP = re.compile(r"\n(?<![.:;!?|\n]\n)(?=[a-z]|\([a-z]{2,}[ ,]|\d+\.\d|\d+(?![.)\d])[^\n])")
+_WRAP = re.compile(r"\n(?<![.:!?|\n]\n)(?=[a-z]|\([a-z]{2,}[ ,]|\d+\.\d|\d+(?![.)\d])[^\n])")
 
 
 def _unwrap_pass(c: Canonical) -> Canonical:

@@ -87,7 +87,8 @@ _NEXT_FIELD_ON_LINE = re.compile(r"\s(?:\d{1,2}[.)](?:\s|$)|[A-Z][A-Za-z /()-]{0
 NONE_RE = re.compile(r"^[\s:\-]*(?:none|nil|not sent|not performed|not obtained|not done|not requested|no (?:frozens?|frozen sections?|specimens?|samples?)\b|no\.?\s*(?:\n|$)|no\.?[ \t]+(?=reasons?\b))", re.I)
 
 _FS_RESULTS = [
-    ("pending", r"pending|awaiting|await|to follow|deferred|defer(?:red)? to permanents?|not yet (?:available|back)"),
+    ("pending", r"pending|awaiting|await|to follow|deferred|defer(?:red)? to permanents?|not yet (?:available|back)"
+                r"|(?:had|has|have) not (?:yet )?(?:come back|returned|been (?:reported|received|phoned))|(?:will|to) (?:phone|call|ring|telephone) (?:back |through )?(?:the |with the )?(?:result|report)"),
     ("atypical", r"atypi(?:a|cal)|indeterminate|equivocal|non-?diagnostic|inconclusive|suspicious"),
     ("close", r"\bclose\b(?!\s*:)"),  # "Close: drain x1, layered" is the closure's heading
     ("negative", r"negative|\bneg\b|\(-\)|\bno (?:acute )?(?:infection|inflammation)\b|<\s*\d+\s*(?:pmns?|neutrophils)|\bno (?:evidence of |residual |viable |definite |gross )?(?:tumou?r|malignan\w*|neoplas\w*|sarcoma|carcinoma|cancer|disease|osteosarcoma|chondrosarcoma|lesional tissue|atypia|lymphoma|myeloma|plasmacytoma|metasta\w*|ewing\w*|giant cell tumou?r)"
