@@ -2786,3 +2786,12 @@ def test_a_frozen_section_whose_report_has_not_come_back_is_pending(checker, sai
     # Said without the word "pending", and across a line the typist wrapped after a semicolon.
     report = checker.check(note(desc=_NO_FROZEN_DESC + " " + said))
     assert present_attrs(report, "frozen_section", "result") == {"pending"}
+
+
+def test_a_proforma_flag_answered_n_without_a_colon_is_a_frozen_section_not_sent(checker):
+    # "Frozen section N - <reason>": the flag is no, and the dash gives the reason; read as a
+    # positive result before.
+    text = note(desc=_NO_FROZEN_DESC, path=PARTS["path"] + "\n\nFrozen section N - diagnosis already established on core biopsy")
+    report = checker.check(text)
+    assert present_attrs(report, "frozen_section", "result") == {"not_performed"}
+    assert item_status(checker, text, "frozen_section") == "met"

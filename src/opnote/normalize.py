@@ -1305,12 +1305,27 @@ _NO_FLAG = re.compile(
     r"(?:^([A-Za-z][A-Za-z /&()-]{1,40})|(?<=[ \t])([A-Z][A-Za-z /&()-]{1,40}?)):[ \t]*N(?:[ \t]*$|(?=[ \t]+[A-Z][A-Za-z /&()-]{1,40}:[ \t]*[YN]\b))",
     re.M,
 )
+# A proforma's flag answered "N" after its label without a colon, at the line's end or before a dash
+# that gives the reason ("Frozen section N - diagnosis already established on core biopsy").
+_BARE_NO_FLAG_HINT = re.compile(r"[ \t]N(?:[ \t]*$|[ \t]+[-\u2013\u2014][ \t])", re.M)
+_BARE_NO_FLAG = re.compile(r"^([A-Za-z][A-Za-z /&()-]{1,40}?)[ \t]+N(?=[ \t]*$|[ \t]+[-\u2013\u2014][ \t])", re.M)
 # "KEY=" at a line start (its leading space kept) or after a ";" (which becomes a line end).
 _KEY_VALUE = re.compile(r"(?:^(?P<lead> ?)|; ?)(?P<key>[A-Z][A-Z0-9_]{1,30})=(?!=)", re.M)
 
 
 def _field_name(name: str) -> str:
     return re.sub(r"(?<=[a-z])(?=[A-Z])", " ", name).replace("_", " ").strip()
+
+
+def _no_flags(text: str) -> list[tuple[int, int, str]]:
+    """Flags answered no, as sentences: "Curettage / cement: N" -> "No Curettage / cement.", and
+    "Frozen section N - diagnosis established" -> "No Frozen section - ..." (its reason goes on)."""
+    found: list[tuple[int, int, str]] = []
+    if _NO_FLAG_HINT.search(text):
+        found += [(m.start(), m.end(), f"No {(m.group(1) or m.group(2)).strip()}.") for m in _NO_FLAG.finditer(text)]
+    if _BARE_NO_FLAG_HINT.search(text):
+        found += [(m.start(), m.end(), f"No {m.group(1).strip()}") for m in _BARE_NO_FLAG.finditer(text)]
+    return found
 
 
 def _export_pass(c: Canonical) -> Canonical:
@@ -1327,9 +1342,7 @@ def _export_pass(c: Canonical) -> Canonical:
             raw = m.group(2)
             value = {"true": "yes", "false": "no", "null": ""}.get(raw, raw[1:-1] if raw.startswith('"') else raw)
             found.append((m.start(), m.end(), f"{_field_name(m.group(1))}: {value}"))
-    if _NO_FLAG_HINT.search(text):
-        for m in _NO_FLAG.finditer(text):  # "Curettage / cement: N": a flag answered no
-            found.append((m.start(), m.end(), f"No {(m.group(1) or m.group(2)).strip()}."))
+    found += _no_flags(text)
     keys = list(_KEY_VALUE.finditer(text)) if "=" in text else []
     if len(keys) >= 5:
         for m in keys:
