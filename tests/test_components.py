@@ -2795,3 +2795,15 @@ def test_a_proforma_flag_answered_n_without_a_colon_is_a_frozen_section_not_sent
     report = checker.check(text)
     assert present_attrs(report, "frozen_section", "result") == {"not_performed"}
     assert item_status(checker, text, "frozen_section") == "met"
+
+
+@pytest.mark.parametrize("said", [
+    "Dx: Chronic periprosthetic infection, L distal femoral replacement (MSSA).",
+    "Procedure: Stage one of a planned two-stage revision - removal of infected L DFR, antibiotic cement spacer.",
+    "Procedure: Removal of the infected Rt. distal femoral replacement, antibiotic cement spacer.",
+])
+def test_the_infected_implant_named_with_a_short_side_is_not_put_in(checker, said):
+    # The implant that failed, with its side written as a letter or "Rt.", after a comma or "removal of".
+    text = ("Background: Osteosarcoma of the left distal femur treated in 2011.\n\n" + said + "\n\n"
+            "Description: The implant and all cement were removed. A hand-moulded antibiotic cement spacer was placed.\n")
+    assert present_attrs(checker.check(text), "reconstruction", "kind") == {"cement_spacer"}

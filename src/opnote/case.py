@@ -1402,7 +1402,7 @@ def _still_to_do(view: NoteView, m: Mention) -> bool:
 # The words that may stand between an article and an implant's name: its bone and side, the kind of
 # implant, and that it is the old one. Each pattern below takes up to three of them.
 _ARTICLE = r"(?:the |an? |her |his |their )?"
-_SITE_WORDS = "proximal|distal|total|right|left|femur|femoral|tibia|tibial|knee|hip"
+_SITE_WORDS = "proximal|distal|total|right|left|[lr]|[lr]t\\.?|femur|femoral|tibia|tibial|knee|hip"
 _IMPLANT_WORDS = _SITE_WORDS + "|modular|tumou?r|hinged|cemented|uncemented|mega"
 _OLD_WORDS = "old|prior|previous|existing"
 
@@ -1437,7 +1437,7 @@ _RETAINED_BEFORE = re.compile(
     # a tumour "around the proximal femur prosthesis": the implant is already there
     + r"|\b(?:around|surrounding|encasing|abutting) " + _ARTICLE + _up_to_three(f"{_OLD_WORDS}|{_SITE_WORDS}") + "$"
     # what failed: "periprosthetic joint infection (...) of a right distal femoral replacement"
-    + r"|\b(?:infection|loosening|failure|fracture|dislocation|wear|instability) (?:\([^()\n]{0,60}\) )?of " + _ARTICLE
+    + r"|\b(?:infection|loosening|failure|fracture|dislocation|wear|instability)(?: (?:\([^()\n]{0,60}\) )?of |, )" + _ARTICLE
     + _up_to_three(f"{_OLD_WORDS}|index|{_SITE_WORDS}") + "$",
     re.I,
 )
