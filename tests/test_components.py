@@ -2807,3 +2807,14 @@ def test_the_infected_implant_named_with_a_short_side_is_not_put_in(checker, sai
     text = ("Background: Osteosarcoma of the left distal femur treated in 2011.\n\n" + said + "\n\n"
             "Description: The implant and all cement were removed. A hand-moulded antibiotic cement spacer was placed.\n")
     assert present_attrs(checker.check(text), "reconstruction", "kind") == {"cement_spacer"}
+
+
+@pytest.mark.parametrize(("said", "twenty_two"), [
+    ("Freeing the vessels from the scar added roughly 80 minutes to the planned operating time.", True),
+    ("Freeing the extensor mechanism made the case about fifty minutes longer than a routine one.", True),
+    ("Post-radiation fibrosis was dense around the vessels.", True),
+    ("Tourniquet time was 75 minutes.", False),
+])
+def test_extra_time_or_dense_fibrosis_said_in_words_grounds_modifier_22(checker, said, twenty_two):
+    report = checker.check(note(desc=PARTS["desc"] + " " + said))
+    assert any(a.kind == "modifier" and a.code == "22" for a in report.advisories) is twenty_two
