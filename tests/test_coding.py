@@ -387,3 +387,17 @@ def test_coding_the_bone_the_procedure_line_names_is_the_one_operated_on(checker
     report = checker.check(text)
     assert report.diagnosis.site == "femoral_shaft"
     assert codes(report, "code_selection") == ["27495"]
+
+
+def test_coding_no_modifier_78_for_the_infected_implant_of_a_tumor_treated_years_ago(checker):
+    # A first-stage revision of a tumor prosthesis put in 2011: the infection is a complication, but
+    # no global period of 2011 is still open, so there is no return in one; the staged plan is 58.
+    text = ("PREOPERATIVE DIAGNOSIS: Chronic periprosthetic infection of the left distal femoral replacement; "
+            "osteosarcoma of the left distal femur treated in 2011, disease free.\n\n"
+            "PROCEDURE: First stage of a planned two-stage revision: removal of the infected distal femoral replacement, "
+            "debridement, antibiotic cement spacer.\n\n"
+            "DESCRIPTION OF PROCEDURE: He returns to the operating room for the infected implant. All components were removed "
+            "and an antibiotic cement spacer was placed.\n")
+    report = checker.check(text)
+    assert report.case.tumor_status.value == "historical"
+    assert "58" in codes(report, "modifier") and "78" not in codes(report, "modifier")

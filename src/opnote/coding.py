@@ -597,6 +597,10 @@ def _mod78(case: Case, view: NoteView) -> list[Advisory]:
     # for an operation that is itself the return.
     if case.operation.value in ("radical_resection", "intralesional", "soft_tissue_resection", "amputation", "disarticulation"):
         return []
+    # Surgery on the complication of an operation for a tumor treated long ago (an infected tumor
+    # prosthesis years later) is past any global period: no return in it.
+    if case.tumor_status.value == "historical":
+        return []
     ret = [c for c in _live(view, "MOD78") if RETURN_RE.search(view.sentence_text(c.sent)) or c.group == "mod.return" and "return" in c.text.lower()]
     if not ret:
         return []
