@@ -2818,3 +2818,14 @@ def test_the_infected_implant_named_with_a_short_side_is_not_put_in(checker, sai
 def test_extra_time_or_dense_fibrosis_said_in_words_grounds_modifier_22(checker, said, twenty_two):
     report = checker.check(note(desc=PARTS["desc"] + " " + said))
     assert any(a.kind == "modifier" and a.code == "22" for a in report.advisories) is twenty_two
+
+
+def test_the_parts_of_an_allograft_prosthetic_composite_are_the_composite(checker):
+    # The allograft and the hinged prosthesis cemented into it make one reconstruction, not three.
+    desc = PARTS["desc"].replace(
+        " A cemented distal femoral replacement was implanted.",
+        " Reconstruction with an allograft-prosthetic composite: a distal femoral allograft was cut to 140 mm and a "
+        "long-stem rotating-hinge prosthesis was cemented into it.")
+    report = checker.check(note(proc="PROCEDURE: Radical resection of the right distal femur.", desc=desc))
+    assert present_attrs(report, "reconstruction", "kind") == {"allograft_prosthetic_composite"}
+    assert item_status(checker, note(proc="PROCEDURE: Radical resection of the right distal femur.", desc=desc), "reconstruction") == "met"

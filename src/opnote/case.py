@@ -1355,7 +1355,8 @@ def _after_in(m: Mention) -> int:
 
 
 def _reassert_recon(view: NoteView) -> None:
-    """Reconstructions not put in today: taken out or already in place, or a later stage."""
+    """Reconstructions not put in today: taken out or already in place, or a later stage. With an
+    allograft-prosthetic composite put in, its allograft and its prosthesis are its parts."""
     for m in view.of("RECON"):
         if not m.is_("present"):
             continue
@@ -1363,6 +1364,11 @@ def _reassert_recon(view: NoteView) -> None:
             m.assertion = "historical"  # "removal of the proximal femoral replacement": taken out, not put in
         elif _later_stage(view, m):
             m.assertion = "hypothetical"  # "second-stage distal femoral replacement once cultures are negative"
+    recon = [m for m in view.of("RECON") if m.is_("present")]
+    if any(m.attr("kind") == "allograft_prosthetic_composite" for m in recon):
+        for m in recon:
+            if m.attr("kind") in ("endoprosthesis", "allograft"):
+                m.attrs["kind"] = "allograft_prosthetic_composite"  # "a long-stem hinged prosthesis cemented into the allograft"
 
 
 def reassert(view: NoteView, case: Case | None = None) -> None:
