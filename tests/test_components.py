@@ -2791,10 +2791,13 @@ def test_a_frozen_section_whose_report_has_not_come_back_is_pending(checker, sai
 def test_a_proforma_flag_answered_n_without_a_colon_is_a_frozen_section_not_sent(checker):
     # "Frozen section N - <reason>": the flag is no, and the dash gives the reason; read as a
     # positive result before.
-    text = note(desc=_NO_FROZEN_DESC, path=PARTS["path"] + "\n\nFrozen section N - diagnosis already established on core biopsy")
-    report = checker.check(text)
-    assert present_attrs(report, "frozen_section", "result") == {"not_performed"}
-    assert item_status(checker, text, "frozen_section") == "met"
+    # In capitals the rewritten flag is in capitals too, so the note is still read as one in capitals.
+    text = note(desc=_NO_FROZEN_DESC, path=PARTS["path"] + "\n\nConsent Y - signed by the patient\n"
+                "Frozen section N - diagnosis already established on core biopsy")
+    for version in (text, text.upper()):
+        report = checker.check(version)
+        assert present_attrs(report, "frozen_section", "result") == {"not_performed"}
+        assert item_status(checker, version, "frozen_section") == "met"
 
 
 @pytest.mark.parametrize("said", [
@@ -2829,3 +2832,14 @@ def test_the_parts_of_an_allograft_prosthetic_composite_are_the_composite(checke
     report = checker.check(note(proc="PROCEDURE: Radical resection of the right distal femur.", desc=desc))
     assert present_attrs(report, "reconstruction", "kind") == {"allograft_prosthetic_composite"}
     assert item_status(checker, note(proc="PROCEDURE: Radical resection of the right distal femur.", desc=desc), "reconstruction") == "met"
+
+
+def test_a_numbered_procedure_that_opens_with_a_heading_word_keeps_its_words(checker):
+    # "4. Reconstruction of the extensor mechanism: ..." is one label, not a Reconstruction heading
+    # followed by "of the extensor mechanism"; "Side of lesion:" is still the side's field.
+    proc = ("PROCEDURES:\n1. Wide resection of the right distal femur.\n2. Distal femoral replacement.\n"
+            "3. Reconstruction of the extensor mechanism: patellar tendon sutured to the prosthesis.\n"
+            "Side of lesion: right")
+    report = checker.check(note(proc=proc))
+    assert "extensor_mechanism" in present_attrs(report, "reconstruction", "kind")
+    assert report.case.side.value == "right"

@@ -683,6 +683,22 @@ _SHOUTED_PROSE = re.compile(r" +[A-Z][A-Z'-]* +" + _VERBS)
 _SHOUTED_LINK = re.compile(r" +(?:OF|FOR|TO|WITH|AND|OR|BY|FROM)\b")
 
 
+# A heading's word that names what was done, carried on by a preposition to its colon, is one longer
+# label ("Reconstruction of the extensor mechanism: ...", "Frozen section of the distal marrow
+# margin: negative"): no colon after the heading's word ("Side of lesion:" keeps its field).
+_LABEL_GOES_ON = re.compile(r"[ \t]+(?:of|for|to|with|from)\b", re.I)
+_NAMES_A_PROCEDURE = {"reconstruction", "frozen_section"}
+
+
+@lru_cache(maxsize=1)
+def _heading_categories() -> dict[str, str]:
+    return {" ".join(p.lower().split()): g.category for g in rule_files.sections().sections for p in g.phrases}
+
+
+def _heading_category(head: str) -> str | None:
+    return _heading_categories().get(" ".join(head.lower().split()))
+
+
 def _takes_colon(head: str, after: str, stripped: str, gap_lines: bool, shouted: bool = False) -> bool:
     """Whether a heading at the start of its line, without a colon, is a heading before its content
     (``shouted``: the whole note is in capitals)."""
@@ -692,7 +708,7 @@ def _takes_colon(head: str, after: str, stripped: str, gap_lines: bool, shouted:
         return False  # "OPERATION NOTE - RETURN TO THEATRE": the document's title
     if not stripped or re.fullmatch(r"\([^()]{1,40}\)\s*", stripped):
         return True  # alone on its line, or with a remark: "Implant log (scanned)"
-    if re.match(r"^[^.;:]{1,50}:", after) and not re.match(r"^\s*[a-z]+\s+(?:was|were|is|are|has|had)\b", after):
+    if re.match(r"^[^.;:]{1,50}:", after) and not re.match(r"^\s*[a-z]+\s+(?:was|were|is|are|has|had)\b", after) and not (_LABEL_GOES_ON.match(after) and _heading_category(head) in _NAMES_A_PROCEDURE):
         return True
     if shouted and (_SHOUTED_VERB.match(after) or (head.strip().lower() not in STRONG_HEADINGS and _SHOUTED_PROSE.match(after))
                     or (" " not in head.strip() and _SHOUTED_LINK.match(after))):
@@ -1318,14 +1334,21 @@ def _field_name(name: str) -> str:
 
 
 def _no_flags(text: str) -> list[tuple[int, int, str]]:
-    """Flags answered no, as sentences: "Curettage / cement: N" -> "No Curettage / cement.", and
-    "Frozen section N - diagnosis established" -> "No Frozen section - ..." (its reason goes on)."""
+    """Flags answered no: "Curettage / cement: N" -> "No Curettage / cement.", and "Frozen section N -
+    diagnosis established" -> "Frozen section: not done - ..." (a field, its reason going on)."""
     found: list[tuple[int, int, str]] = []
     if _NO_FLAG_HINT.search(text):
-        found += [(m.start(), m.end(), f"No {(m.group(1) or m.group(2)).strip()}.") for m in _NO_FLAG.finditer(text)]
+        for m in _NO_FLAG.finditer(text):
+            label = (m.group(1) or m.group(2)).strip()
+            found.append((m.start(), m.end(), f"{_in_case_of(label, 'No')} {label}."))
     if _BARE_NO_FLAG_HINT.search(text):
-        found += [(m.start(), m.end(), f"No {m.group(1).strip()}") for m in _BARE_NO_FLAG.finditer(text)]
+        found += [(m.start(), m.end(), f"{m.group(1).strip()}: {_in_case_of(m.group(1), 'not done')}") for m in _BARE_NO_FLAG.finditer(text)]
     return found
+
+
+def _in_case_of(label: str, words: str) -> str:
+    """``words`` in capitals after a label in capitals: a note typed in capitals stays one."""
+    return words.upper() if label.isupper() else words
 
 
 def _export_pass(c: Canonical) -> Canonical:
