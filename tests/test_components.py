@@ -2843,3 +2843,15 @@ def test_a_numbered_procedure_that_opens_with_a_heading_word_keeps_its_words(che
     report = checker.check(note(proc=proc))
     assert "extensor_mechanism" in present_attrs(report, "reconstruction", "kind")
     assert report.case.side.value == "right"
+
+
+def test_a_second_procedure_heading_over_the_narrative_does_not_outrank_the_procedure_line(checker):
+    # "Procedure: <what was done>" and later "Procedure:" alone on its line over the narrative: the
+    # first names the operation; the narrative's osteotomy does not turn a curettage into a resection.
+    narrative = ("Procedure:\nMedial approach incorporating the biopsy tract. The vessels were mobilised and protected. "
+                 "Femoral osteotomy at 145 mm from the joint line, as planned on the MRI. The specimen was removed en bloc "
+                 "with a wide margin. The canal was reamed and a custom distal femoral endoprosthesis was cemented. "
+                 "The wound was closed in layers over a drain.")
+    text = note(proc="Procedure: Curettage and cementation of the right distal femur lesion.", desc=narrative)
+    report = checker.check(text)
+    assert report.case.operation.value == "intralesional" and report.verdict == "not_supported"

@@ -342,14 +342,30 @@ def _consent_end(text: str, lo: int, hi: int) -> int:
     return hi
 
 
+_STOPS = re.compile(r"(?<=[A-Za-z]{2})[.;!?](?=\s)")
+
+
+def _alone_on_its_line(text: str, sec: Section) -> bool:
+    nl = text.find("\n", sec.title_end, sec.end)
+    return nl >= 0 and not text[sec.title_end:nl].strip(" \t:")
+
+
 def _settle_places(text: str, mentions: list[Mention], sections: list[Section]) -> None:
     """Mentions past a field's line or the procedure line get the place of what they stand in.
     ``mentions`` are in note order; each section looks only at the mentions inside it."""
     limit = rule_files.case_rules().operation.procedure_line_chars
     starts = [m.start for m in mentions]
+    line_seen = False
     for sec in sections:
         end = _field_end(text, sec)
         line_end = _procedure_line_end(text, sec, limit) if sec.category == "procedure" else end
+        if sec.category == "procedure":
+            # A second "Procedure:" heading alone on its line over a long body or several sentences,
+            # after a procedure line, heads the narrative ("Procedure: 1. Wide resection ..." then
+            # "Procedure:\nMedial approach ..."); the procedure line names the operation.
+            if line_seen and _alone_on_its_line(text, sec) and (sec.end - sec.title_end > limit or len(_STOPS.findall(text, sec.title_end, sec.end)) >= 3):
+                line_end = sec.title_end
+            line_seen = line_seen or line_end > sec.title_end
         lo, hi = bisect.bisect_left(starts, sec.title_start), bisect.bisect_left(starts, sec.end)
         for m in mentions[lo:hi]:
             if m.section != sec.category:
