@@ -28,6 +28,11 @@ def present_attrs(report, kind: str, key: str) -> set:
     return {f.attributes.get(key) for f in report.findings if f.kind == kind and f.assertion == "present"}
 
 
+def as_typed_and_in_capitals(text: str) -> tuple[str, str]:
+    """A note as written and the same note typed in capitals: both must be judged alike."""
+    return text, text.upper()
+
+
 def findings(nlp, text, kind=None):
     import opnote
 
@@ -514,7 +519,7 @@ def test_the_modular_resection_system_in_capitals_is_still_an_implant(checker, r
 ])
 def test_a_side_word_that_is_no_side_makes_no_conflict_in_capitals(checker, words):
     text = note(desc="DESCRIPTION OF PROCEDURE:\n" + words + "\n" + PARTS["desc"].removeprefix("DESCRIPTION OF PROCEDURE: "))
-    for version in (text, text.upper()):
+    for version in as_typed_and_in_capitals(text):
         report = checker.check(version)
         assert report.case.side.value == "right" and report.case.side.conflicts == [], version[-200:]
 
@@ -536,26 +541,12 @@ _COLUMN_FORM = (
 )
 
 
-def test_a_typed_form_with_columns_keeps_its_fields_in_capitals(checker):
-    # Headings parted from their values by two spaces, one field per line: in capitals the lines
-    # must not be joined as a wrapped sentence, or the procedure line is lost.
-    for version in (_COLUMN_FORM, _COLUMN_FORM.upper()):
-        report = checker.check(version)
-        assert report.case.operation.value == "biopsy" and report.verdict == "not_supported"
-
-
 _CASE_REPORT = (
     "A 58-year-old man presented with a painful mass of the right proximal femur. Open biopsy showed a grade 3 "
     "chondrosarcoma.\n\n"
     "Limb salvage was judged impossible because the tumor encased the femoral vessels, and a hip disarticulation was "
     "carried out with a wide margin. The wound was closed over drains.\n"
 )
-
-
-def test_a_paragraph_that_opens_with_a_heading_word_is_prose_in_capitals(checker):
-    # "LIMB SALVAGE WAS JUDGED ...": "Limb" is also a heading's word; before a verb it opens a sentence.
-    for version in (_CASE_REPORT, _CASE_REPORT.upper()):
-        assert checker.check(version).case.operation.value == "disarticulation"
 
 
 @pytest.mark.parametrize("said", [
@@ -566,7 +557,7 @@ def test_a_paragraph_that_opens_with_a_heading_word_is_prose_in_capitals(checker
 def test_a_contraction_in_capitals_negates_as_in_lower_case(checker, said):
     # spaCy lists "cannot" and "didn't" as special cases, not "CANNOT" or "DIDN'T"
     text = note(desc=PARTS["desc"] + " " + said)
-    for version in (text, text.upper()):
+    for version in as_typed_and_in_capitals(text):
         found = [f.assertion for f in checker.check(version).findings if f.kind == "procedure" and f.text.lower() == "amputation"]
         assert found == ["negated"], version[-120:]
 
@@ -586,12 +577,19 @@ _PLATE_AFTER_SARCOMA = (
 )
 
 
-def test_history_of_at_a_line_start_stays_a_history_in_capitals(checker):
-    # "HISTORY OF SOFT-TISSUE SARCOMA ...": a heading's word before "of" opens a phrase, not a field.
-    for version in (_PLATE_AFTER_SARCOMA, _PLATE_AFTER_SARCOMA.upper()):
+@pytest.mark.parametrize(("text", "operation", "tumor_status"), [
+    # headings parted from their values by two spaces, one field per line: in capitals the lines
+    # must not be joined as a wrapped sentence, or the procedure line is lost
+    (_COLUMN_FORM, "biopsy", "current"),
+    # "LIMB SALVAGE WAS JUDGED ...": "Limb" is also a heading's word; before a verb it opens a sentence
+    (_CASE_REPORT, "disarticulation", "current"),
+    # "HISTORY OF SOFT-TISSUE SARCOMA ...": a heading's word before "of" opens a phrase, not a field
+    (_PLATE_AFTER_SARCOMA, "prophylactic_fixation", "historical"),
+], ids=["form with columns", "case report", "history of"])
+def test_a_note_in_capitals_is_read_as_the_note_as_typed(checker, text, operation, tumor_status):
+    for version in as_typed_and_in_capitals(text):
         report = checker.check(version)
-        assert report.case.tumor_status.value == "historical"
-        assert item_status(checker, version, "tumor_location") == "missing"
+        assert (report.case.operation.value, report.case.tumor_status.value, report.verdict) == (operation, tumor_status, "not_supported")
 
 
 def test_implant_sizes_under_the_specimen_heading_are_no_specimen_size(checker):
@@ -601,7 +599,7 @@ def test_implant_sizes_under_the_specimen_heading_are_no_specimen_size(checker):
     path = ("SPECIMENS: Distal femur out intact, sent to pathology.\n"
             "DFR: tibia prepared; distal femoral component medium, body segment 100 mm, 12 mm cemented stem, rotating hinge.")
     text = note(desc=desc, path=path)
-    for version in (text, text.upper()):
+    for version in as_typed_and_in_capitals(text):
         assert item_status(checker, version, "resection_dimensions") == "missing"
 
 
@@ -2774,7 +2772,7 @@ def test_a_heading_word_inside_a_sentence_in_capitals_opens_no_field(checker, sa
     # "A FROZEN SECTION:" after an article, "- REPORT:" after a dash: in capitals every word looks
     # like a heading; these stay in their sentence, with the result or the reason they give.
     text = note(desc=_NO_FROZEN_DESC + " " + said)
-    for version in (text, text.upper()):
+    for version in as_typed_and_in_capitals(text):
         assert item_status(checker, version, "frozen_section") == "met", version[-150:]
 
 
@@ -2794,7 +2792,7 @@ def test_a_proforma_flag_answered_n_without_a_colon_is_a_frozen_section_not_sent
     # In capitals the rewritten flag is in capitals too, so the note is still read as one in capitals.
     text = note(desc=_NO_FROZEN_DESC, path=PARTS["path"] + "\n\nConsent Y - signed by the patient\n"
                 "Frozen section N - diagnosis already established on core biopsy")
-    for version in (text, text.upper()):
+    for version in as_typed_and_in_capitals(text):
         report = checker.check(version)
         assert present_attrs(report, "frozen_section", "result") == {"not_performed"}
         assert item_status(checker, version, "frozen_section") == "met"
