@@ -2853,3 +2853,13 @@ def test_a_second_procedure_heading_over_the_narrative_does_not_outrank_the_proc
     text = note(proc="Procedure: Curettage and cementation of the right distal femur lesion.", desc=narrative)
     report = checker.check(text)
     assert report.case.operation.value == "intralesional" and report.verdict == "not_supported"
+
+
+def test_a_curettage_named_in_a_resection_note_is_not_its_margin(checker):
+    # An earlier treatment and the option set aside: the margins of today's resection are its own.
+    ind = ("INDICATIONS: Giant cell tumor of the right distal femur, recurrent after two intralesional procedures "
+           "elsewhere. A third curettage is no longer appropriate. Preoperative MRI of the right femur was reviewed. "
+           "We discussed limb salvage versus above-knee amputation and informed consent was obtained.")
+    report = checker.check(note(ind=ind))
+    assert present_attrs(report, "margin", "intent") == {"radical", "wide"}
+    assert report.case.operation.value == "radical_resection"

@@ -1316,7 +1316,8 @@ def _reassert_by_case(view: NoteView, case: Case | None) -> None:
     """Margins and lengths the settled case cannot have had today: with no tumor now, a margin or a
     resection length is the earlier resection's ("revision of a distal femoral replacement placed
     after a wide resection"); in a biopsy or a prophylactic fixation, a wide margin is the resection
-    still to come; a soft-tissue resection's length is its specimen's, not a length of bone."""
+    still to come; in a resection or an amputation, a curettage is an earlier treatment or an option
+    set aside; a soft-tissue resection's length is its specimen's, not a length of bone."""
     if case is None:
         return
     margins = [m for m in view.of("MARGIN") if m.present]
@@ -1327,10 +1328,22 @@ def _reassert_by_case(view: NoteView, case: Case | None) -> None:
     elif case.operation.value == "soft_tissue_resection":
         for m in lengths:
             m.attrs["measures"] = "specimen"  # no bone resected: the length is the soft-tissue specimen's
-    elif case.operation.value in ("biopsy", "prophylactic_fixation"):
+    else:
+        not_today = _MARGINS_NOT_OF.get(case.operation.value or "", ())
         for m in margins:
-            if m.attr("intent") in ("radical", "wide"):
+            if m.attr("intent") in not_today:
                 m.assertion = "hypothetical"
+
+
+# Margin intents an operation cannot have had: a biopsy's or a fixation's wide margin is the
+# resection still to come; a curettage named in a resection's note is an earlier treatment or the
+# option set aside ("recurrent after two intralesional procedures elsewhere", "curettage is no
+# longer appropriate").
+_MARGINS_NOT_OF: dict[str, tuple[str, ...]] = {
+    "biopsy": ("radical", "wide"),
+    "prophylactic_fixation": ("radical", "wide"),
+    **dict.fromkeys(("radical_resection", "soft_tissue_resection", "amputation", "disarticulation"), ("intralesional",)),
+}
 
 
 _RESULTS = ("negative", "positive", "close", "atypical")
