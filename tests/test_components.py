@@ -2863,3 +2863,12 @@ def test_a_curettage_named_in_a_resection_note_is_not_its_margin(checker):
     report = checker.check(note(ind=ind))
     assert present_attrs(report, "margin", "intent") == {"radical", "wide"}
     assert report.case.operation.value == "radical_resection"
+
+
+@pytest.mark.parametrize("said", ["A CT-guided core biopsy in March showed osteosarcoma.", "A core needle biopsy under CT showed osteosarcoma."])
+def test_a_modality_that_guided_the_biopsy_is_no_planning_study(checker, said):
+    # The CT guided a needle; it is not imaging the resection was planned on.
+    ind = "INDICATIONS: " + said + " We discussed limb salvage versus above-knee amputation and informed consent was obtained."
+    report = checker.check(note(ind=ind))
+    assert {f.attributes.get("timing") for f in report.findings if f.kind == "imaging"} == {"guidance"}
+    assert item_status(checker, note(ind=ind), "preop_imaging") != "met"

@@ -1401,8 +1401,18 @@ def reassert(view: NoteView, case: Case | None = None) -> None:
     _reassert_by_case(view, case)
     _superseded_pending(view)
     for m in view.of("IMAGING"):
-        if m.is_("present", "historical") and (_after(view, m) or _still_to_do(view, m)):
+        if not m.is_("present", "historical"):
+            continue
+        if _after(view, m) or _still_to_do(view, m):
             m.attrs["timing"] = "postoperative"  # follow-up imaging: not imaging that planned this operation
+        elif _GUIDED_AFTER.match(view.text, m.end) or (_UNDER_BEFORE.search(view.text, max(0, m.start - 12), m.start) and _BIOPSY_WORD.search(clause(view, m.start, m.end, 60, 60))):
+            m.attrs["timing"] = "guidance"  # "CT-guided core biopsy", "a core biopsy under CT": no study of the tumor
+
+
+# A modality that guided a procedure ("CT-guided biopsy", "core needle biopsy under CT").
+_GUIDED_AFTER = re.compile(r"[ \t]*-?[ \t]*guided\b", re.I)
+_UNDER_BEFORE = re.compile(r"\bunder[ \t]+\Z", re.I)
+_BIOPSY_WORD = re.compile(r"\bbiops|\bcore\b|\baspirat|\binjection\b|\bablation\b", re.I)
 
 
 # Words that report a study as done ("MRI reviewed", "CT showed ..."), in a plan's sentence.

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from . import rules as rule_files
+from .mentions import NOT_PLANNING
 from .schema import Report
 
 MET = {"met", "not_applicable"}
@@ -34,7 +35,7 @@ def predicted_attributes(report: Report) -> dict[str, Any]:
         "laterality": d.laterality,
         "margin_intents": sorted({f.attributes["intent"] for f in present if f.kind == "margin"}),
         "frozen_section_results": _fs_results(present),
-        "imaging_modalities": sorted({f.attributes["modality"] for f in report.findings if f.kind == "imaging" and f.assertion in ("present", "historical") and f.attributes.get("timing") != "postoperative"}),
+        "imaging_modalities": sorted({f.attributes["modality"] for f in report.findings if f.kind == "imaging" and f.assertion in ("present", "historical") and f.attributes.get("timing") not in NOT_PLANNING}),
         "reconstruction_kinds": sorted({f.attributes["kind"] for f in present if f.kind == "reconstruction"}),
         "resection_length_mm": max(lengths) if lengths else None,
         "tumor_type": d.tumor_type,

@@ -29,7 +29,7 @@ class Attrs(TypedDict, total=False):
     result: str
     reason: bool
     modality: str
-    timing: str  # "postoperative": imaging the note places after this operation
+    timing: str  # "postoperative": imaging the note places after this operation; "guidance": a modality that guided a procedure
     contrast: str
     kind: str
     histology: str | None
@@ -243,6 +243,10 @@ class NoteView:
             if sec.title_start <= char < sec.end:
                 return sec
         return None
+
+
+# Timings of imaging that did not plan this operation: done after it, or guiding a needle.
+NOT_PLANNING = ("postoperative", "guidance")
 
 
 def place_of(section: str | None) -> str:

@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterable, Sequence
 
 from ..case import Span, _after_in, _irrealis, _past
-from ..mentions import Mention, NoteView
+from ..mentions import NOT_PLANNING, Mention, NoteView
 from .base import Assessment, Context, assessor
 
 DEFINITE_FS = {"negative", "positive", "close", "atypical"}
@@ -162,7 +162,7 @@ def frozen_section(ctx: Context) -> Assessment:
 # ----------------------------------------------------------------------------- preop_imaging
 @assessor("preop_imaging")
 def preop_imaging(ctx: Context) -> Assessment:
-    imaging = [m for m in ctx.view.of("IMAGING") if m.is_("present", "historical") and m.place not in ("plan", "consent") and m.attr("timing") != "postoperative"]
+    imaging = [m for m in ctx.view.of("IMAGING") if m.is_("present", "historical") and m.place not in ("plan", "consent") and m.attr("timing") not in NOT_PLANNING]
     generic = [m for m in ctx.view.of("IMAGING_GENERIC") if m.is_("present", "historical") and m.place not in ("plan",)]
     if imaging:
         mods = sorted({str(m.attr("modality")) for m in imaging})
