@@ -2872,3 +2872,16 @@ def test_a_modality_that_guided_the_biopsy_is_no_planning_study(checker, said):
     report = checker.check(note(ind=ind))
     assert {f.attributes.get("timing") for f in report.findings if f.kind == "imaging"} == {"guidance"}
     assert item_status(checker, note(ind=ind), "preop_imaging") != "met"
+
+
+@pytest.mark.parametrize("said", [
+    "Staging (CT chest and bone scan) has been ordered for this week.",
+    "Staging will be completed by a chest CT after the histological diagnosis.",
+])
+def test_imaging_ordered_for_later_is_no_planning_study(checker, said):
+    ind = ("INDICATIONS: MRI of the right femur showed an 8 cm lesion. " + said +
+           " We discussed limb salvage versus above-knee amputation and informed consent was obtained.")
+    report = checker.check(note(ind=ind))
+    planning = {f.attributes.get("modality") for f in report.findings
+                if f.kind == "imaging" and f.assertion in ("present", "historical") and f.attributes.get("timing") is None}
+    assert planning == {"mri"}

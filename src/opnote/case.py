@@ -1420,12 +1420,25 @@ _REPORTED = re.compile(r"\b(?:was|were|has been|have been|showed|shows|demonstra
 
 
 def _still_to_do(view: NoteView, m: Mention) -> bool:
-    """Imaging in the plan that no word reports as done ("Plan: CT chest and bone scan on Thursday"):
+    """Imaging in the plan that no word reports as done ("Plan: CT chest and bone scan on Thursday"),
+    or anywhere in a clause that orders it for later ("Staging (CT chest and bone scan) has been
+    ordered for this week", "staging will be completed by a chest scanner after the histology"):
     still to come, not imaging this operation was planned on."""
-    if m.place != "plan":
+    if m.place == "plan":
+        s, e = view.sentence(m.sent)
+        return _REPORTED.search(view.text, s, e) is None
+    said = clause(view, m.start, m.end, 80, 80)
+    if not _TO_COME.search(said):
         return False
-    s, e = view.sentence(m.sent)
-    return _REPORTED.search(view.text, s, e) is None
+    return _REPORTED.search(_TO_COME.sub(" ", said)) is None
+
+
+# Words that put a study after today: ordered, booked, to be done.
+_TO_COME = re.compile(
+    r"\b(?:(?:has|have) been |is |are )?(?:ordered|requested|booked|scheduled|arranged)\b|\bwill be\b|\bto be (?:done|performed|obtained|completed|arranged|repeated)\b"
+    r"|\bafter the (?:histolog\w*|patholog\w*|biopsy) (?:diagnosis|result)s?\b",
+    re.I,
+)
 
 
 # The words that may stand between an article and an implant's name: its bone and side, the kind of
