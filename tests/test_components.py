@@ -2885,3 +2885,11 @@ def test_imaging_ordered_for_later_is_no_planning_study(checker, said):
     planning = {f.attributes.get("modality") for f in report.findings
                 if f.kind == "imaging" and f.assertion in ("present", "historical") and f.attributes.get("timing") is None}
     assert planning == {"mri"}
+
+
+def test_a_frozen_recycled_autograft_is_no_frozen_section(checker):
+    desc = PARTS["desc"].replace(" A cemented distal femoral replacement was implanted.",
+                                 " The options of a frozen recycled autograft or an endoprosthesis had been discussed; "
+                                 "a cemented distal femoral replacement was implanted.")
+    report = checker.check(note(desc=desc))
+    assert [f.text for f in report.findings if f.kind == "frozen_section"] == ["Frozen section"]
