@@ -457,8 +457,18 @@ def _heading_folded() -> re.Pattern[str]:
 
 
 @lru_cache(maxsize=1)
+def _heading_categories() -> dict[str, str]:
+    """Each heading phrase, in lower case with single spaces, and its section category."""
+    return {" ".join(p.lower().split()): g.category for g in rule_files.sections().sections for p in g.phrases}
+
+
+def _heading_category(head: str) -> str | None:
+    return _heading_categories().get(" ".join(head.lower().split()))
+
+
+@lru_cache(maxsize=1)
 def _heading_phrases() -> frozenset[str]:
-    return frozenset(" ".join(p.lower().split()) for g in rule_files.sections().sections for p in g.phrases)
+    return frozenset(_heading_categories())
 
 
 _TAIL_WORD = re.compile(r"[A-Za-z][A-Za-z()/&'.-]*")
@@ -522,7 +532,7 @@ def _heading_pass(c: Canonical, gap_lines: bool = False) -> Canonical:
             _drop_marker(c.text, m, edits)
         found += edits
     joined = c.original.count("\n") < 3 and len(c.original) > 400
-    found += _inline_headings(c.text, [(m.start("head"), m.end("head")) for m in at_line_start], joined, lower)
+    found += _inline_headings(c.text, [(m.start("head"), m.end("head")) for m in at_line_start], joined, lower, shouted)
     if joined:
         found += _joined_headings(c.text, {f[0] for f in found})
         found += _joined_leaders(c.text, {f[0] for f in found})
@@ -690,15 +700,6 @@ _LABEL_GOES_ON = re.compile(r"[ \t]+(?:of|for|to|with|from)\b", re.I)
 _NAMES_A_PROCEDURE = {"reconstruction", "frozen_section"}
 
 
-@lru_cache(maxsize=1)
-def _heading_categories() -> dict[str, str]:
-    return {" ".join(p.lower().split()): g.category for g in rule_files.sections().sections for p in g.phrases}
-
-
-def _heading_category(head: str) -> str | None:
-    return _heading_categories().get(" ".join(head.lower().split()))
-
-
 def _takes_colon(head: str, after: str, stripped: str, gap_lines: bool, shouted: bool = False) -> bool:
     """Whether a heading at the start of its line, without a colon, is a heading before its content
     (``shouted``: the whole note is in capitals)."""
@@ -809,14 +810,13 @@ _ARTICLE_BEFORE = re.compile(r"(?<![\w'/.-])(?:a|an|the|no|any|of|for|to|this|th
 
 
 def _inline_headings(
-    text: str, at_line_start: list[tuple[int, int]], joined: bool = False, lower: str | None = None,
+    text: str, at_line_start: list[tuple[int, int]], joined: bool = False, lower: str | None = None, shouted: bool = False,
 ) -> list[tuple[int, int, str]]:
     """A heading dictated or joined mid-line gets a line of its own: in capitals ("... Same.
     PROCEDURE: ..."), spoken ("... period procedure colon ..."), or of several words after a full
     stop. A single Title-case word with a colon inside prose ("Operation: scraping out the lesion"
     in a consent paragraph) stays prose."""
     found: list[tuple[int, int, str]] = []
-    shouted = _in_capitals(text)
     for colon in finditer_folded(_COLON, _COLON_FOLDED, text, lower, " \t"):
         lo = max(0, colon.start() - 60, text.rfind("\n", 0, colon.start()) + 1)
         hit = _heading_before(text, lo, colon.start())
@@ -835,16 +835,17 @@ def _inline_headings(
         # In a note in capitals every word is in capitals: a single word that is no strong heading
         # starts a field mid-line only after a stop or a field's value ("... SENT FOR FROZEN SECTION
         # - REPORT: NO TUMOR" stays one sentence).
+        strong = " " in head.strip() or head.lower() in STRONG_HEADINGS
+        stopped = re.search(r"[.;]\s*$", text[max(0, start - 3):start]) is not None
         caps = head.isupper() and len(head) > 2 and (
-            not shouted or " " in head.strip() or head.lower() in STRONG_HEADINGS
-            or re.search(r"[.;]\s*$", text[max(0, start - 3):start]) is not None or _FIELD_VALUE_BEFORE.search(text, max(0, start - 40), start) is not None
+            not shouted or strong or stopped or _FIELD_VALUE_BEFORE.search(text, max(0, start - 40), start) is not None
         )
-        after_stop = (" " in head.strip() or head.lower() in STRONG_HEADINGS) and bool(re.search(r"(?:[.;]|\bperiod)\s*$", text[max(0, start - 12):start]))
+        after_stop = strong and bool(re.search(r"(?:[.;]|\bperiod)\s*$", text[max(0, start - 12):start]))
         # All lines joined: a heading in Title Case with its colon is a heading wherever it stands.
         # ... and a single Title-case heading word with its colon right after a full stop
         # ("Same. Operation: Right above-knee amputation").
-        stop_before = bool(re.search(r"[.;]\s*$", text[max(0, start - 3):start])) or (joined and _CAPS_TITLE_BEFORE.search(text, max(0, start - 40), start) is not None)
-        titled = joined and head[:1].isupper() and (" " in head.strip() or head.lower() in STRONG_HEADINGS or stop_before)
+        stop_before = stopped or (joined and _CAPS_TITLE_BEFORE.search(text, max(0, start - 40), start) is not None)
+        titled = joined and head[:1].isupper() and (strong or stop_before)
         if spoken or caps or after_stop or titled:
             found.append((start, start, "\n"))
             if spoken:
