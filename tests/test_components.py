@@ -1569,6 +1569,29 @@ def test_an_aufklaerung_heading_is_the_consent(checker):
     assert item_status(checker, text, "informed_consent") == "partial"
 
 
+def test_a_consent_section_does_not_reach_back_into_the_section_before_it(checker):
+    # The tumor board's options (amputation among them) stand before the consent's heading: what
+    # the patient was told is the consent section, and it names no limb salvage or amputation.
+    text = note(ind=("INDICATIONS: Biopsy-proven osteosarcoma. Preoperative MRI of the right femur was reviewed for planning.\n"
+                     "Options: (1) wide resection and endoprosthesis; (2) amputation - not indicated.\nDecision: option 1.\n\n"
+                     "Consent: discussed with the patient - surgery to remove the bone sarcoma with a margin of normal tissue; "
+                     "infection, fracture and recurrence discussed. Signed."))
+    assert item_status(checker, text, "informed_consent") == "partial"
+    # the same consent that names the amputation it was weighed against is met
+    text = text.replace("infection, fracture", "amputation as the alternative; infection, fracture")
+    assert item_status(checker, text, "informed_consent") == "met"
+
+
+@pytest.mark.parametrize("heading", ["[ CONSENT ]", "[CONSENT]", "[ Consent ]"])
+def test_a_heading_in_square_brackets_with_spaces_inside_is_a_heading(checker, heading):
+    # Synoptic forms print "[ CONSENT ]" alone on its line; its lines are one consent section.
+    text = note(ind=("INDICATIONS: Biopsy-proven osteosarcoma. Preoperative MRI of the right femur was reviewed for planning.\n\n"
+                     f"{heading}\nSigned consent on chart: Yes\n"
+                     "Content: Right distal femoral resection for osteosarcoma, limb salvage rather than above-knee "
+                     "amputation. Risks: infection, fracture, recurrence."))
+    assert item_status(checker, text, "informed_consent") == "met"
+
+
 def test_an_amputation_offered_and_declined_was_discussed(checker):
     text = note(ind=("INDICATIONS: Biopsy-proven osteosarcoma. Preoperative MRI of the right femur was reviewed for planning.\n\n"
                      "CONSENT: The patient was told the tumour is malignant and needs removal with a wide margin to prevent "

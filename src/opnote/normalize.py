@@ -888,8 +888,8 @@ _MD_BOLD = re.compile(r"(?<![*\w])\*\*(?=[^\s*])|(?<=[^\s*])\*\*(?![*\w])")
 
 
 # A heading in square brackets at the start of its line, as EMR forms print their fields
-# ("[Operation name] Wide resection ...", "[Specimen]" alone on its line).
-_BRACKET_HEAD = re.compile(r"^[ \t]*(\[)([A-Za-z][A-Za-z /&().'-]{0,48}?)(\]:?)", re.MULTILINE)
+# ("[Operation name] Wide resection ...", "[Specimen]" alone on its line, "[ CONSENT ]" padded).
+_BRACKET_HEAD = re.compile(r"^[ \t]*(\[[ \t]?)([A-Za-z][A-Za-z /&().'-]{0,48}?)([ \t]?\]:?)", re.MULTILINE)
 
 
 @lru_cache(maxsize=1)
