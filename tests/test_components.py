@@ -1578,7 +1578,12 @@ def test_a_consent_section_does_not_reach_back_into_the_section_before_it(checke
                      "infection, fracture and recurrence discussed. Signed."))
     assert item_status(checker, text, "informed_consent") == "partial"
     # the same consent that names the amputation it was weighed against is met
-    text = text.replace("infection, fracture", "amputation as the alternative; infection, fracture")
+    assert item_status(checker, text.replace("infection, fracture", "amputation as the alternative; infection, fracture"),
+                       "informed_consent") == "met"
+    # a choice made with the patient just before the heading, with no blank line between, is its consent
+    text = note(ind=("INDICATIONS: Biopsy-proven osteosarcoma of the right distal femur; MRI reviewed for planning. "
+                     "Above-knee amputation and limb salvage were discussed; the family and patient elected limb salvage.\n"
+                     "Consent: signed by the mother, assent documented."))
     assert item_status(checker, text, "informed_consent") == "met"
 
 

@@ -417,8 +417,10 @@ def _discussed(ctx: Context, consent: Mention, label: str, *more: str) -> list[M
     sents = set(range(consent.sent - 4, consent.sent + 3))
     sec = view.section_at(consent.start) if consent.section == "consent" else None
     if sec is not None:  # a consent section is read to its end, however many sentences it holds,
-        first = view.sent_index(sec.title_end)  # and not before its heading: that is another section
-        sents = {k for k in sents if k >= first} | set(range(first, view.sent_index(max(sec.title_end, sec.end - 1)) + 1))
+        # and not back across the blank line before its heading: that paragraph is another matter
+        first = view.sent_index(sec.title_end)
+        sents = {k for k in sents if k >= first or "\n\n" not in view.text[view.sentence(k)[1]:sec.title_end]}
+        sents |= set(range(first, view.sent_index(max(sec.title_end, sec.end - 1)) + 1))
     for k in sorted(sents):
         # An amputation the patient declined was discussed: "amputation ... was offered and declined".
         declined = label == "AMPUTATION_DISCUSSION" and DECLINED_RE.search(view.sentence_text(k)) is not None
