@@ -136,6 +136,19 @@ def test_a_page_break_with_a_running_header_is_taken_out_when_the_lines_are_join
         assert "Lindqvist as negative for tumor" in c.text and "Page" not in c.text and "SA-2270018" not in c.text
 
 
+def test_a_note_in_one_paragraph_with_a_page_banner_inside_it_keeps_its_text(checker):
+    # A note converted to one paragraph: its only line holds the page banner, and is no page line.
+    from notes import note
+
+    one_line = " ".join(note().split())
+    cut = one_line.index("Frozen section")
+    text = one_line[:cut] + "Page 2 of 3 ST ALDRIC HOSPITAL DRUMMOND-ASARE L MRN 2270018 CONFIDENTIAL - contains PHI " + one_line[cut:] + "\n"
+    assert "osteosarcoma of the right distal femur" in canonical(text).text
+    report = checker.check(text)
+    assert report.case.operation.value == "radical_resection"
+    assert {i.id: i.status for i in report.checklist}["tumor_location"] == "met"
+
+
 def test_scanned_words_are_repaired_to_words_of_the_rules():
     c = canonical("Pre op diagnosis: Grade 2 chondrosarcorna 1eft distal femur, no turnour in the canal. Turn the leg.")
     assert "chondrosarcoma left distal femur, no tumor in the canal. Turn the leg." in c.text

@@ -1397,9 +1397,10 @@ def canonical(text: str) -> Canonical:
 
 # ----------------------------------------------------------------------------- printed and scanned
 # A page break printed into the text: separator rules, "Page 2 of 3" lines, the running header
-# ("ST ALDRIC DISTRICT HOSPITAL - Operative Note (continued)", "CONFIDENTIAL").
+# ("ST ALDRIC DISTRICT HOSPITAL - Operative Note (continued)", "CONFIDENTIAL"). A line is one only
+# when it is short: in a note that is one paragraph, the banner is inside the note's only line.
 _PAGE_LINE = re.compile(
-    r"^[ \t]*(?:[-_=*~]{8,}(?:[ \t]+[A-Z][A-Z0-9 .,'/&()#-]{0,40})?[ \t]*|[^\n]*\bpage[ \t]+\d{1,3}[ \t]*(?:of|/)[ \t]*\d{1,3}\b[^\n]*|[^\n]*\(continued\)[^\n]*|[^\n]*\bconfidential\b[^\n]{0,60})$",
+    r"^[ \t]*(?:[-_=*~]{8,}(?:[ \t]+[A-Z][A-Z0-9 .,'/&()#-]{0,40})?[ \t]*|[^\n]{0,100}\bpage[ \t]+\d{1,3}[ \t]*(?:of|/)[ \t]*\d{1,3}\b[^\n]{0,100}|[^\n]{0,100}\(continued\)[^\n]{0,100}|[^\n]{0,60}\bconfidential\b[^\n]{0,60})$",
     re.I | re.M,
 )
 # A word broken at the end of a line by a hyphen ("compo-" / "nent").
