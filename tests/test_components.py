@@ -2921,3 +2921,20 @@ def test_a_frozen_recycled_autograft_is_no_frozen_section(checker):
                                  "a cemented distal femoral replacement was implanted.")
     report = checker.check(note(desc=desc))
     assert [f.text for f in report.findings if f.kind == "frozen_section"] == ["Frozen section"]
+
+
+@pytest.mark.parametrize("method", ["with high-speed burr, phenol and argon beam adjuvants; PMMA cementation",
+                                    "using a power burr and phenol; cement", "by extended curettage and burr; cement"])
+def test_an_excision_done_with_a_burr_or_a_cavity_adjuvant_is_intralesional(checker, method):
+    # "Excision" of a bone tumor names no margin; the method in the same line says what was done.
+    text = note(pre="PREOPERATIVE DIAGNOSIS: Giant cell tumor of bone, right distal femur.",
+                proc=f"PROCEDURE: Excision of right distal femur giant cell tumor {method}.",
+                desc=("DESCRIPTION OF PROCEDURE: Through a lateral cortical window the tumor was removed by extended "
+                      "intralesional curettage and the cavity burred, treated with phenol and filled with cement."))
+    assert checker.check(text).case.operation.value == "intralesional"
+
+
+def test_a_resection_with_its_segment_recycled_in_liquid_nitrogen_stays_a_resection(checker):
+    text = note(proc=("PROCEDURE: Resection of the right distal femur with liquid nitrogen recycling of the "
+                      "tumor-bearing segment and plate fixation."))
+    assert checker.check(text).case.operation.value == "radical_resection"

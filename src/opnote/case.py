@@ -841,8 +841,14 @@ def _operation_candidates(view: NoteView, case: Case) -> list[tuple[str, Mention
 _BLANK_FIELD = re.compile(r"[ \t]*(?:length|margins?|level|type|details|site)?[ \t]*(?:\.{2,}|:|\||-)?[ \t.]*(?:n/?a|none|nil|not applicable|not done|\*{2,}|_{2,}|\{blank\})[ \t.]*$", re.I | re.M)
 
 
-# The method an excision was done by, when that method is intralesional.
-_BY_CURETTAGE = re.compile(r"[^.;]*?\b(?:by|with|using|via)\s+(?:an?\s+)?(?:extended\s+|intralesional\s+|thorough\s+)?(?:curettage|curetting|curettes?|burr(?:ing)?)\b", re.I)
+# The method an excision was done by, when that method is intralesional: curettage, a burr, or an
+# adjuvant used only in a cavity ("with high-speed burr, phenol and argon beam adjuvants"; not
+# liquid nitrogen, which also recycles a resected segment).
+_BY_CURETTAGE = re.compile(
+    r"[^.;]*?\b(?:by|with|using|via)\s+(?:an?\s+)?(?:(?:extended|intralesional|thorough|high[- ]?speed|power(?:ed)?|motori[sz]ed)\s+)*"
+    r"(?:curettage|curetting|curettes?|burr(?:ing)?|phenol|argon[- ]beam)\b",
+    re.I,
+)
 
 
 def clause_bounds(view: NoteView, start: int, end: int, before: int = 100, after: int = 160) -> tuple[int, int]:
