@@ -2938,3 +2938,22 @@ def test_a_resection_with_its_segment_recycled_in_liquid_nitrogen_stays_a_resect
     text = note(proc=("PROCEDURE: Resection of the right distal femur with liquid nitrogen recycling of the "
                       "tumor-bearing segment and plate fixation."))
     assert checker.check(text).case.operation.value == "radical_resection"
+
+
+_NO_RECON_DESC = PARTS["desc"].replace(" A cemented distal femoral replacement was implanted.", "")
+
+
+def test_a_terse_recon_heading_heads_the_reconstruction(checker):
+    # "Recon:" is the reconstruction's heading in a terse note: the components listed under it count.
+    text = note(proc="PROCEDURE: Radical resection of the right distal femur with endoprosthetic reconstruction.",
+                ind=PARTS["ind"] + "\n\nRecon:\n- DFR: 110 mm body segment, 13 x 125 cemented stem, hinged tibial component",
+                desc=_NO_RECON_DESC)
+    assert item_status(checker, text, "reconstruction") == "met"
+
+
+def test_modular_is_no_component_of_a_reconstruction(checker):
+    # "Modular tumour prosthesis implanted in the usual manner": the system is named, no part of it.
+    text = note(proc="PROCEDURE: Radical resection of the right distal femur, reconstruction with a modular tumour prosthesis.",
+                desc=_NO_RECON_DESC, path=PARTS["path"] + ("\n\nRECONSTRUCTION: Modular tumour prosthesis implanted in the usual "
+                                                            "manner. Component references on the implant record."))
+    assert item_status(checker, text, "reconstruction") == "partial"

@@ -30,7 +30,7 @@ COMPONENT_RE = re.compile(
     r"cement(?:ed|less)?\b|press[- ]?fit|uncemented|screws?\b|plates?\b|plated|plating|nails?\b|nailing|rods?\b|k-?wires?|cables?|"
     r"(?:fixed|secured|stabili[sz]ed|held|fixated|anchored) (?:with|by|using)|fixation|locking|bicortical|compression|"
     r"sutur(?:ed|es)|inset|rotated|transposed|advanced|mesh|tendon|reattach\w*|repaired|trunnion|taper|liner|bipolar|"
-    r"head\b|lot\b|catalog|ref\b|reference number|manufacturer|modular|trial(?:ed|s)?|impacted|assembled|vascular (?:anastomos\w+|pedicle)|anastomos\w+|"
+    r"head\b|lot\b|catalog|ref\b|reference number|manufacturer|trial(?:ed|s)?|impacted|assembled|vascular (?:anastomos\w+|pedicle)|anastomos\w+|"
     r"pedicle|peroneal (?:artery|vessels)|graft (?:was )?(?:fixed|secured|plated|contoured|cut|shaped|fashioned)|docking|docked)",
     re.I,
 )
