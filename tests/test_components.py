@@ -2957,3 +2957,12 @@ def test_modular_is_no_component_of_a_reconstruction(checker):
                 desc=_NO_RECON_DESC, path=PARTS["path"] + ("\n\nRECONSTRUCTION: Modular tumour prosthesis implanted in the usual "
                                                             "manner. Component references on the implant record."))
     assert item_status(checker, text, "reconstruction") == "partial"
+
+
+@pytest.mark.parametrize("margins", ["extra-compartmental margins", "extracompartmental margin"])
+def test_an_extracompartmental_margin_is_a_radical_one(checker, margins):
+    text = note(proc=f"PROCEDURE: Resection of the right distal femur tumor with {margins}; distal femoral replacement.",
+                desc=PARTS["desc"].replace("The tumor was resected en bloc with a wide margin. ", ""))
+    report = checker.check(text)
+    assert present_attrs(report, "margin", "intent") == {"radical"}
+    assert item_status(checker, text, "margin_intent") == "met"
