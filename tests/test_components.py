@@ -2966,3 +2966,14 @@ def test_an_extracompartmental_margin_is_a_radical_one(checker, margins):
     report = checker.check(text)
     assert present_attrs(report, "margin", "intent") == {"radical"}
     assert item_status(checker, text, "margin_intent") == "met"
+
+
+@pytest.mark.parametrize(("line", "status"), [
+    ("TRANS-OPERATIVE BIOPSY (estudio por congelacion): N/A", "missing"),   # a blank field, a remark before its colon
+    ("Frozen section (congelacion): N/A", "missing"),
+    ("Trans-operative biopsy: negative for tumor at the marrow margin", "met"),  # the Latin American name, hyphenated
+    ("FROZEN SECTION (see below):\nMarrow margin negative for tumor.", "met"),   # a remark, and the result after it
+])
+def test_a_frozen_field_with_a_remark_before_its_colon(checker, line, status):
+    text = note(desc=_NO_FROZEN_DESC, path=PARTS["path"] + "\n\n" + line)
+    assert item_status(checker, text, "frozen_section") == status

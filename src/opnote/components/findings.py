@@ -676,11 +676,16 @@ def _longest_per_label(cands: list[Span]) -> list[Span]:
 
 
 # A field left blank mid-line, up to the next field: "Frozen: N/A Disposition: ...", "Frozen section
-# .......... N/A 7. Implants", once a form's lines were joined.
+# .......... N/A 7. Implants", once a form's lines were joined; also with a remark in brackets before
+# its colon ("TRANS-OPERATIVE BIOPSY (estudio por congelacion): N/A"), the match before it or in it.
 _BLANK_FIELD_AFTER = re.compile(
-    r"[ \t]*(?:\.{2,}[ \t]*:?|:)[ \t]*(?i:n/?a|not applicable|tbd|_{2,}|\*{3})[ \t]*"
+    r"[ \t]*(?:\([^()\n]{0,40}\)|\))?[ \t]*(?:\.{2,}[ \t]*:?|:)[ \t]*(?i:n/?a|not applicable|tbd|_{2,}|\*{3})[ \t]*"
     r"(?:$|\n|(?=[A-Z][A-Za-z /()-]{0,30}:|\d{1,2}[.)]\s|\[|[A-Z][A-Za-z /()-]{0,30}?[ \t]*\.{2,}))"
 )
+
+
+# A blank field whose heading has a remark in brackets before its colon: "(congelacion): N/A".
+_BLANK_AFTER_REMARK = re.compile(r"^[ \t]*\([^()\n]{0,40}\)[ \t]*[:.]*[ \t]*(?:n/?a|not applicable|not recorded|tbd|_{2,}|\*{3})[\s_\-.:*]*$", re.I)
 
 
 def _read_header_field(rec: FindingRecord, text: str, hdr: Header) -> None:
@@ -694,7 +699,8 @@ def _read_header_field(rec: FindingRecord, text: str, hdr: Header) -> None:
         nxt = _NEXT_FIELD_ON_LINE.search(first_line)
         if nxt and first_line[:nxt.start()].strip(" -*"):  # not a list's first item ("FROZEN SECTION: - Proximal margin: ...")
             first_line = first_line[:nxt.start()]
-    if not body.strip() or BLANK_RE.match(first_line if first_line.strip() else body):
+    value = first_line if first_line.strip() else body
+    if not body.strip() or BLANK_RE.match(value) or _BLANK_AFTER_REMARK.match(value):
         rec["blank_template"] = True
     elif NONE_RE.match(body):
         rec["assertion"] = "negated"
