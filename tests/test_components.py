@@ -2977,3 +2977,14 @@ def test_an_extracompartmental_margin_is_a_radical_one(checker, margins):
 def test_a_frozen_field_with_a_remark_before_its_colon(checker, line, status):
     text = note(desc=_NO_FROZEN_DESC, path=PARTS["path"] + "\n\n" + line)
     assert item_status(checker, text, "frozen_section") == status
+
+
+@pytest.mark.parametrize("proc", ["Left femur - intramedullary stabilization with reamed cephalomedullary nail (long), locked",
+                                  "Intramedullary fixation of the left femur with a long locked nail"])
+def test_an_intramedullary_stabilization_of_a_metastasis_is_a_prophylactic_fixation(checker, proc):
+    text = note(pre="PREOPERATIVE DIAGNOSIS: Metastatic breast carcinoma to the left femoral shaft, impending fracture.",
+                proc=f"PROCEDURE: {proc}.",
+                desc="DESCRIPTION OF PROCEDURE: The canal was reamed and a long nail was passed and locked proximally and distally.")
+    report = checker.check(text)
+    assert report.case.operation.value == "prophylactic_fixation"
+    assert report.verdict == "not_supported"
