@@ -2988,3 +2988,14 @@ def test_an_intramedullary_stabilization_of_a_metastasis_is_a_prophylactic_fixat
     report = checker.check(text)
     assert report.case.operation.value == "prophylactic_fixation"
     assert report.verdict == "not_supported"
+
+
+@pytest.mark.parametrize(("said", "status"), [
+    ("Frozen section: deliberately not sent. Freezing compromises the tissue for the molecular and cytogenetic "
+     "studies this case depends on; everything went fresh to pathology.", "met"),
+    ("No frozen section was sent; the tissue was needed for molecular studies.", "met"),
+    ("Frozen section: not sent.", "partial"),  # no reason
+])
+def test_tissue_kept_fresh_for_molecular_studies_is_a_reason_for_no_frozen_section(checker, said, status):
+    text = note(desc=_NO_FROZEN_DESC, path=PARTS["path"] + "\n\n" + said)
+    assert item_status(checker, text, "frozen_section") == status

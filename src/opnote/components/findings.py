@@ -189,7 +189,10 @@ FS_SITE_RE = re.compile(
 )
 FS_REASON_RE = re.compile(
     r"\b(?:because|as the|as (?:crp|esr|there|it|this|a|an|diagnosis)|since|given|due to|secondary to|in view of|established|known|already|previous(?:ly)?|prior|biopsy[- ]proven|was not indicated|not indicated|not felt|not needed|not necessary|unnecessary|diagnosis (?:was|had been)|per surgeon|surgeon'?s? (?:discretion|preference)"
-    r"|(?:confirmed|proven|proved|made|shown) (?:on|by|at|with|via|from) (?:the |a |an )?(?:[\w-]+ ){0,3}?biops(?:y|ies)\b|(?:no|not) (?:available|possible)|no (?:[\w-]+,? (?:or |and )?){0,4}(?:concern|suspicion)\b|no (?:frozen[- ]section |pathology )?(?:service|facility|pathologist))",
+    r"|(?:confirmed|proven|proved|made|shown) (?:on|by|at|with|via|from) (?:the |a |an )?(?:[\w-]+ ){0,3}?biops(?:y|ies)\b|(?:no|not) (?:available|possible)|no (?:[\w-]+,? (?:or |and )?){0,4}(?:concern|suspicion)\b|no (?:frozen[- ]section |pathology )?(?:service|facility|pathologist)"
+    # tissue kept unfrozen for the studies the diagnosis needs ("freezing compromises the tissue for
+    # the molecular studies", "everything went fresh to pathology")
+    r"|(?:for|compromise\w*|need\w*|required for) (?:the )?(?:[\w-]+ ){0,2}?(?:molecular|cytogenetic|genetic|flow cytometr\w*)\b|(?:went|sent|go|goes) fresh\b)",
     re.I,
 )
 # A frozen section the hospital cannot do, as the field's value ("Frozen section: not available in
@@ -559,7 +562,7 @@ def _frozen_not_sent(rec: FindingRecord, text: str, sents: list[tuple[int, int]]
     if not rec["attributes"]["reason"] and rec["sent"] + 1 < len(sents):
         ns, ne = sents[rec["sent"] + 1]
         nxt = text[ns:min(ne, ns + 300)]
-        rec["attributes"]["reason"] = bool(re.match(r"\s*(?:the |this )?(?:diagnosis|biopsy|it|this)\b", nxt, re.I) and FS_REASON_RE.search(nxt))
+        rec["attributes"]["reason"] = bool(re.match(r"\s*(?:the |this )?(?:diagnosis|biopsy|it|this|freezing|frozen tissue)\b", nxt, re.I) and FS_REASON_RE.search(nxt))
     rec["assertion"] = "present"
     rec["attributes"]["site"] = None
 
