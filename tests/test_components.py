@@ -2999,3 +2999,15 @@ def test_an_intramedullary_stabilization_of_a_metastasis_is_a_prophylactic_fixat
 def test_tissue_kept_fresh_for_molecular_studies_is_a_reason_for_no_frozen_section(checker, said, status):
     text = note(desc=_NO_FROZEN_DESC, path=PARTS["path"] + "\n\n" + said)
     assert item_status(checker, text, "frozen_section") == status
+
+
+def test_a_reconstruction_named_only_where_the_case_is_discussed_was_not_done(checker):
+    # Rotationplasty weighed in the indications and declined in the consent: no reconstruction of
+    # this operation; the distal femoral replacement the procedure line names still is.
+    text = note(ind=("INDICATIONS: Biopsy-proven osteosarcoma. Preoperative MRI of the right femur was reviewed for planning. "
+                     "She met our rotationplasty patient mentor and watched the videos.\n\n"
+                     "CONSENT: We discussed removal of the osteosarcoma with limb salvage by a distal femoral replacement versus "
+                     "above-knee amputation, and revisited rotationplasty, which she again declined. Signed."))
+    kinds = present_attrs(checker.check(text), "reconstruction", "kind")
+    assert "rotationplasty" not in kinds
+    assert "endoprosthesis" in kinds

@@ -1339,6 +1339,25 @@ def _reassert_by_case(view: NoteView, case: Case | None) -> None:
         for m in margins:
             if m.attr("intent") in not_today:
                 m.assertion = "hypothetical"
+    if case.operation.value != "revision":
+        _talked_of_recon(view)
+
+
+# Places whose words about a reconstruction tell what was talked of, planned or done before, not
+# what this operation put in.
+_TALK_PLACES = ("history", "consent", "plan")
+
+
+def _talked_of_recon(view: NoteView) -> None:
+    """A kind of reconstruction named only where the case is discussed (history, consent, plan) and
+    nowhere the operation is told was weighed, not done: "we revisited rotationplasty, which she
+    again declined", "she met our rotationplasty patient mentor". (A revision's old implant is
+    left alone: it is told in the history and is what the revision works on.)"""
+    recon = [m for m in view.of("RECON") if m.present]
+    done = {m.attr("kind") for m in recon if m.place not in _TALK_PLACES}
+    for m in recon:
+        if m.place in _TALK_PLACES and m.attr("kind") not in done:
+            m.assertion = "hypothetical"
 
 
 # Margin intents an operation cannot have had: a biopsy's or a fixation's wide margin is the
