@@ -3011,3 +3011,11 @@ def test_a_reconstruction_named_only_where_the_case_is_discussed_was_not_done(ch
     kinds = present_attrs(checker.check(text), "reconstruction", "kind")
     assert "rotationplasty" not in kinds
     assert "endoprosthesis" in kinds
+
+
+def test_a_frozen_section_awaited_during_the_operation_is_not_pending_once_its_result_is_told(checker):
+    desc = PARTS["desc"] + " While awaiting the frozen result, the tibia was prepared."
+    assert present_attrs(checker.check(note(desc=desc)), "frozen_section", "result") == {"negative"}
+    # with no result told anywhere, it is still pending
+    pending = _NO_FROZEN_DESC + " While awaiting the frozen result, the tibia was prepared."
+    assert present_attrs(checker.check(note(desc=pending)), "frozen_section", "result") == {"pending"}

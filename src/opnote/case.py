@@ -1375,14 +1375,23 @@ _RESULTS = ("negative", "positive", "close", "atypical")
 
 
 def _superseded_pending(view: NoteView) -> None:
-    """A frozen section "pending" in the body, whose result an addendum gives later ("Pathology
-    called with the frozen section results: ... negative"), was pending then: historical now."""
+    """A frozen section "pending" at one moment, whose result the note gives elsewhere, was pending
+    then: historical now. An addendum's result ("Pathology called with the frozen section results:
+    ... negative") supersedes a pending before it; a result told in the operation's own places
+    ("called the room at 10:42: negative") supersedes a pending anywhere in them ("While awaiting
+    the frozen result, the tibia was prepared")."""
     frozen = [m for m in view.of("FROZEN") if m.present]
     told = [m.start for m in frozen if m.place == "addendum" and m.attr("result") in _RESULTS]
-    if told:
-        for m in frozen:
-            if m.attr("result") == "pending" and m.place != "addendum" and m.start < told[0]:
-                m.assertion = "historical"
+    here = [m for m in frozen if m.place in _OPERATION_PLACES and m.attr("result") in _RESULTS]
+    for m in frozen:
+        if m.attr("result") != "pending" or m.place == "addendum":
+            continue
+        if (told and m.start < told[0]) or (here and m.place in _OPERATION_PLACES):
+            m.assertion = "historical"
+
+
+# Places that tell this operation: what they say of a frozen section is of today's.
+_OPERATION_PLACES = ("procedure", "narrative", "specimen", "pathology")
 
 
 def _after_in(m: Mention) -> int:
