@@ -3019,3 +3019,27 @@ def test_a_frozen_section_awaited_during_the_operation_is_not_pending_once_its_r
     # with no result told anywhere, it is still pending
     pending = _NO_FROZEN_DESC + " While awaiting the frozen result, the tibia was prepared."
     assert present_attrs(checker.check(note(desc=pending)), "frozen_section", "result") == {"pending"}
+
+
+@pytest.mark.parametrize(("said", "results"), [
+    # a histology after a negation is what the result is negative for
+    ("Frozen section of the deep periosteal margin: negative for sarcoma (closest margin 1 mm per the frozen report).", {"negative"}),
+    # no sign of infection or tumor is a negative result
+    ("Stem and body replaced; no sign of infection on frozen section.", {"negative"}),
+    # a result confirmed with the pathologist is not a positive one
+    ("Frozen section of the marrow margin: negative. The frozen section result above was confirmed with the pathologist by phone.", {"negative"}),
+    # a malignancy found, its typing left to the permanents: positive
+    ("Frozen section: positive for malignant spindle cell neoplasm producing osteoid, final diagnosis deferred to permanents.", {"positive"}),
+    # no frozen-section facility: not performed
+    ("Frozen section: Facility not available in this hospital; diagnosis already confirmed on core biopsy.", {"not_performed"}),
+])
+def test_what_a_frozen_section_found(checker, said, results):
+    text = note(desc=_NO_FROZEN_DESC, path=PARTS["path"] + "\n\n" + said)
+    assert present_attrs(checker.check(text), "frozen_section", "result") - {"unknown"} == results
+
+
+def test_a_frozen_field_that_points_to_the_body_takes_its_result_from_there(checker):
+    text = note(desc=_NO_FROZEN_DESC + " The marrow margin frozen section was negative.",
+                proc=PARTS["proc"] + "\nFROZEN SECTION: see body of note",
+                ind="HISTORY this is a 19 year old woman with high grade osteosarcoma. " + PARTS["ind"].split(": ", 1)[1])
+    assert present_attrs(checker.check(text), "frozen_section", "result") - {"unknown"} == {"negative"}

@@ -86,14 +86,17 @@ IMAGING_FINDING_AFTER = re.compile(r"\s*(?:scan\s+|imaging\s+)?(?:evidence|findi
 _NEXT_FIELD_ON_LINE = re.compile(r"\s(?:\d{1,2}[.)](?:\s|$)|[A-Z][A-Za-z /()-]{0,30}:|[A-Z][A-Za-z][A-Za-z ()-]{0,30}?[ \t]*\.{3,})")
 NONE_RE = re.compile(r"^[\s:\-]*(?:none|nil|not sent|not performed|not obtained|not done|not requested|no (?:frozens?|frozen sections?|specimens?|samples?)\b|no\.?\s*(?:\n|$)|no\.?[ \t]+(?=reasons?\b))", re.I)
 
+# A histology named after a negation is the negative result's object ("negative for sarcoma", "free
+# of carcinoma"), not a positive result of its own.
+_NOT_NEGATED = r"(?<!negative for )(?<!neg for )(?<!free of )(?<!\bno )(?<!without )(?<!no evidence of )(?<!no residual )"
 _FS_RESULTS = [
     ("pending", r"pending|awaiting|await|to follow|deferred|defer(?:red)? to permanents?|not yet (?:available|back)"
                 r"|(?:had|has|have) not (?:yet )?(?:come back|returned|been (?:reported|received|phoned))|(?:will|to) (?:phone|call|ring|telephone) (?:back |through )?(?:the |with the )?(?:result|report)"),
     ("atypical", r"atypi(?:a|cal)|indeterminate|equivocal|non-?diagnostic|inconclusive|suspicious"),
     ("close", r"\bclose\b(?!\s*:)"),  # "Close: drain x1, layered" is the closure's heading
-    ("negative", r"negative|\bneg\b|\(-\)|\bno (?:acute )?(?:infection|inflammation)\b|<\s*\d+\s*(?:pmns?|neutrophils)|\bno (?:evidence of |residual |viable |definite |gross )?(?:tumou?r|malignan\w*|neoplas\w*|sarcoma|carcinoma|cancer|disease|osteosarcoma|chondrosarcoma|lesional tissue|atypia|lymphoma|myeloma|plasmacytoma|metasta\w*|ewing\w*|giant cell tumou?r)"
+    ("negative", r"negative|\bneg\b|\(-\)|\bno (?:signs? of )?(?:acute )?(?:infection|inflammation)\b|<\s*\d+\s*(?:pmns?|neutrophils)|\bno (?:evidence of |signs? of |residual |viable |definite |gross )?(?:tumou?r|malignan\w*|neoplas\w*|sarcoma|carcinoma|cancer|disease|osteosarcoma|chondrosarcoma|lesional tissue|atypia|lymphoma|myeloma|plasmacytoma|metasta\w*|ewing\w*|giant cell tumou?r)"
                  r"|\bnot involved|uninvolved|free of (?:tumou?r|disease|malignan\w*|neoplasm|sarcoma)|\bfree\b|tumou?r[- ]free|\bclear\b|without (?:evidence of )?(?:tumou?r|malignan\w*)|benign|normal (?:marrow|bone|tissue|fat|hematopoietic)|no tumor seen|reactive"),
-    ("positive", r"positive|consistent with|compatible with|(?<!\bto )confirm(?:ed|s|ing)?|diagnostic of|demonstrat(?:ed|es|ing) (?:(?!(?:no|not|without|neither|absence)\b)\w+ ){0,3}(?:sarcoma|carcinoma|tumou?r|malignan\w*|osteosarcoma|chondrosarcoma)|showed (?:(?!(?:no|not|without|neither|absence)\b)\w+ ){0,3}(?:sarcoma|carcinoma|tumou?r|malignan\w*|osteosarcoma|chondrosarcoma)|(?:viable |residual )?tumou?r (?:was |is )?(?:present|seen|identified)|involved|malignant cells|high[- ]grade|sarcoma(?! (?:clinic|service|team|unit|cent(?:er|re)|program(?:me)?|board|mdt|surgeons?|fellow|nurse|meeting|conference|follow-?up))|carcinoma|osteosarcoma|chondrosarcoma|giant cell tumou?r|lymphoma|plasmacytoma|myeloma|lesional"),
+    ("positive", r"positive|consistent with|compatible with|(?<!\bto )confirm(?:ed|s|ing)?\b(?! (?:with|by|over)\b)|diagnostic of|demonstrat(?:ed|es|ing) (?:(?!(?:no|not|without|neither|absence)\b)\w+ ){0,3}(?:sarcoma|carcinoma|tumou?r|malignan\w*|osteosarcoma|chondrosarcoma)|showed (?:(?!(?:no|not|without|neither|absence)\b)\w+ ){0,3}(?:sarcoma|carcinoma|tumou?r|malignan\w*|osteosarcoma|chondrosarcoma)|(?:viable |residual )?tumou?r (?:was |is )?(?:present|seen|identified)|involved|malignant cells|high[- ]grade|" + _NOT_NEGATED + r"(?:sarcoma(?! (?:clinic|service|team|unit|cent(?:er|re)|program(?:me)?|board|mdt|surgeons?|fellow|nurse|meeting|conference|follow-?up))|carcinoma|osteosarcoma|chondrosarcoma|giant cell tumou?r|lymphoma|plasmacytoma|myeloma)|lesional"),
 ]
 # A result said before its frozen section: "margins were negative on frozen section, final pathology
 # pending" (the "pending" after it is the final pathology's).
@@ -160,6 +163,14 @@ def _stated_result(text: str, start: int, window_start: int, window_end: int) ->
     return m.lastgroup if m else None
 
 
+# A frozen section said to have found a malignancy: positive, whatever its final typing waits for.
+_SAID_MALIGNANT = re.compile(r"\bpositive for\b|\bmalignan\w*", re.I)
+
+
+# A field's value that points elsewhere for it ("see body of note", "sent - see below", "as above").
+_SEE_ELSEWHERE = re.compile(r"\b(?:see|as|refer to|per)\s+(?:the\s+)?(?:below|above|body|note|narrative|text|op(?:erative)? note|report|description)\b", re.I)
+
+
 # What is sent for a frozen section ("Lesional tissue, left distal femur, for frozen section"): the
 # words before it name the specimen, not a result.
 _SENT_FOR = re.compile(r"\b(?:for|to)[ \t]+(?:an?[ \t]+|the[ \t]+)?(?:intra-?operative[ \t]+)?\Z", re.I)
@@ -199,7 +210,8 @@ FS_REASON_RE = re.compile(
 # this hospital (no cryostat)"); not a result still to come ("not available yet", "at the time of
 # dictation").
 FS_UNAVAILABLE_RE = re.compile(
-    r"[ \t]*[:\-][ \t]*(?:is |was |were )?(?:not available|unavailable)\b(?![^.;\n]{0,40}\b(?:yet|at the time|pending|until|for review)\b)", re.I
+    r"[ \t]*[:\-][ \t]*(?:(?:the |a )?(?:facility|service|cryostat|pathologist|frozen section(?: service)?)[ \t]+)?(?:is |was |were )?(?:not available|unavailable)\b"
+    r"(?![^.;\n]{0,40}\b(?:yet|at the time|pending|until|for review)\b)", re.I
 )
 # "not sent - level through uninvolved joint": a "not sent" the note goes on to explain in words.
 FS_REASON_AFTER_RE = re.compile(r"[ \t]*[:\-]?[ \t]*(?:not (?:sent|performed|done|requested|obtained|indicated|taken)|none|nil|no)\b[ \t]*(?:[-\u2013\u2014:;(,]|because\b|as\b)[ \t]*(?:[A-Za-z][\w/-]*[ \t,]+){2,}[A-Za-z]", re.I)
@@ -490,6 +502,12 @@ class OpnoteFindings:
                 rec["attributes"]["reason"] = bool(no.group("reason") or FS_REASON_RE.search(text, window_start, window_end))
                 rec["attributes"]["site"] = None
                 return
+            first = text[window_start:window_end].split("\n", 1)[0]
+            if _SEE_ELSEWHERE.search(first) and not FS_RESULT_RE.search(first):
+                # "FROZEN SECTION: see body of note": the result, if any, is told where it points
+                rec["attributes"]["result"] = "unknown"
+                rec["attributes"]["site"] = None
+                return
         else:
             s_start, s_end = sents[rec["sent"]] if sents else (0, len(text))
             window_start, window_end = rec["end"], min(s_end, rec["end"] + 300)
@@ -506,8 +524,8 @@ class OpnoteFindings:
         window_end = _paragraph_end(text, rec["end"], window_end)
         block_end = _paragraph_end(text, rec["end"], block_end) if block_end is not None else None
         result = _stated_result(text, rec["start"], window_start, window_end)
-        if result == "positive" and FS_DIAGNOSIS_DEFERRED_RE.search(text, window_start, window_end):
-            result = "pending"
+        if result == "positive" and FS_DIAGNOSIS_DEFERRED_RE.search(text, window_start, window_end) and not _SAID_MALIGNANT.search(text, window_start, window_end):
+            result = "pending"  # tumor tissue found, its diagnosis left to the permanents (not "positive for malignant cells")
         if result is None and hdr is None and not _SENT_FOR.search(text, max(0, rec["start"] - 40), rec["start"]):
             s_start, _ = sents[rec["sent"]] if sents else (0, 0)
             before = text[max(s_start, rec["start"] - 200):rec["start"]]
