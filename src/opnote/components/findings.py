@@ -504,10 +504,11 @@ class OpnoteFindings:
                 return
             first = text[window_start:window_end].split("\n", 1)[0]
             if _SEE_ELSEWHERE.search(first) and not FS_RESULT_RE.search(first):
-                # "FROZEN SECTION: see body of note": the result, if any, is told where it points
-                rec["attributes"]["result"] = "unknown"
-                rec["attributes"]["site"] = None
-                return
+                # "FROZEN SECTION: see body of note": the result is told where it points, at most
+                # in the lines right under the field, not past a blank line
+                blank = text.find("\n\n", window_start, window_end)
+                window_end = blank if blank != -1 else window_end
+                block_end = min(block_end, window_end) if block_end is not None else window_end
         else:
             s_start, s_end = sents[rec["sent"]] if sents else (0, len(text))
             window_start, window_end = rec["end"], min(s_end, rec["end"] + 300)
