@@ -3043,3 +3043,19 @@ def test_a_frozen_field_that_points_to_the_body_takes_its_result_from_there(chec
                 proc=PARTS["proc"] + "\nFROZEN SECTION: see body of note",
                 ind="HISTORY this is a 19 year old woman with high grade osteosarcoma. " + PARTS["ind"].split(": ", 1)[1])
     assert present_attrs(checker.check(text), "frozen_section", "result") - {"unknown"} == {"negative"}
+
+
+_NO_LENGTH_DESC = PARTS["desc"].replace(" The femur was osteotomized 15 cm from the joint line.", "")
+
+
+@pytest.mark.parametrize(("said", "status"), [
+    ("MRI: 6.2 x 5.0 x 4.5 cm, contained, cortex thin but intact.", "partial"),       # imaging measures the tumor
+    ("MRI left femur: recurrence 11 x 9 x 8 cm wrapping the prosthetic body.", "partial"),
+    ("X-ray right femur: lytic lesion in proximal diaphysis 4.5 cm long with more than 50% cortical destruction.", "partial"),
+    ("CT chest: two indeterminate 4 mm nodules, to be followed.", "missing"),          # staging nodules are no tumor size
+    ("Osteotomy level planned from the MRI at 14 cm above the joint line.", "met"),    # a cut planned on imaging is the resection
+])
+def test_sizes_told_with_imaging(checker, said, status):
+    ind = PARTS["ind"].replace("were reviewed for planning.", "were reviewed for planning. " + said)
+    text = note(ind=ind, desc=_NO_LENGTH_DESC)
+    assert item_status(checker, text, "resection_dimensions") == status

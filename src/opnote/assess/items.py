@@ -127,10 +127,11 @@ def resection_dimensions(ctx: Context) -> Assessment:
         return Assessment("missing", NO_TUMOR.format(what=_what(ctx)))
     dims = [m for m in ctx.view.of("DIMENSION") if m.present and m.place not in ("consent", "plan", "implants")]
     good = [m for m in dims if m.attr("measures") in ("resection_length", "specimen", "margin_distance")]
-    # A tumor's size is measured on imaging, often dated before the operation: still its size.
+    # A tumor's size is measured on imaging, often dated before the operation: still its size; and
+    # still its size in a sentence about what it risks ("a 4 cm lytic lesion, impending fracture").
     tumor = [
         m for m in ctx.view.of("DIMENSION")
-        if m.attr("measures") == "tumor" and (m.present or m.is_("historical")) and m.place not in ("consent", "plan", "implants")
+        if m.attr("measures") == "tumor" and m.is_("present", "historical", "hypothetical") and m.place not in ("consent", "plan", "implants")
     ]
     if good:
         return Assessment("met", "Resection measurements are documented.", _ev(good))

@@ -38,15 +38,20 @@ DIM_RE = re.compile(
 _DIM_FOLDED = re.compile(DIM_RE.pattern)
 
 _CUES = [
-    ("other", re.compile(r"incision|skin|drain|blood loss|\bebl\b|tourniquet|suture|wound|scar|stem|\bbody\b|segment length|(?<!soft tissue )(?<!soft-tissue )(?<!extraosseous )(?<!extra-osseous )component|prosthe|implant|trial|cement|reamer|reamed|reaming|nail|plate|screw|hole|needle|trocar|patient is|years? old|weight|\bkg\b|catheter|tube|bushing|bearing|poly\w*|liner|head|collar|spacer|bead|flap|graft", re.I)),
+    ("other", re.compile(r"incision|skin|drain|collection|abscess|blood loss|\bebl\b|tourniquet|suture|wound|scar|stem|\bbody\b|segment length|(?<!soft tissue )(?<!soft-tissue )(?<!extraosseous )(?<!extra-osseous )component|prosthe|implant|trial|cement|reamer|reamed|reaming|nail|plate|screw|hole|needle|trocar|patient is|years? old|weight|\bkg\b|catheter|tube|bushing|bearing|poly\w*|liner|head|collar|spacer|bead|flap|graft", re.I)),
     # "a 9 mm tibial cut" resurfaces a joint; "the femoral cut was made 16 cm above the joint line"
     # is the osteotomy: told apart by the length (see _plausible).
     ("bone_cut", re.compile(r"(?:tibial|femoral|patellar|distal femoral|proximal tibial|tibia|femur|patella) (?:cut|resurfacing)", re.I)),
     ("margin_distance", re.compile(r"margin|closest|nearest|beyond|cuff|(?:above|below|past|beyond|proximal to|distal to) (?:the )?(?:\w+ ){0,3}?(?:extent|edge|limit|tumou?r|lesion|signal|abnormality|hematoma|haematoma|mass|contamination|disease|recurrence)|proximal to the (?:tumor|lesion|mass)|distal to the (?:tumor|lesion|mass)|from the (?:tumor|lesion|mass)|of normal|of uninvolved|clearance|free of tumor by|around (?:the )?(?:tumou?r|lesion|mass)|away from (?:the )?(?:tumou?r|lesion|mass)", re.I)),
     ("specimen", re.compile(r"specimen", re.I)),
     ("resection_length", re.compile(r"resection length|resect|transect|osteot(?!omes?\b)\w*|\bcut\b|\bjt\.? line|length of (?:the )?(?:resection|bone|femur|segment)|bone (?:was )?(?:cut|removed)|from the joint line|joint line|(?<!body )(?<!spacer )segment|intercalary defect|defect measur|bone loss|femoral length|femur (?:was )?(?:removed|excised)|en bloc", re.I)),
-    ("tumor", re.compile(r"tumou?r|mass|lesion|sarcoma|osteosarcoma|chondrosarcoma|extent|intramedullary|marrow|(?:soft[- ]tissue|extra-?osseous) component|\bcyst\b|\b(?!hae?matoma\b|seroma\b)[a-z]{3,}oma\b", re.I)),
+    ("tumor", re.compile(r"tumou?r|mass|lesion|sarcoma|osteosarcoma|chondrosarcoma|extent|intramedullary|marrow|(?:soft[- ]tissue|extra-?osseous) component|\bcyst\b|\b(?!hae?matoma\b|seroma\b)[a-z]{3,}oma\b"
+                         r"|recurren(?:ce|t)|relapse|lytic", re.I)),
 ]
+# What imaging of the limb measures, when no other word of its clause says ("MRI: 6.2 x 5.0 x 4.5
+# cm", "Size (MRI) | 5.5 x 4.0 cm"), is the tumor; not on imaging of the chest (staging nodules).
+_IMAGING_CUE = re.compile(r"\b(?:mri|mr|ct|pet-?ct|imaging|radiographs?|x-?rays?|scan)\b", re.I)
+_CHEST = re.compile(r"chest|lung|thora|pulmonar|nodul", re.I)
 
 
 _RANK = {kind: i for i, (kind, _) in enumerate(_CUES)}
@@ -200,6 +205,8 @@ def classify(text: str, start: int, end: int, lower: str | None = None) -> str:
             dist = after.start() + 3  # words after the number bind a little less than words before it
             if dist < best_dist or (dist == best_dist and rank < _RANK[best_kind]):
                 best_kind, best_dist = kind, dist
+    if best_dist == 10**9 and _IMAGING_CUE.search(left) and not _CHEST.search(left + right):
+        return "tumor"
     return best_kind
 
 
