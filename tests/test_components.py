@@ -3059,3 +3059,21 @@ def test_sizes_told_with_imaging(checker, said, status):
     ind = PARTS["ind"].replace("were reviewed for planning.", "were reviewed for planning. " + said)
     text = note(ind=ind, desc=_NO_LENGTH_DESC)
     assert item_status(checker, text, "resection_dimensions") == status
+
+
+@pytest.mark.parametrize("said", [
+    "The tumour was removed together with 15 cm of the femur.",
+    "The proximal 14 cm of the right femur, including the lesion, was resected.",
+    "The femur was divided 160 mm above the joint line.",
+    "The femur was resected en bloc, including the old cement, the soft-tissue extension and 13 cm of bone.",
+    "Specimen (skin, femur and soft-tissue mass) measured 19.5 x 6.0 x 4.5 cm.",  # the specimen, not the mass
+])
+def test_a_length_of_bone_taken_or_a_specimen_measured_is_a_resection_dimension(checker, said):
+    text = note(desc=_NO_LENGTH_DESC.replace("The tumor was resected en bloc with a wide margin.", "The tumor was resected en bloc with a wide margin. " + said))
+    assert item_status(checker, text, "resection_dimensions") == "met"
+
+
+@pytest.mark.parametrize("said", ["MRI showed tumor involving 12 cm of the femur.", "Specimen: distal femur with the tumor measuring 8 x 6 x 5 cm."])
+def test_a_tumor_told_with_bone_words_is_still_its_size(checker, said):
+    text = note(desc=_NO_LENGTH_DESC.replace("The tumor was resected en bloc with a wide margin.", "The tumor was resected en bloc with a wide margin. " + said))
+    assert item_status(checker, text, "resection_dimensions") == "partial"

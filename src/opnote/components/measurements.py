@@ -44,7 +44,8 @@ _CUES = [
     ("bone_cut", re.compile(r"(?:tibial|femoral|patellar|distal femoral|proximal tibial|tibia|femur|patella) (?:cut|resurfacing)", re.I)),
     ("margin_distance", re.compile(r"margin|closest|nearest|beyond|cuff|(?:above|below|past|beyond|proximal to|distal to) (?:the )?(?:\w+ ){0,3}?(?:extent|edge|limit|tumou?r|lesion|signal|abnormality|hematoma|haematoma|mass|contamination|disease|recurrence)|proximal to the (?:tumor|lesion|mass)|distal to the (?:tumor|lesion|mass)|from the (?:tumor|lesion|mass)|of normal|of uninvolved|clearance|free of tumor by|around (?:the )?(?:tumou?r|lesion|mass)|away from (?:the )?(?:tumou?r|lesion|mass)", re.I)),
     ("specimen", re.compile(r"specimen", re.I)),
-    ("resection_length", re.compile(r"resection length|resect|transect|osteot(?!omes?\b)\w*|\bcut\b|\bjt\.? line|length of (?:the )?(?:resection|bone|femur|segment)|bone (?:was )?(?:cut|removed)|from the joint line|joint line|(?<!body )(?<!spacer )segment|intercalary defect|defect measur|bone loss|femoral length|femur (?:was )?(?:removed|excised)|en bloc", re.I)),
+    ("resection_length", re.compile(r"resection length|resect|transect|osteot(?!omes?\b)\w*|\bcut\b|\bjt\.? line|length of (?:the )?(?:resection|bone|femur|segment)|bone (?:was )?(?:cut|removed)|from the joint line|joint line|(?<!body )(?<!spacer )segment|intercalary defect|defect measur|bone loss|femoral length|femur (?:was )?(?:removed|excised)|en bloc"
+                                    r"|(?:femur|bone|tibia|shaft|diaphysis)\s+(?:was\s+|is\s+)?(?:then\s+)?(?:divided|sectioned|sawn|sawed)", re.I)),
     ("tumor", re.compile(r"tumou?r|mass|lesion|sarcoma|osteosarcoma|chondrosarcoma|extent|intramedullary|marrow|(?:soft[- ]tissue|extra-?osseous) component|\bcyst\b|\b(?!hae?matoma\b|seroma\b)[a-z]{3,}oma\b"
                          r"|recurren(?:ce|t)|relapse|lytic", re.I)),
 ]
@@ -158,7 +159,20 @@ def _told_outright(left: str, right: str) -> str | None:
         return "other"  # but "closest margin, at the popliteal vein, about 1 mm" is a margin
     if (_MARROW_EXTENT.search(left) or _LESION_LIES.search(left)) and not _CUT_WORD.search(left):
         return "tumor"  # "marrow signal extending 16 cm from the joint line": the tumor's extent on imaging
+    if _OF_BONE_AFTER.match(right) and _TAKEN_BEFORE.search(left):
+        return "resection_length"  # "removed together with 15 cm of the femur"
     return None
+
+
+# A length of bone taken with the tumor: "removed together with 15 cm of the femur", "the proximal
+# 14 cm of the left femur, including the lesion, was resected" (not "tumor involving 12 cm of the femur").
+_OF_BONE_AFTER = re.compile(r"\s+of\s+(?:the\s+)?(?:(?:left|right|distal|proximal|native|involved|affected)\s+){0,2}(?:femur|femoral\s+(?:shaft|diaphysis)|bone|tibia|diaphysis)\b", re.I)
+_TAKEN_BEFORE = re.compile(r"(?:\b(?:removed|resected|excised|taken|including|together with|along with|en bloc with)\b[^.;]{0,60}|\bthe\s+(?:proximal|distal)\s+)$", re.I)
+# A specimen named as the clause's subject and measured ("Specimen: right thigh sarcoma with
+# periosteum, oriented, measuring 16 x 11 x 8 cm"): its size, unless a tumor word measures it
+# right before the number ("... with the tumor measuring 8 x 6 cm").
+_SPECIMEN_SUBJECT = re.compile(r"^[ \t]*(?:the\s+)?(?:resected\s+|gross\s+)?specimens?\b", re.I)
+_TUMOR_MEASURED_BEFORE = re.compile(r"\b(?:tumou?r|mass|lesion|sarcoma|\w+oma)\s+(?:measuring|measured|measures|of|sized?|size)\s*(?:approximately\s+|about\s+)?$", re.I)
 
 
 def _clause_around(text: str, start: int, end: int) -> tuple[int, int]:
@@ -207,6 +221,8 @@ def classify(text: str, start: int, end: int, lower: str | None = None) -> str:
                 best_kind, best_dist = kind, dist
     if best_dist == 10**9 and _IMAGING_CUE.search(left) and not _CHEST.search(left + right):
         return "tumor"
+    if best_kind == "tumor" and _SPECIMEN_SUBJECT.match(left) and not _TUMOR_MEASURED_BEFORE.search(left):
+        return "specimen"
     return best_kind
 
 
