@@ -3077,3 +3077,13 @@ def test_a_length_of_bone_taken_or_a_specimen_measured_is_a_resection_dimension(
 def test_a_tumor_told_with_bone_words_is_still_its_size(checker, said):
     text = note(desc=_NO_LENGTH_DESC.replace("The tumor was resected en bloc with a wide margin.", "The tumor was resected en bloc with a wide margin. " + said))
     assert item_status(checker, text, "resection_dimensions") == "partial"
+
+
+@pytest.mark.parametrize(("line", "status"), [
+    ("Specimen to path, perms.", "met"),
+    ("Specimen -> pathology (margin evaluation)", "met"),
+    ("Specimen handed to the scrub nurse.", "partial"),  # sent nowhere
+])
+def test_a_terse_line_sending_the_specimen_to_the_laboratory(checker, line, status):
+    text = note(path=line)
+    assert item_status(checker, text, "pathology") == status

@@ -201,17 +201,33 @@ def pathology(ctx: Context) -> Assessment:
 SENT_TO_LAB_RE = re.compile(r"\b(?:histo\w*|path\w*|permanents?|lab(?:oratory)?|cytology|margins)\b", re.I)
 
 
+# A line of a terse note that sends the specimen to the laboratory without a heading: "Specimen to
+# path, perms.", "Specimen -> pathology (margin evaluation)".
+SPECIMEN_TO_LAB_RE = re.compile(
+    r"^[ \t]*(?:the[ \t]+)?specimens?\b[^.\n]{0,30}?(?:->|\u2192|\bto\b|\bsent (?:to|for)\b)[ \t]*(?:the[ \t]+)?(?:histo\w*|path\w*|permanents?|lab\w*)\b",
+    re.I | re.M,
+)
+
+
 def _specimen_sent(ctx: Context) -> list[Mention]:
     """A specimen line that sends the specimen to the laboratory ("curettings - histopathology")."""
     out: list[Mention] = []
-    for sec in ctx.view.sections:
-        if sec.category == "specimens" and SENT_TO_LAB_RE.search(ctx.view.text[sec.title_end:sec.end]):
-            out += [m for m in ctx.view.mentions if sec.title_start <= m.start < sec.end and m.label in ("SITE", "TUMOR", "DIMENSION", "PATH_PENDING")][:1]
+    view = ctx.view
+    for sec in view.sections:
+        if sec.category == "specimens" and SENT_TO_LAB_RE.search(view.text[sec.title_end:sec.end]):
+            out += [m for m in view.mentions if sec.title_start <= m.start < sec.end and m.label in ("SITE", "TUMOR", "DIMENSION", "PATH_PENDING")][:1]
             if not out:
-                out.append(Mention(label="PATH_PENDING", group="path.specimen_line", start=sec.title_start, end=sec.title_end,
-                                   text=ctx.view.text[sec.title_start:sec.title_end], sent=ctx.view.sent_index(sec.title_start),
-                                   section="specimens", assertion="present", attrs={}))
+                out.append(_specimen_mention(view, sec.title_start, sec.title_end))
+    if not out:
+        line = SPECIMEN_TO_LAB_RE.search(view.text)
+        if line is not None:
+            out.append(_specimen_mention(view, line.start() + len(line.group(0)) - len(line.group(0).lstrip()), line.end()))
     return out
+
+
+def _specimen_mention(view: NoteView, start: int, end: int) -> Mention:
+    return Mention(label="PATH_PENDING", group="path.specimen_line", start=start, end=end, text=view.text[start:end],
+                   sent=view.sent_index(start), section="specimens", assertion="present", attrs={})
 
 
 # ----------------------------------------------------------------------------- diagnosis_code
