@@ -3087,3 +3087,12 @@ def test_a_tumor_told_with_bone_words_is_still_its_size(checker, said):
 def test_a_terse_line_sending_the_specimen_to_the_laboratory(checker, line, status):
     text = note(path=line)
     assert item_status(checker, text, "pathology") == status
+
+
+def test_a_fracture_fixation_is_the_reconstruction_of_its_operation(checker):
+    # No tumor resected: the plate that fixes the fracture is what this operation reconstructs with.
+    text = ("PREOPERATIVE DIAGNOSIS: Closed fracture of the right distal femur after a fall.\n\n"
+            "PROCEDURE: Open reduction and internal fixation of the right distal femur with a lateral locking plate.\n\n"
+            "DESCRIPTION OF PROCEDURE: The fracture was reduced and fixed with a 13-hole lateral locking plate, "
+            "four locking screws proximally and five distally.\n")
+    assert item_status(checker, text, "reconstruction") == "met"

@@ -254,14 +254,19 @@ def reconstruction(ctx: Context) -> Assessment:
     if case.operation.value == "revision":
         # A revision's reconstruction is the implant it revises: its old name is not "the past".
         recon = [m for m in view.of("RECON") if m.present and m.place not in ("consent", "plan")] or recon
-    if case.operation.value == "other":
+    fixation = _fixation_done(ctx)
+    if case.operation.value == "other" and not fixation:
         # A washout or debridement keeps the implant it finds; only new coverage is reconstruction.
         recon = [m for m in recon if m.attr("kind") == "muscle_flap"]
         if not recon:
             return Assessment("not_applicable", "No reconstruction is done in this operation.")
+    if fixation and not recon:
+        # A fixation without resection ("prophylactic cephalomedullary nailing") is itself the
+        # reconstruction: its device holds the bone (an internal fixation).
+        recon = fixation
     generic = [m for m in view.of("RECON_GENERIC") if m.present and not m.header and m.place in OPERATIVE_PLACES]
     if recon:
-        kinds = sorted({str(m.attr("kind")) for m in recon})
+        kinds = sorted({str(m.attr("kind") or "internal_fixation") for m in recon})
         named = ", ".join(k.replace("_", " ") for k in kinds)
         if _components_described(ctx, recon):
             return Assessment("met", f"Reconstruction documented with its components: {named}.", _ev(recon, limit=10))
@@ -273,6 +278,17 @@ def reconstruction(ctx: Context) -> Assessment:
     if generic:
         return Assessment("partial", "Reconstruction is mentioned but its kind and components (implant or graft, fixation, coverage) are not named.", _ev(generic))
     return Assessment("not_applicable", "No reconstruction is described.")
+
+
+def _fixation_done(ctx: Context) -> list[Mention]:
+    """The fixation this operation is, when it is one (a prophylactic or fracture fixation): its
+    procedure's words where the operation is told."""
+    if ctx.case.operation.value not in ("prophylactic_fixation", "other"):
+        return []
+    return [
+        m for m in ctx.view.of("PROCEDURE")
+        if m.present and m.place in ("procedure", "narrative") and m.attr("procedure") in ("prophylactic_fixation", "fracture_fixation")
+    ]
 
 
 PLACED_RE = re.compile(r"\b(?:impacted|packed|filled|inserted|implanted|cemented|press[- ]?fit|fixed|secured|plated|assembled|seated|docked|reduced|inset|sutured|tensioned|harvested|rotated|transposed|advanced|raised|mobili[sz]ed|transferred)\b", re.I)
