@@ -246,24 +246,9 @@ def reconstruction(ctx: Context) -> Assessment:
         return Assessment("not_applicable", "An amputation: the stump closure is part of it, not a reconstruction.")
     if case.operation.value == "biopsy":
         return Assessment("not_applicable", "A biopsy: nothing is reconstructed.")
-    recon = [
-        m for m in view.of("RECON")
-        if m.present and m.place not in ("consent", "plan", "history") and not _past(view, m, after=_after_in(m))
-        and (m.place in ("procedure", "implants") or not _irrealis(view, m)) and not _other_sides(view, m, case.side.value)
-    ]
-    if case.operation.value == "revision":
-        # A revision's reconstruction is the implant it revises: its old name is not "the past".
-        recon = [m for m in view.of("RECON") if m.present and m.place not in ("consent", "plan")] or recon
-    fixation = _fixation_done(ctx)
-    if case.operation.value == "other" and not fixation:
-        # A washout or debridement keeps the implant it finds; only new coverage is reconstruction.
-        recon = [m for m in recon if m.attr("kind") == "muscle_flap"]
-        if not recon:
-            return Assessment("not_applicable", "No reconstruction is done in this operation.")
-    if fixation and not recon:
-        # A fixation without resection ("prophylactic cephalomedullary nailing") is itself the
-        # reconstruction: its device holds the bone (an internal fixation).
-        recon = fixation
+    recon = _recon_of_today(ctx)
+    if recon is None:
+        return Assessment("not_applicable", "No reconstruction is done in this operation.")
     generic = [m for m in view.of("RECON_GENERIC") if m.present and not m.header and m.place in OPERATIVE_PLACES]
     if recon:
         kinds = sorted({str(m.attr("kind") or "internal_fixation") for m in recon})
@@ -278,6 +263,27 @@ def reconstruction(ctx: Context) -> Assessment:
     if generic:
         return Assessment("partial", "Reconstruction is mentioned but its kind and components (implant or graft, fixation, coverage) are not named.", _ev(generic))
     return Assessment("not_applicable", "No reconstruction is described.")
+
+
+def _recon_of_today(ctx: Context) -> list[Mention] | None:
+    """The reconstructions this operation put in (None: an operation that reconstructs nothing)."""
+    case, view = ctx.case, ctx.view
+    recon = [
+        m for m in view.of("RECON")
+        if m.present and m.place not in ("consent", "plan", "history") and not _past(view, m, after=_after_in(m))
+        and (m.place in ("procedure", "implants") or not _irrealis(view, m)) and not _other_sides(view, m, case.side.value)
+    ]
+    if case.operation.value == "revision":
+        # A revision's reconstruction is the implant it revises: its old name is not "the past".
+        recon = [m for m in view.of("RECON") if m.present and m.place not in ("consent", "plan")] or recon
+    fixation = _fixation_done(ctx)
+    if case.operation.value == "other" and not fixation:
+        # A washout or debridement keeps the implant it finds; only new coverage is reconstruction.
+        recon = [m for m in recon if m.attr("kind") == "muscle_flap"]
+        return recon or None
+    # A fixation without resection ("prophylactic cephalomedullary nailing") is itself the
+    # reconstruction: its device holds the bone (an internal fixation).
+    return recon or fixation
 
 
 def _fixation_done(ctx: Context) -> list[Mention]:
