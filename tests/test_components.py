@@ -3087,6 +3087,8 @@ def test_a_tumor_told_with_bone_words_is_still_its_size(checker, said):
 def test_a_terse_line_sending_the_specimen_to_the_laboratory(checker, line, status):
     text = note(path=line)
     assert item_status(checker, text, "pathology") == status
+    # the same with every line of the note joined into one
+    assert item_status(checker, " ".join(text.split()) + "\n", "pathology") == status
 
 
 def test_a_fracture_fixation_is_the_reconstruction_of_its_operation(checker):

@@ -201,10 +201,10 @@ def pathology(ctx: Context) -> Assessment:
 SENT_TO_LAB_RE = re.compile(r"\b(?:histo\w*|path\w*|permanents?|lab(?:oratory)?|cytology|margins)\b", re.I)
 
 
-# A line of a terse note that sends the specimen to the laboratory without a heading: "Specimen to
-# path, perms.", "Specimen -> pathology (margin evaluation)".
+# A line (or, lines joined, a sentence) of a terse note that sends the specimen to the laboratory
+# without a heading: "Specimen to path, perms.", "Specimen -> pathology (margin evaluation)".
 SPECIMEN_TO_LAB_RE = re.compile(
-    r"^[ \t]*(?:the[ \t]+)?specimens?\b[^.\n]{0,30}?(?:->|\u2192|\bto\b|\bsent (?:to|for)\b)[ \t]*(?:the[ \t]+)?(?:histo\w*|path\w*|permanents?|lab\w*)\b",
+    r"(?:^|(?<=[.;] )|(?<=[ \t])(?=(?-i:[A-Z])))[ \t]*(?:the[ \t]+)?specimens?\b[^.\n]{0,30}?(?:->|\u2192|\bto\b|\bsent (?:to|for)\b)[ \t]*(?:the[ \t]+)?(?:histo\w*|path\w*|permanents?|lab\w*)\b",
     re.I | re.M,
 )
 
