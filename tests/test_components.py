@@ -3098,3 +3098,12 @@ def test_a_fracture_fixation_is_the_reconstruction_of_its_operation(checker):
             "DESCRIPTION OF PROCEDURE: The fracture was reduced and fixed with a 13-hole lateral locking plate, "
             "four locking screws proximally and five distally.\n")
     assert item_status(checker, text, "reconstruction") == "met"
+
+
+def test_a_word_hyphenated_at_a_line_end_is_one_word_also_when_the_lines_are_joined(checker):
+    text = note(proc="PROCEDURE: Radical resection for right proximal femur chondrosarcoma: right hip disarticu-\nlation with posterior gluteal flap closure.")
+    for version in (text, " ".join(text.split()) + "\n"):
+        report = checker.check(version)
+        assert report.case.operation.value == "disarticulation"
+        assert report.verdict == "not_supported"
+    assert "well- known" in canonical("A well- known complication.").text  # mid-line, only a known word is joined

@@ -1403,8 +1403,9 @@ _PAGE_LINE = re.compile(
     r"^[ \t]*(?:[-_=*~]{8,}(?:[ \t]+[A-Z][A-Z0-9 .,'/&()#-]{0,40})?[ \t]*|[^\n]{0,100}\bpage[ \t]+\d{1,3}[ \t]*(?:of|/)[ \t]*\d{1,3}\b[^\n]{0,100}|[^\n]{0,100}\(continued\)[^\n]{0,100}|[^\n]{0,60}\bconfidential\b[^\n]{0,60})$",
     re.I | re.M,
 )
-# A word broken at the end of a line by a hyphen ("compo-" / "nent").
-_LINE_HYPHEN = re.compile(r"-\n(?<=[a-z]{2}-\n)(?=[a-z]{2})")  # "-\n" first: the search skips to it
+# A word broken at the end of a line by a hyphen ("compo-" / "nent"); or, once the lines of such a
+# note are joined, by a hyphen and a space ("disarticu- lation").
+_LINE_HYPHEN = re.compile(r"-(?:\n| (?=[a-z]{2}))(?<=[a-z]{2}-\n|[a-z]{2}- )(?=[a-z]{2})")  # "-" first: the search skips to it
 # Letters an OCR engine confuses inside a word: "rn" read for "m" ("turnour"), "1" for "l"
 # ("1eft"), "0" for "o" ("tum0ur"): see _ocr_suspects and _ocr_repair.
 
@@ -1485,8 +1486,12 @@ def _scan_pass(c: Canonical) -> Canonical:
         w0 = re.search(r"[A-Za-z]+$", text[max(0, m.start() - 30):m.start()])
         w1 = re.match(r"[A-Za-z]+", text[m.end():m.end() + 30])
         joined = ((w0.group(0) if w0 else "") + (w1.group(0) if w1 else "")).lower()
-        # "compo-" / "nent" -> "component"; "above-" / "knee" keeps its hyphen
-        found.append((m.start(), m.end(), "" if joined in known or joined in low else "-"))
+        # "compo-" / "nent" -> "component"; "above-" / "knee" keeps its hyphen (and "well- known"
+        # its space: mid-line, only a word the rules or the note know is joined)
+        if joined in known or joined in low:
+            found.append((m.start(), m.end(), ""))
+        elif m.group(0) == "-\n":
+            found.append((m.start(), m.end(), "-"))
     for start, end in _ocr_suspects(low):
         repl = _ocr_repair(text[start:end], known)
         if repl is not None:
