@@ -134,6 +134,10 @@ def test_a_page_break_with_a_running_header_is_taken_out_when_the_lines_are_join
     for version in (raw, joined):
         c = canonical(version)
         assert "Lindqvist as negative for tumor" in c.text and "Page" not in c.text and "SA-2270018" not in c.text
+    # a separator rule as long as a printed page is wide (99 characters) is still part of the break
+    wide = raw.replace("-" * 60, "-" * 99)
+    c = canonical(re.sub(r"[ \t]*\n[ \t]*", " ", wide).strip() + "\n")
+    assert "Lindqvist as negative for tumor" in c.text and "Page" not in c.text
 
 
 def test_a_note_in_one_paragraph_with_a_page_banner_inside_it_keeps_its_text(checker):

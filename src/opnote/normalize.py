@@ -1400,7 +1400,7 @@ def canonical(text: str) -> Canonical:
 # ("ST ALDRIC DISTRICT HOSPITAL - Operative Note (continued)", "CONFIDENTIAL"). A line is one only
 # when it is short: in a note that is one paragraph, the banner is inside the note's only line.
 _PAGE_LINE = re.compile(
-    r"^[ \t]*(?:[-_=*~]{8,}(?:[ \t]+[A-Z][A-Z0-9 .,'/&()#-]{0,40})?[ \t]*|[^\n]{0,100}\bpage[ \t]+\d{1,3}[ \t]*(?:of|/)[ \t]*\d{1,3}\b[^\n]{0,100}|[^\n]{0,100}\(continued\)[^\n]{0,100}|[^\n]{0,60}\bconfidential\b[^\n]{0,60})$",
+    r"^[ \t]*(?:[-_=*~]{8,}(?:[ \t]+[A-Z][A-Z0-9 .,'/&()#-]{0,40})?[ \t]*|[^\n]{0,200}\bpage[ \t]+\d{1,3}[ \t]*(?:of|/)[ \t]*\d{1,3}\b[^\n]{0,200}|[^\n]{0,200}\(continued\)[^\n]{0,200}|[^\n]{0,60}\bconfidential\b[^\n]{0,60})$",
     re.I | re.M,
 )
 # A word broken at the end of a line by a hyphen ("compo-" / "nent"); or, once the lines of such a
