@@ -3107,3 +3107,12 @@ def test_a_word_hyphenated_at_a_line_end_is_one_word_also_when_the_lines_are_joi
         assert report.case.operation.value == "disarticulation"
         assert report.verdict == "not_supported"
     assert "well- known" in canonical("A well- known complication.").text  # mid-line, only a known word is joined
+
+
+def test_a_prophylactic_nail_with_its_size_and_locking_told_is_documented_with_its_components(checker):
+    text = note(pre="PREOPERATIVE DIAGNOSIS: Metastatic breast carcinoma, right femoral shaft, impending fracture.",
+                proc="PROCEDURE: 1) Open biopsy of the right proximal femur lesion. 2) Prophylactic cephalomedullary nailing of the right femur (long).",
+                desc=("DESCRIPTION OF PROCEDURE: Tissue was taken through a cortical window. Guidewire from the trochanteric tip, reamed to "
+                      "12.5 mm. TFNA 11 x 380 mm placed; 100 mm helical blade into the head; one distal static interlock."))
+    assert checker.check(text).case.operation.value == "prophylactic_fixation"
+    assert item_status(checker, text, "reconstruction") == "met"

@@ -253,7 +253,7 @@ def reconstruction(ctx: Context) -> Assessment:
     if recon:
         kinds = sorted({str(m.attr("kind") or "internal_fixation") for m in recon})
         named = ", ".join(k.replace("_", " ") for k in kinds)
-        if _components_described(ctx, recon):
+        if _components_described(ctx, recon) or _fixation_parts_told(ctx):
             return Assessment("met", f"Reconstruction documented with its components: {named}.", _ev(recon, limit=10))
         return Assessment("partial", f"Reconstruction named ({named}) but none of its components (implant sizes, fixation, graft or flap details) is described.", _ev(recon, limit=10))
     if generic and case.operation.value == "soft_tissue_resection":
@@ -336,6 +336,22 @@ def _other_sides(view: NoteView, m: Mention, side: str | None) -> bool:
         return False
     said = _SIDE_BEFORE.search(view.text, max(0, m.start - 40), m.start)
     return said is not None and said.group(1).lower() != side
+
+
+# The parts of a fixation device told where the operation is: its size, its locking, its screws.
+FIXATION_PARTS_RE = re.compile(
+    r"\b\d+(?:[.,]\d+)?\s*(?:x|\u00d7|by)\s*\d+\s*(?:mm|millimet\w*)\b|\binterlock\w*|\b(?:lag|cephalic|recon(?:struction)?|locking|interlocking|cortical|proximal|distal)\s+screws?\b"
+    r"|\bhelical blade\b|\b(?:statically|dynamically) locked\b|\blocked (?:proximally|distally)\b",
+    re.I,
+)
+
+
+def _fixation_parts_told(ctx: Context) -> bool:
+    """A fixation without resection (a prophylactic nailing): its device's parts told anywhere the
+    operation is ("Nail 11 x 380 mm, 2 recon screws into head/neck, 2 distal interlocks")."""
+    if ctx.case.operation.value != "prophylactic_fixation" and not _fixation_done(ctx):
+        return False
+    return any(_in_operative_narrative(ctx, h.start()) for h in FIXATION_PARTS_RE.finditer(ctx.view.text))
 
 
 def _components_described(ctx: Context, recon: Sequence[Mention]) -> bool:
