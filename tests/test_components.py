@@ -3116,3 +3116,14 @@ def test_a_prophylactic_nail_with_its_size_and_locking_told_is_documented_with_i
                       "12.5 mm. TFNA 11 x 380 mm placed; 100 mm helical blade into the head; one distal static interlock."))
     assert checker.check(text).case.operation.value == "prophylactic_fixation"
     assert item_status(checker, text, "reconstruction") == "met"
+
+
+@pytest.mark.parametrize("said", [
+    "The patient was informed in detail about the operation and its complications and agreed in writing.",
+    "We discussed removal of the bone sarcoma and amputation as the alternative; he agreed to limb salvage surgery and signed.",
+])
+def test_agreeing_and_signing_is_a_consent(checker, said):
+    ind = PARTS["ind"].replace(" We discussed limb salvage versus above-knee amputation, the malignant nature of the tumor "
+                               "and the risk of local recurrence, and informed consent was obtained.", "")
+    text = note(ind=ind + "\n\n" + said)
+    assert item_status(checker, text, "informed_consent") != "missing"
