@@ -3127,3 +3127,25 @@ def test_agreeing_and_signing_is_a_consent(checker, said):
                                "and the risk of local recurrence, and informed consent was obtained.", "")
     text = note(ind=ind + "\n\n" + said)
     assert item_status(checker, text, "informed_consent") != "missing"
+
+
+_NO_MARGIN_DESC = PARTS["desc"].replace("The tumor was resected en bloc with a wide margin. ", "The tumor was resected. ")
+
+
+@pytest.mark.parametrize("field", [
+    "Surgical margin (Enneking):       Wide - level through the knee joint, 6 cm proximal to the tumor.",
+    "Surgical margin\n(Enneking):       Wide - femoral transection 7 cm above the tumor.",
+])
+def test_a_margin_field_with_a_remark_before_its_colon(checker, field):
+    text = note(proc="PROCEDURE: Resection of the right distal femur with distal femoral replacement.\n" + field, desc=_NO_MARGIN_DESC)
+    assert present_attrs(checker.check(text), "margin", "intent") == {"wide"}
+    assert item_status(checker, text, "margin_intent") == "met"
+
+
+def test_a_margin_field_of_a_form_is_this_operations_margin(checker):
+    # under an imaging heading with no heading of its own before it, the field still tells the operation
+    field = "Margin intent .... [ ] Intralesional  [ ] Marginal  [x] Wide  [ ] Radical"
+    ind = PARTS["ind"] + "\n\nImaging: MRI of the right femur 02/2025.\n" + field
+    text = note(ind=ind, desc=_NO_MARGIN_DESC, proc="PROCEDURE: Resection of the right distal femur with distal femoral replacement.")
+    assert present_attrs(checker.check(text), "margin", "intent") == {"wide"}
+    assert item_status(checker, text, "margin_intent") == "met"
