@@ -3149,3 +3149,16 @@ def test_a_margin_field_of_a_form_is_this_operations_margin(checker):
     text = note(ind=ind, desc=_NO_MARGIN_DESC, proc="PROCEDURE: Resection of the right distal femur with distal femoral replacement.")
     assert present_attrs(checker.check(text), "margin", "intent") == {"wide"}
     assert item_status(checker, text, "margin_intent") == "met"
+
+
+def test_a_wide_margin_in_a_curettage_note_is_not_its_margin(checker):
+    # the resection weighed in the consent, or a template's default, is not what a curettage did
+    text = note(pre="PREOPERATIVE DIAGNOSIS: Giant cell tumor of bone, right distal femur.",
+                proc="PROCEDURE: Extended curettage of right distal femur giant cell tumor, phenol, cementation.\nMargin intent: Wide",
+                ind=("INDICATIONS: Biopsy-proven giant cell tumor. MRI of the right femur was reviewed for planning. We discussed "
+                     "extended curettage versus wide resection with an endoprosthesis; she chose curettage and signed consent."),
+                desc="DESCRIPTION OF PROCEDURE: Through a lateral window the tumor was curetted, burred and the cavity filled with cement.")
+    report = checker.check(text)
+    assert report.case.operation.value == "intralesional"
+    assert present_attrs(report, "margin", "intent") == {"intralesional"}
+    assert item_status(checker, text, "margin_intent") == "partial"

@@ -1361,12 +1361,14 @@ def _talked_of_recon(view: NoteView) -> None:
 
 
 # Margin intents an operation cannot have had: a biopsy's or a fixation's wide margin is the
-# resection still to come; a curettage named in a resection's note is an earlier treatment or the
-# option set aside ("recurrent after two intralesional procedures elsewhere", "curettage is no
-# longer appropriate").
+# resection still to come; a curettage's is the resection weighed and set aside or a template's
+# default ("Margin intent: Wide" left in a curettage note); a curettage named in a resection's note
+# is an earlier treatment or the option set aside ("recurrent after two intralesional procedures
+# elsewhere", "curettage is no longer appropriate").
 _MARGINS_NOT_OF: dict[str, tuple[str, ...]] = {
     "biopsy": ("radical", "wide"),
     "prophylactic_fixation": ("radical", "wide"),
+    "intralesional": ("radical", "wide"),
     **dict.fromkeys(("radical_resection", "soft_tissue_resection", "amputation", "disarticulation"), ("intralesional",)),
 }
 
