@@ -2975,8 +2975,8 @@ def test_an_extracompartmental_margin_is_a_radical_one(checker, margins):
     ("FROZEN SECTION (see below):\nMarrow margin negative for tumor.", "met"),   # a remark, and the result after it
 ])
 def test_a_frozen_field_with_a_remark_before_its_colon(checker, line, status):
-    text = note(desc=_NO_FROZEN_DESC, path=PARTS["path"] + "\n\n" + line)
-    assert item_status(checker, text, "frozen_section") == status
+    for text in as_typed_and_in_capitals(note(desc=_NO_FROZEN_DESC, path=PARTS["path"] + "\n\n" + line)):
+        assert item_status(checker, text, "frozen_section") == status
 
 
 @pytest.mark.parametrize("proc", ["Left femur - intramedullary stabilization with reamed cephalomedullary nail (long), locked",
@@ -3102,7 +3102,7 @@ def test_a_fracture_fixation_is_the_reconstruction_of_its_operation(checker):
 
 def test_a_word_hyphenated_at_a_line_end_is_one_word_also_when_the_lines_are_joined(checker):
     text = note(proc="PROCEDURE: Radical resection for right proximal femur chondrosarcoma: right hip disarticu-\nlation with posterior gluteal flap closure.")
-    for version in (text, " ".join(text.split()) + "\n"):
+    for version in (text, " ".join(text.split()) + "\n", text.upper()):
         report = checker.check(version)
         assert report.case.operation.value == "disarticulation"
         assert report.verdict == "not_supported"

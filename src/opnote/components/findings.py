@@ -715,6 +715,7 @@ def _read_header_field(rec: FindingRecord, text: str, hdr: Header) -> None:
     or say none was done ("FROZEN SECTION: not sent")."""
     body = text[hdr[1]:hdr[2]]
     first_line = body.split("\n", 1)[0] if body.strip("\n ") else ""
+    whole_line = first_line
     if first_line.strip():
         # the field's value ends where the next field or list item starts on the same line
         # ("FROZEN SECTION: ___ 6. SPECIMEN: ..." once the lines of a note were joined)
@@ -722,7 +723,7 @@ def _read_header_field(rec: FindingRecord, text: str, hdr: Header) -> None:
         if nxt and first_line[:nxt.start()].strip(" -*"):  # not a list's first item ("FROZEN SECTION: - Proximal margin: ...")
             first_line = first_line[:nxt.start()]
     value = first_line if first_line.strip() else body
-    if not body.strip() or BLANK_RE.match(value) or _BLANK_AFTER_REMARK.match(value):
+    if not body.strip() or BLANK_RE.match(value) or _BLANK_AFTER_REMARK.match(whole_line):
         rec["blank_template"] = True
     elif NONE_RE.match(body):
         rec["assertion"] = "negated"
