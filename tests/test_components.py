@@ -1563,19 +1563,25 @@ def test_an_mri_not_requested_is_no_imaging(checker):
     assert "mri" not in imaging and "ct" in imaging
 
 
+_INDICATIONS = "INDICATIONS: Biopsy-proven osteosarcoma. Preoperative MRI of the right femur was reviewed for planning."
+
+
+def with_consent(consent: str, between: str = "\n\n") -> str:
+    """The base note whose indications (imaging reviewed, no consent) are followed by ``consent``."""
+    return note(ind=_INDICATIONS + between + consent)
+
+
 def test_an_aufklaerung_heading_is_the_consent(checker):
-    text = note(ind=("INDICATIONS: Biopsy-proven osteosarcoma. Preoperative MRI of the right femur was reviewed for planning.\n\n"
-                     "Aufklaerung erfolgt am 12.08.2024, Einverstaendniserklaerung liegt unterschrieben vor."))
+    text = with_consent("Aufklaerung erfolgt am 12.08.2024, Einverstaendniserklaerung liegt unterschrieben vor.")
     assert item_status(checker, text, "informed_consent") == "partial"
 
 
 def test_a_consent_section_does_not_reach_back_into_the_section_before_it(checker):
     # The tumor board's options (amputation among them) stand before the consent's heading: what
     # the patient was told is the consent section, and it names no limb salvage or amputation.
-    text = note(ind=("INDICATIONS: Biopsy-proven osteosarcoma. Preoperative MRI of the right femur was reviewed for planning.\n"
-                     "Options: (1) wide resection and endoprosthesis; (2) amputation - not indicated.\nDecision: option 1.\n\n"
-                     "Consent: discussed with the patient - surgery to remove the bone sarcoma with a margin of normal tissue; "
-                     "infection, fracture and recurrence discussed. Signed."))
+    text = with_consent("Options: (1) wide resection and endoprosthesis; (2) amputation - not indicated.\nDecision: option 1.\n\n"
+                        "Consent: discussed with the patient - surgery to remove the bone sarcoma with a margin of normal tissue; "
+                        "infection, fracture and recurrence discussed. Signed.", between="\n")
     assert item_status(checker, text, "informed_consent") == "partial"
     # the same consent that names the amputation it was weighed against is met
     assert item_status(checker, text.replace("infection, fracture", "amputation as the alternative; infection, fracture"),
@@ -1590,18 +1596,16 @@ def test_a_consent_section_does_not_reach_back_into_the_section_before_it(checke
 @pytest.mark.parametrize("heading", ["[ CONSENT ]", "[CONSENT]", "[ Consent ]"])
 def test_a_heading_in_square_brackets_with_spaces_inside_is_a_heading(checker, heading):
     # Synoptic forms print "[ CONSENT ]" alone on its line; its lines are one consent section.
-    text = note(ind=("INDICATIONS: Biopsy-proven osteosarcoma. Preoperative MRI of the right femur was reviewed for planning.\n\n"
-                     f"{heading}\nSigned consent on chart: Yes\n"
-                     "Content: Right distal femoral resection for osteosarcoma, limb salvage rather than above-knee "
-                     "amputation. Risks: infection, fracture, recurrence."))
+    text = with_consent(f"{heading}\nSigned consent on chart: Yes\n"
+                        "Content: Right distal femoral resection for osteosarcoma, limb salvage rather than above-knee "
+                        "amputation. Risks: infection, fracture, recurrence.")
     assert item_status(checker, text, "informed_consent") == "met"
 
 
 def test_an_amputation_offered_and_declined_was_discussed(checker):
-    text = note(ind=("INDICATIONS: Biopsy-proven osteosarcoma. Preoperative MRI of the right femur was reviewed for planning.\n\n"
-                     "CONSENT: The patient was told the tumour is malignant and needs removal with a wide margin to prevent "
-                     "recurrence. The alternatives, a biological reconstruction and amputation above the knee, were discussed, "
-                     "the latter only as a theoretical option, and were declined. Written consent."))
+    text = with_consent("CONSENT: The patient was told the tumour is malignant and needs removal with a wide margin to prevent "
+                        "recurrence. The alternatives, a biological reconstruction and amputation above the knee, were discussed, "
+                        "the latter only as a theoretical option, and were declined. Written consent.")
     assert item_status(checker, text, "informed_consent") == "met"
 
 
