@@ -2166,7 +2166,8 @@ def test_an_emr_record_with_bracketed_fields_is_read(checker, frozen):
 
 
 def test_a_consent_paragraph_without_its_heading_is_no_consent(checker):
-    text = _EMR_RECORD.format(consent=_EMR_CONSENT.replace("IC: ", ""), frozen="Frozen section")
+    # Without "IC:" (and without "agreed and signed", itself a consent) the paragraph is an explanation.
+    text = _EMR_RECORD.format(consent=_EMR_CONSENT.replace("IC: ", "").replace(" Patient agreed and signed.", ""), frozen="Frozen section")
     assert item_status(checker, text, "informed_consent") == "missing"
 
 
