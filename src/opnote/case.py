@@ -1339,8 +1339,6 @@ def _reassert_by_case(view: NoteView, case: Case | None) -> None:
         for m in margins:
             if m.attr("intent") in not_today:
                 m.assertion = "hypothetical"
-    if case.operation.value != "revision":
-        _talked_of_recon(view)
 
 
 # Places whose words about a reconstruction tell what was talked of, planned or done before, not
@@ -1435,7 +1433,14 @@ def reassert(view: NoteView, case: Case | None = None) -> None:
             m.assertion = "present"  # "underwent wide excision" today: ConText's cue word, not a time
     _reassert_recon(view)
     _reassert_by_case(view, case)
+    if case is not None and case.operation.value != "revision":
+        _talked_of_recon(view)
     _superseded_pending(view)
+    _time_imaging(view)
+
+
+def _time_imaging(view: NoteView) -> None:
+    """Imaging that did not plan this operation gets its timing: after it, or guiding a needle."""
     for m in view.of("IMAGING"):
         if not m.is_("present", "historical"):
             continue

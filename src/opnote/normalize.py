@@ -1405,7 +1405,7 @@ _PAGE_LINE = re.compile(
 )
 # A word broken at the end of a line by a hyphen ("compo-" / "nent"); or, once the lines of such a
 # note are joined, by a hyphen and a space ("disarticu- lation").
-_LINE_HYPHEN = re.compile(r"-(?:\n| (?=[a-z]{2}|[A-Z]{2}))(?<=[a-z]{2}-\n|[a-z]{2}- |[A-Z]{2}-\n|[A-Z]{2}- )(?=[a-z]{2}|[A-Z]{2})")  # "-" first: the search skips to it
+_LINE_HYPHEN = re.compile(r"-[\n ](?<=[a-z]{2}-[\n ]|[A-Z]{2}-[\n ])(?=[a-z]{2}|[A-Z]{2})")  # "-" first: the search skips to it
 # Letters an OCR engine confuses inside a word: "rn" read for "m" ("turnour"), "1" for "l"
 # ("1eft"), "0" for "o" ("tum0ur"): see _ocr_suspects and _ocr_repair.
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 
-from ..case import Span, _after_in, _irrealis, _past
+from ..case import _TALK_PLACES, Span, _after_in, _irrealis, _past
 from ..mentions import NOT_PLANNING, Mention, NoteView
 from .base import Assessment, Context, assessor
 
@@ -204,7 +204,7 @@ SENT_TO_LAB_RE = re.compile(r"\b(?:histo\w*|path\w*|permanents?|lab(?:oratory)?|
 # A line (or, lines joined, a sentence) of a terse note that sends the specimen to the laboratory
 # without a heading: "Specimen to path, perms.", "Specimen -> pathology (margin evaluation)".
 SPECIMEN_TO_LAB_RE = re.compile(
-    r"(?:^|(?<=[.;] )|(?<=[ \t])(?=(?-i:[A-Z])))[ \t]*(?:the[ \t]+)?specimens?\b[^.\n]{0,30}?(?:->|\u2192|\bto\b|\bsent (?:to|for)\b)[ \t]*(?:the[ \t]+)?(?:histo\w*|path\w*|permanents?|lab\w*)\b",
+    r"(?:^|(?<=[.;] )|(?<=[ \t])(?=(?-i:[A-Z])))[ \t]*(?P<line>(?:the[ \t]+)?specimens?\b[^.\n]{0,30}?(?:->|\u2192|\bto\b|\bsent (?:to|for)\b)[ \t]*(?:the[ \t]+)?(?:histo\w*|path\w*|permanents?|lab\w*)\b)",
     re.I | re.M,
 )
 
@@ -221,7 +221,7 @@ def _specimen_sent(ctx: Context) -> list[Mention]:
     if not out:
         line = SPECIMEN_TO_LAB_RE.search(view.text)
         if line is not None:
-            out.append(_specimen_mention(view, line.start() + len(line.group(0)) - len(line.group(0).lstrip()), line.end()))
+            out.append(_specimen_mention(view, line.start("line"), line.end("line")))
     return out
 
 
@@ -270,7 +270,7 @@ def _recon_of_today(ctx: Context) -> list[Mention] | None:
     case, view = ctx.case, ctx.view
     recon = [
         m for m in view.of("RECON")
-        if m.present and m.place not in ("consent", "plan", "history") and not _past(view, m, after=_after_in(m))
+        if m.present and m.place not in _TALK_PLACES and not _past(view, m, after=_after_in(m))
         and (m.place in ("procedure", "implants") or not _irrealis(view, m)) and not _other_sides(view, m, case.side.value)
     ]
     if case.operation.value == "revision":
